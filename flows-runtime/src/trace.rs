@@ -1,0 +1,39 @@
+//! What a run records per step and the lines it logs (plain data, always compiled).
+
+use serde::{Deserialize, Serialize};
+
+/// How one step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Ran to its end (a `respond` step, or a script that called `respond()`, is ok too).
+    Ok,
+    /// The flow broke or failed in it (for a condition: in one of its steps).
+    Error,
+    /// Not run: disabled, in the branch not taken, or after the flow had ended.
+    Skipped,
+}
+
+/// One step of one run. A run lists every step of the flow in pre-order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTrace {
+    /// `"0"`, `"2.then.0"`: the same scheme as [`crate::ValidationError::step`].
+    pub index: String,
+    /// `map`, `script`, `condition`, `respond`, `fail` or `log`.
+    pub step_type: String,
+    pub status: StepStatus,
+    /// Wall-clock time in the step (a condition includes its branch).
+    pub duration_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A line logged by a `log` step, `print()` (info) or `debug()` (debug).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The step that logged it.
+    pub step: String,
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    pub message: String,
+}

@@ -1,0 +1,454 @@
+//! Structural validation of a flow: everything that needs neither Rhai nor JSONPath.
+//!
+//! Always compiled, so the UI can check a document as it is edited. The engine's
+//! [`compile`](crate::compile) runs these checks first and then parses every snippet.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ConditionStep, FailStep, LogStep, MapStep, RespondStep, Step};
+
+/// Most steps in one flow, counting nested steps.
+pub const MAX_STEPS: usize = 500;
+/// Most levels of nesting: a top-level step is at depth 1.
+pub const MAX_DEPTH: usize = 8;
+/// Longest Rhai snippet (code or expression), in bytes.
+pub const MAX_SNIPPET_BYTES: usize = 64 * 1024;
+/// Longest JSONPath expression, in bytes.
+pub const MAX_JSONPATH_BYTES: usize = 4096;
+const MAX_NAME_CHARS: usize = 200;
+const MAX_FIELD_NAME_BYTES: usize = 256;
+const MAX_IDENT_BYTES: usize = 64;
+
+/// One problem in a flow document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationError {
+    /// Where in the document: `steps[2].then[0].code`.
+    pub path: String,
+    /// The step: `2` or `2.then.0`.
+    pub step: String,
+    /// The field of the step, if the problem is in one: `code`, `fields.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// A step with its place in the flow, in pre-order.
+#[derive(Debug, Clone)]
+pub(crate) struct Placed<'a> {
+    pub step: &'a Step,
+    /// `2.then.0`
+    pub index: String,
+    /// `steps[2].then[0]`
+    pub path: String,
+    /// 1 for a top-level step.
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
+    pub depth: usize,
+    /// False when the step or one of its ancestors is disabled.
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
+    pub active: bool,
+    /// For a condition: positions (in the pre-order list) of its `then` and `else` steps.
+    pub then: Vec<usize>,
+    pub otherwise: Vec<usize>,
+}
+
+impl Placed<'_> {
+    pub fn error(&self, field: Option<&str>, message: impl Into<String>) -> ValidationError {
+        let path = match field {
+            Some(f) => format!("{}.{f}", self.path),
+            None => self.path.clone(),
+        };
+        ValidationError {
+            path,
+            step: self.index.clone(),
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+/// Flattens the flow in pre-order. Steps nested deeper than [`MAX_DEPTH`] are reported, not listed.
+pub(crate) fn place<'a>(steps: &'a [Step], errors: &mut Vec<ValidationError>) -> Vec<Placed<'a>> {
+    let mut out = Vec::new();
+    place_list(steps, "", "steps", 1, true, &mut out, errors);
+    out
+}
+
+fn place_list<'a>(
+    steps: &'a [Step],
+    index_prefix: &str,
+    path_prefix: &str,
+    depth: usize,
+    active: bool,
+    out: &mut Vec<Placed<'a>>,
+    errors: &mut Vec<ValidationError>,
+) -> Vec<usize> {
+    let mut positions = Vec::with_capacity(steps.len());
+    for (i, step) in steps.iter().enumerate() {
+        let index = format!("{index_prefix}{i}");
+        let path = format!("{path_prefix}[{i}]");
+        if depth > MAX_DEPTH {
+            errors.push(ValidationError {
+                path,
+                step: index,
+                field: None,
+                message: format!("steps are nested more than {MAX_DEPTH} levels deep"),
+            });
+            continue;
+        }
+        let pos = out.len();
+        positions.push(pos);
+        let step_active = active && !step.is_disabled();
+        out.push(Placed {
+            step,
+            index: index.clone(),
+            path: path.clone(),
+            depth,
+            active: step_active,
+            then: Vec::new(),
+            otherwise: Vec::new(),
+        });
+        if let Step::Condition(c) = step {
+            let then = place_list(
+                &c.then,
+                &format!("{index}.then."),
+                &format!("{path}.then"),
+                depth + 1,
+                step_active,
+                out,
+                errors,
+            );
+            let otherwise = place_list(
+                &c.otherwise,
+                &format!("{index}.else."),
+                &format!("{path}.else"),
+                depth + 1,
+                step_active,
+                out,
+                errors,
+            );
+            if let Some(p) = out.get_mut(pos) {
+                p.then = then;
+                p.otherwise = otherwise;
+            }
+        }
+    }
+    positions
+}
+
+/// Checks a flow's shape: counts, nesting, statuses, names, required and exclusive fields.
+/// Snippets (Rhai code, JSONPath) are checked by [`compile`](crate::compile).
+pub fn validate_structure(steps: &[Step]) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    let placed = place(steps, &mut errors);
+    check_placed(&placed, &mut errors);
+    errors
+}
+
+pub(crate) fn check_placed(placed: &[Placed<'_>], errors: &mut Vec<ValidationError>) {
+    if let Some(p) = placed.get(MAX_STEPS) {
+        errors.push(p.error(
+            None,
+            format!(
+                "the flow has {} steps; at most {MAX_STEPS} are allowed",
+                placed.len()
+            ),
+        ));
+    }
+    for p in placed {
+        if let Some(name) = p.step.name() {
+            if name.chars().count() > MAX_NAME_CHARS {
+                errors.push(p.error(
+                    Some("name"),
+                    format!("the name is longer than {MAX_NAME_CHARS} characters"),
+                ));
+            }
+        }
+        match p.step {
+            Step::Map(m) => check_map(p, m, errors),
+            Step::Script(s) => check_snippet(p, "code", &s.code, errors),
+            Step::Condition(c) => check_condition(p, c, errors),
+            Step::Respond(r) => check_respond(p, r, errors),
+            Step::Fail(f) => check_fail(p, f, errors),
+            Step::Log(l) => check_log(p, l, errors),
+        }
+    }
+}
+
+/// A plain identifier: `[A-Za-z_][A-Za-z0-9_]*`, at most 64 bytes.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    let first_ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_');
+    first_ok
+        && s.len() <= MAX_IDENT_BYTES
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.chars().any(|c| c.is_ascii_alphanumeric())
+}
+
+/// How a map field is named in paths: `fields.id` or `fields["content-type"]`.
+pub(crate) fn field_path(name: &str) -> String {
+    if is_identifier(name) {
+        format!("fields.{name}")
+    } else {
+        format!("fields[{}]", serde_json::Value::String(name.to_owned()))
+    }
+}
+
+fn check_map(p: &Placed<'_>, m: &MapStep, errors: &mut Vec<ValidationError>) {
+    match (&m.to, m.merge) {
+        (Some(_), true) => errors.push(p.error(Some("to"), "use either `to` or `merge: true`, not both")),
+        (None, false) => errors.push(p.error(Some("to"), "`to` is required (or set `merge: true`)")),
+        (Some(to), false) if !is_identifier(to) => errors.push(p.error(
+            Some("to"),
+            format!("`{to}` is not a plain identifier (letters, digits and _, not starting with a digit)"),
+        )),
+        _ => {}
+    }
+    if m.fields.is_empty() {
+        errors.push(p.error(Some("fields"), "a map step needs at least one field"));
+    }
+    for (name, path) in &m.fields {
+        let field = field_path(name);
+        if name.is_empty()
+            || name.len() > MAX_FIELD_NAME_BYTES
+            || name.chars().any(char::is_control)
+        {
+            errors.push(p.error(
+                Some(&field),
+                format!("a field name must have 1 to {MAX_FIELD_NAME_BYTES} bytes and no control characters"),
+            ));
+        }
+        let trimmed = path.trim();
+        if trimmed.is_empty() {
+            errors.push(p.error(Some(&field), "the JSONPath is empty"));
+        } else if !trimmed.starts_with('$') {
+            errors.push(p.error(
+                Some(&field),
+                "a JSONPath starts with `$` (the object {\"request\": .., \"vars\": ..})",
+            ));
+        } else if path.len() > MAX_JSONPATH_BYTES {
+            errors.push(p.error(
+                Some(&field),
+                format!("the JSONPath is longer than {MAX_JSONPATH_BYTES} bytes"),
+            ));
+        }
+    }
+}
+
+fn check_snippet(p: &Placed<'_>, field: &str, code: &str, errors: &mut Vec<ValidationError>) {
+    if code.trim().is_empty() {
+        errors.push(p.error(Some(field), format!("`{field}` is empty")));
+    } else if code.len() > MAX_SNIPPET_BYTES {
+        errors.push(p.error(
+            Some(field),
+            format!("`{field}` is longer than {MAX_SNIPPET_BYTES} bytes"),
+        ));
+    }
+}
+
+fn check_condition(p: &Placed<'_>, c: &ConditionStep, errors: &mut Vec<ValidationError>) {
+    check_snippet(p, "if", &c.condition, errors);
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+fn check_respond(p: &Placed<'_>, r: &RespondStep, errors: &mut Vec<ValidationError>) {
+    if !(200..=599).contains(&r.status) {
+        errors.push(p.error(
+            Some("status"),
+            format!("status {} is not between 200 and 599", r.status),
+        ));
+    }
+    if r.body.is_some() && r.body_expr.is_some() {
+        errors.push(p.error(
+            Some("body_expr"),
+            "use either `body` or `body_expr`, not both",
+        ));
+    }
+    if let Some(expr) = &r.body_expr {
+        check_snippet(p, "body_expr", expr, errors);
+    }
+    for (name, value) in &r.headers {
+        if let Some(problem) = header_problem(name, value) {
+            errors.push(p.error(Some(&format!("headers.{name}")), problem));
+        }
+    }
+}
+
+/// Why a response header cannot be sent, if it cannot.
+pub fn header_problem(name: &str, value: &str) -> Option<String> {
+    if name.is_empty() || !name.chars().all(is_token_char) {
+        return Some(format!("`{name}` is not a valid header name"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Some(format!(
+            "the value of header `{name}` contains control characters"
+        ));
+    }
+    None
+}
+
+fn check_message(
+    p: &Placed<'_>,
+    message: &Option<String>,
+    message_expr: &Option<String>,
+    errors: &mut Vec<ValidationError>,
+) {
+    match (message, message_expr) {
+        (Some(_), Some(_)) => errors.push(p.error(
+            Some("message_expr"),
+            "use either `message` or `message_expr`, not both",
+        )),
+        (None, None) => {
+            errors.push(p.error(Some("message"), "`message` or `message_expr` is required"))
+        }
+        (None, Some(expr)) => check_snippet(p, "message_expr", expr, errors),
+        (Some(_), None) => {}
+    }
+}
+
+fn check_fail(p: &Placed<'_>, f: &FailStep, errors: &mut Vec<ValidationError>) {
+    if !(400..=599).contains(&f.status) {
+        errors.push(p.error(
+            Some("status"),
+            format!("status {} is not between 400 and 599", f.status),
+        ));
+    }
+    check_message(p, &f.message, &f.message_expr, errors);
+}
+
+fn check_log(p: &Placed<'_>, l: &LogStep, errors: &mut Vec<ValidationError>) {
+    check_message(p, &l.message, &l.message_expr, errors);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn steps(v: serde_json::Value) -> Vec<Step> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn nest(depth: usize) -> serde_json::Value {
+        let mut v = json!({"type": "log", "message": "deep"});
+        for _ in 1..depth {
+            v = json!({"type": "condition", "if": "true", "then": [v]});
+        }
+        json!([v])
+    }
+
+    #[test]
+    fn reports_every_structural_problem_with_its_path() {
+        let errs = validate_structure(&steps(json!([
+            {"type": "map", "to": "not an ident", "fields": {"a": "request.body"}},
+            {"type": "map", "to": "x", "merge": true, "fields": {}},
+            {"type": "script", "code": "  "},
+            {"type": "condition", "if": "true", "then": [
+                {"type": "respond", "status": 99, "body": 1, "body_expr": "2", "headers": {"bad name": "v", "x-ok": "a\nb"}}
+            ], "else": [
+                {"type": "fail", "status": 302, "message": "m", "message_expr": "\"m\""},
+                {"type": "log"}
+            ]}
+        ])));
+        let got: Vec<(&str, &str, Option<&str>)> = errs
+            .iter()
+            .map(|e| (e.path.as_str(), e.step.as_str(), e.field.as_deref()))
+            .collect();
+        let expected = [
+            ("steps[0].to", "0", Some("to")),
+            ("steps[0].fields.a", "0", Some("fields.a")),
+            ("steps[1].to", "1", Some("to")),
+            ("steps[1].fields", "1", Some("fields")),
+            ("steps[2].code", "2", Some("code")),
+            ("steps[3].then[0].status", "3.then.0", Some("status")),
+            ("steps[3].then[0].body_expr", "3.then.0", Some("body_expr")),
+            (
+                "steps[3].then[0].headers.bad name",
+                "3.then.0",
+                Some("headers.bad name"),
+            ),
+            (
+                "steps[3].then[0].headers.x-ok",
+                "3.then.0",
+                Some("headers.x-ok"),
+            ),
+            ("steps[3].else[0].status", "3.else.0", Some("status")),
+            (
+                "steps[3].else[0].message_expr",
+                "3.else.0",
+                Some("message_expr"),
+            ),
+            ("steps[3].else[1].message", "3.else.1", Some("message")),
+        ];
+        assert_eq!(got, expected, "{errs:#?}");
+        assert!(errs[5].message.contains("99"));
+    }
+
+    #[test]
+    fn nesting_is_limited_to_eight_levels() {
+        assert!(validate_structure(&steps(nest(MAX_DEPTH))).is_empty());
+        let errs = validate_structure(&steps(nest(MAX_DEPTH + 1)));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(
+            errs[0].step,
+            "0.then.0.then.0.then.0.then.0.then.0.then.0.then.0.then.0"
+        );
+        assert!(errs[0].message.contains("nested"));
+    }
+
+    #[test]
+    fn step_count_is_limited() {
+        let many: Vec<serde_json::Value> = (0..=MAX_STEPS)
+            .map(|i| json!({"type": "log", "message": format!("{i}")}))
+            .collect();
+        let errs = validate_structure(&steps(json!(many)));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].step, "500");
+        assert!(errs[0].message.contains("501 steps"), "{}", errs[0].message);
+        let ok: Vec<serde_json::Value> = many.into_iter().take(MAX_STEPS).collect();
+        assert!(validate_structure(&steps(json!(ok))).is_empty());
+    }
+
+    #[test]
+    fn placement_is_pre_order() {
+        let s = steps(json!([
+            {"type": "condition", "if": "true", "disabled": true,
+             "then": [{"type": "log", "message": "a"}],
+             "else": [{"type": "log", "message": "b"}]},
+            {"type": "log", "message": "c"}
+        ]));
+        let mut errors = Vec::new();
+        let placed = place(&s, &mut errors);
+        let idx: Vec<&str> = placed.iter().map(|p| p.index.as_str()).collect();
+        assert_eq!(idx, ["0", "0.then.0", "0.else.0", "1"]);
+        assert_eq!(placed[0].then, [1]);
+        assert_eq!(placed[0].otherwise, [2]);
+        assert_eq!(placed[2].path, "steps[0].else[0]");
+        let active: Vec<bool> = placed.iter().map(|p| p.active).collect();
+        assert_eq!(active, [false, false, false, true]);
+    }
+
+    #[test]
+    fn identifiers() {
+        for ok in ["mapped", "_x", "a1", "Total_2"] {
+            assert!(is_identifier(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a b", "_", "__", "é"] {
+            assert!(!is_identifier(bad), "{bad}");
+        }
+        assert_eq!(field_path("id"), "fields.id");
+        assert_eq!(field_path("content-type"), "fields[\"content-type\"]");
+    }
+}

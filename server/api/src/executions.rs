@@ -1,0 +1,121 @@
+//! Executions: one run of a flow for one incoming call.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Accepted, waiting for a worker (or for its turn in an ordered lane).
+    Queued,
+    Running,
+    /// The flow responded or reached its end.
+    Succeeded,
+    /// The flow rejected the call on purpose (`fail`).
+    Failed,
+    /// The flow broke: script error, limit or deadline.
+    Errored,
+}
+
+impl ExecutionStatus {
+    pub const ALL: [ExecutionStatus; 5] = [
+        ExecutionStatus::Queued,
+        ExecutionStatus::Running,
+        ExecutionStatus::Succeeded,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Errored,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Queued => "queued",
+            ExecutionStatus::Running => "running",
+            ExecutionStatus::Succeeded => "succeeded",
+            ExecutionStatus::Failed => "failed",
+            ExecutionStatus::Errored => "errored",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ExecutionStatus::Succeeded | ExecutionStatus::Failed | ExecutionStatus::Errored
+        )
+    }
+}
+
+/// What the caller sent (credentials removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestSnapshot {
+    pub method: String,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// `json` (body is the JSON value), `form` (an object), `text`, `base64` or `none`.
+    pub body_encoding: String,
+    pub body: serde_json::Value,
+}
+
+/// What the caller got (or would have got, for asynchronous calls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseSnapshot {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOut {
+    pub index: String,
+    #[serde(rename = "type")]
+    pub step_type: String,
+    /// `ok`, `error` or `skipped`.
+    pub status: String,
+    pub duration_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogOut {
+    pub step: String,
+    pub level: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionOut {
+    pub id: String,
+    /// The integration's slug.
+    pub integration: String,
+    pub version: i64,
+    pub status: ExecutionStatus,
+    /// `sync` (request-response) or `async`.
+    pub mode: String,
+    /// Arrival order within an ordered trigger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+    pub received_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub attempts: i32,
+    /// Absent in list answers; present in `GET /executions/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestSnapshot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseSnapshot>,
+    #[serde(default)]
+    pub steps: Vec<StepOut>,
+    #[serde(default)]
+    pub logs: Vec<LogOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

@@ -1,0 +1,26 @@
+//! Wire types of Flowgate's admin API (`/api/v1`), shared by the server and the UI.
+//!
+//! Versioning rule: within `/api/v1` fields are only ever added (with defaults), never renamed
+//! or removed, and error codes are stable.
+
+pub mod error;
+pub mod executions;
+pub mod integrations;
+pub mod keys;
+pub mod users;
+
+pub use error::{ErrorBody, ErrorDetail, ErrorInner};
+pub use executions::{ExecutionOut, ExecutionStatus, RequestSnapshot, ResponseSnapshot};
+pub use integrations::{IntegrationDoc, IntegrationOut, QueryParam, TriggerAuth, TriggerDoc};
+pub use keys::{KeyCreatedOut, KeyIn, KeyOut};
+pub use users::{LoginIn, LoginOut, UserOut};
+
+use serde::{Deserialize, Serialize};
+
+/// A page of a list, newest first. `next_cursor` is passed back as `cursor` to get the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

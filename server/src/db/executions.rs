@@ -1,0 +1,353 @@
+//! Execution queries: batched writes for the journal, claims for workers, reads for the API.
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+};
+
+use super::entities::execution;
+use super::stmt;
+use crate::executions::{Claimed, Finished, NewExecution};
+
+fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
+    execution::ActiveModel {
+        id: Set(e.id.clone()),
+        integration_id: Set(e.integration_id.clone()),
+        integration_slug: Set(e.slug.clone()),
+        version: Set(e.version),
+        mode: Set(e.mode.as_str().to_owned()),
+        ordered: Set(e.ordered),
+        sequence: Set(sequence),
+        status: Set("queued".to_owned()),
+        received_at: Set(e.received_at),
+        started_at: Set(None),
+        finished_at: Set(None),
+        attempts: Set(0),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        request: Set(e.request.clone()),
+        response_status: Set(None),
+        response: Set(None),
+        steps: Set(None),
+        logs: Set(None),
+        error: Set(None),
+    }
+}
+
+fn finished_row(e: &NewExecution, f: &Finished) -> execution::ActiveModel {
+    let mut row = new_row(e, None);
+    row.status = Set(f.status.as_str().to_owned());
+    row.started_at = Set(Some(f.started_at));
+    row.finished_at = Set(Some(f.finished_at));
+    row.attempts = Set(f.attempts);
+    row.response_status = Set(f.response_status);
+    row.response = Set(f.response.clone());
+    row.steps = Set(Some(f.steps.clone()));
+    row.logs = Set(Some(f.logs.clone()));
+    row.error = Set(f.error.clone());
+    row
+}
+
+/// Reserves `count` sequence numbers of an ordered trigger; returns the first.
+pub async fn reserve_sequences<C: ConnectionTrait>(
+    db: &C,
+    integration_id: &str,
+    count: i64,
+) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(stmt(
+            backend,
+            "UPDATE lanes SET next_sequence = next_sequence + ? WHERE integration_id = ? RETURNING next_sequence",
+            vec![count.into(), integration_id.into()],
+        ))
+        .await?;
+    if let Some(row) = row {
+        let next: i64 = row.try_get("", "next_sequence")?;
+        return Ok(next - count);
+    }
+    db.execute_raw(stmt(
+        backend,
+        "INSERT INTO lanes (integration_id, next_sequence) VALUES (?, ?)",
+        vec![integration_id.into(), (count + 1).into()],
+    ))
+    .await?;
+    Ok(1)
+}
+
+/// Inserts accepted calls (queued), `sequences` parallel to `rows`.
+pub async fn insert_queued<C: ConnectionTrait>(
+    db: &C,
+    rows: &[(&NewExecution, Option<i64>)],
+) -> Result<(), DbErr> {
+    for chunk in rows.chunks(400) {
+        let models = chunk.iter().map(|(e, seq)| new_row(e, *seq));
+        execution::Entity::insert_many(models)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts finished request-response executions; `placeholder` rows never overwrite.
+pub async fn upsert_finished<C: ConnectionTrait>(
+    db: &C,
+    rows: &[(&NewExecution, &Finished)],
+) -> Result<(), DbErr> {
+    use execution::Column as C;
+    for chunk in rows.chunks(400) {
+        let models = chunk.iter().map(|(e, f)| finished_row(e, f));
+        execution::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::column(C::Id)
+                    .update_columns([
+                        C::Status,
+                        C::StartedAt,
+                        C::FinishedAt,
+                        C::Attempts,
+                        C::ResponseStatus,
+                        C::Response,
+                        C::Steps,
+                        C::Logs,
+                        C::Error,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes a "running" row for a request-response call that outlived its caller's timeout,
+/// unless the final row is already there.
+pub async fn insert_running_placeholders<C: ConnectionTrait>(
+    db: &C,
+    rows: &[(&NewExecution, i64)],
+) -> Result<(), DbErr> {
+    use execution::Column as C;
+    for chunk in rows.chunks(400) {
+        let models = chunk.iter().map(|(e, started)| {
+            let mut row = new_row(e, None);
+            row.status = Set("running".to_owned());
+            row.started_at = Set(Some(*started));
+            row.attempts = Set(1);
+            row
+        });
+        execution::Entity::insert_many(models)
+            .on_conflict_do_nothing_on([C::Id])
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records the end of executions that were queued before.
+pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for f in rows {
+        db.execute_raw(stmt(
+            backend,
+            "UPDATE executions SET status = ?, started_at = ?, finished_at = ?, attempts = ?, \
+             response_status = ?, response = ?, steps = ?, logs = ?, error = ?, \
+             lease_owner = NULL, lease_until = NULL WHERE id = ?",
+            vec![
+                f.status.as_str().into(),
+                f.started_at.into(),
+                f.finished_at.into(),
+                f.attempts.into(),
+                f.response_status.into(),
+                f.response.clone().into(),
+                f.steps.clone().into(),
+                f.logs.clone().into(),
+                f.error.clone().into(),
+                f.id.clone().into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+fn claimed_from(row: &sea_orm::QueryResult) -> Result<Claimed, DbErr> {
+    Ok(Claimed {
+        id: row.try_get("", "id")?,
+        integration_id: row.try_get("", "integration_id")?,
+        slug: row.try_get("", "integration_slug")?,
+        version: row.try_get("", "version")?,
+        sequence: row.try_get("", "sequence")?,
+        attempts: row.try_get("", "attempts")?,
+        request: row.try_get("", "request")?,
+    })
+}
+
+/// Claims up to `limit` queued executions of unordered triggers, oldest first, with a lease.
+pub async fn claim_unordered(
+    db: &DatabaseConnection,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: u32,
+) -> Result<Vec<Claimed>, DbErr> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE executions SET status = 'running', lease_owner = ?, lease_until = ?, started_at = ?, \
+         attempts = attempts + 1 WHERE id IN (SELECT id FROM executions WHERE status = 'queued' \
+         AND ordered = ? ORDER BY id LIMIT ?{lock}) \
+         RETURNING id, integration_id, integration_slug, version, sequence, attempts, request"
+    );
+    let rows = db
+        .query_all_raw(stmt(
+            backend,
+            &sql,
+            vec![
+                owner.into(),
+                lease_until.into(),
+                now.into(),
+                Value::Bool(Some(false)),
+                i64::from(limit).into(),
+            ],
+        ))
+        .await?;
+    let mut claimed = rows
+        .iter()
+        .map(claimed_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(claimed)
+}
+
+/// The next queued executions of one ordered trigger after `after_sequence`, in order.
+pub async fn lane_batch(
+    db: &DatabaseConnection,
+    integration_id: &str,
+    after_sequence: i64,
+    limit: u32,
+) -> Result<Vec<Claimed>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT id, integration_id, integration_slug, version, sequence, attempts, request \
+             FROM executions WHERE status = 'queued' AND integration_id = ? AND sequence > ? \
+             ORDER BY sequence LIMIT ?",
+            vec![
+                integration_id.into(),
+                after_sequence.into(),
+                i64::from(limit).into(),
+            ],
+        ))
+        .await?;
+    rows.iter().map(claimed_from).collect()
+}
+
+/// Ordered triggers that have queued executions (their lanes must run).
+pub async fn lanes_with_work(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT DISTINCT integration_id FROM executions WHERE status = 'queued' AND ordered = ?",
+            vec![Value::Bool(Some(true))],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("", "integration_id"))
+        .collect()
+}
+
+/// At start-up (single instance): asynchronous runs cut off by a stop go back to the queue;
+/// request-response runs whose caller is gone are closed as errored.
+pub async fn recover_after_restart(db: &DatabaseConnection, now: i64) -> Result<(u64, u64), DbErr> {
+    let backend = db.get_database_backend();
+    let requeued = db
+        .execute_raw(stmt(
+            backend,
+            "UPDATE executions SET status = 'queued', lease_owner = NULL, lease_until = NULL \
+             WHERE status = 'running' AND mode = 'async'",
+            vec![],
+        ))
+        .await?
+        .rows_affected();
+    let closed = db
+        .execute_raw(stmt(
+            backend,
+            "UPDATE executions SET status = 'errored', finished_at = ?, \
+             error = 'the server stopped while this execution ran' \
+             WHERE status = 'running' AND mode = 'sync'",
+            vec![now.into()],
+        ))
+        .await?
+        .rows_affected();
+    Ok((requeued, closed))
+}
+
+pub async fn get(db: &DatabaseConnection, id: &str) -> Result<Option<execution::Model>, DbErr> {
+    execution::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+pub struct ListFilter {
+    pub integration: Option<String>,
+    pub status: Option<String>,
+    /// Only executions with an id below this one (the cursor).
+    pub before_id: Option<String>,
+    pub limit: u64,
+}
+
+/// Newest first.
+pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<execution::Model>, DbErr> {
+    use execution::Column as C;
+    let mut q = execution::Entity::find();
+    if let Some(slug) = &f.integration {
+        q = q.filter(C::IntegrationSlug.eq(slug.clone()));
+    }
+    if let Some(status) = &f.status {
+        q = q.filter(C::Status.eq(status.clone()));
+    }
+    if let Some(before) = &f.before_id {
+        q = q.filter(C::Id.lt(before.clone()));
+    }
+    // The list does not need the large columns.
+    q.select_only()
+        .columns([
+            C::Id,
+            C::IntegrationId,
+            C::IntegrationSlug,
+            C::Version,
+            C::Mode,
+            C::Ordered,
+            C::Sequence,
+            C::Status,
+            C::ReceivedAt,
+            C::StartedAt,
+            C::FinishedAt,
+            C::Attempts,
+            C::LeaseOwner,
+            C::LeaseUntil,
+            C::ResponseStatus,
+            C::Error,
+        ])
+        .expr_as(sea_orm::sea_query::Expr::val(""), "request")
+        .expr_as(
+            sea_orm::sea_query::Expr::val(Option::<String>::None),
+            "response",
+        )
+        .expr_as(
+            sea_orm::sea_query::Expr::val(Option::<String>::None),
+            "steps",
+        )
+        .expr_as(
+            sea_orm::sea_query::Expr::val(Option::<String>::None),
+            "logs",
+        )
+        .order_by_desc(C::Id)
+        .limit(f.limit)
+        .all(db)
+        .await
+}

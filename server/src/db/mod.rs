@@ -1,0 +1,101 @@
+//! Persistence: connection, migrations, entities and the queries the rest of the server uses.
+
+pub mod entities;
+pub mod executions;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value,
+};
+
+use crate::config::Config;
+
+/// Opens the database named by the settings (creating the SQLite file and data dir if needed).
+pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = cfg.effective_database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir)?;
+    }
+    connect_url(
+        &url,
+        cfg.database.max_connections,
+        &cfg.database.sqlite_synchronous,
+    )
+    .await
+}
+
+pub async fn connect_url(
+    url: &str,
+    max_connections: u32,
+    sqlite_sync: &str,
+) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections.max(2))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let full = sqlite_sync == "full";
+    opts.map_sqlx_sqlite_opts(move |o| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .create_if_missing(true)
+    });
+    let db = Database::connect(opts).await?;
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// A statement written with `?` placeholders, turned into `$1, $2, ...` for PostgreSQL.
+pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Whether the database answers (for the health check).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_numbered_for_postgres() {
+        let s = stmt(
+            DbBackend::Postgres,
+            "UPDATE t SET a = ? WHERE b = ? AND c = ?",
+            vec![],
+        );
+        assert_eq!(s.sql, "UPDATE t SET a = $1 WHERE b = $2 AND c = $3");
+        let s = stmt(DbBackend::Sqlite, "SELECT ? ", vec![]);
+        assert_eq!(s.sql, "SELECT ? ");
+    }
+}

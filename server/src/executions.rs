@@ -1,0 +1,329 @@
+//! Executions: what is stored for one call, how a stored call becomes a flow input again, and
+//! how a flow's outcome becomes the caller's answer.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use flowgate_api::executions::{LogOut, StepOut};
+use flowgate_api::{ExecutionStatus, RequestSnapshot, ResponseSnapshot};
+use flows_runtime::{Body, FlowResult, Input, Outcome, ResponseBody, StepStatus};
+use serde_json::{json, Value};
+
+/// Headers never stored or shown: Flowgate's own credential.
+const DROPPED_HEADERS: &[&str] = &["x-api-key"];
+/// Headers stored (the flow may need them, e.g. to verify a signature) but redacted in the API.
+pub const REDACTED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sync,
+    Async,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sync => "sync",
+            Mode::Async => "async",
+        }
+    }
+}
+
+/// A call accepted for execution, as first written.
+#[derive(Debug, Clone)]
+pub struct NewExecution {
+    pub id: String,
+    pub integration_id: String,
+    pub slug: String,
+    pub version: i64,
+    pub mode: Mode,
+    pub ordered: bool,
+    pub received_at: i64,
+    /// The serialized [`RequestSnapshot`].
+    pub request: String,
+}
+
+/// The end state of an execution.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: String,
+    pub status: ExecutionStatus,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub attempts: i32,
+    pub response_status: Option<i32>,
+    pub response: Option<String>,
+    pub steps: String,
+    pub logs: String,
+    pub error: Option<String>,
+}
+
+/// A claimed execution that a worker is about to run.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub integration_id: String,
+    pub slug: String,
+    pub version: i64,
+    pub sequence: Option<i64>,
+    pub attempts: i32,
+    pub request: String,
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The snapshot stored for a call and the flow input built from it.
+pub fn snapshot(
+    method: &str,
+    path: &str,
+    query: BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
+    content_type: Option<String>,
+    body: &Body,
+) -> RequestSnapshot {
+    let mut headers = headers;
+    for h in DROPPED_HEADERS {
+        headers.remove(*h);
+    }
+    let (body_encoding, body) = match body {
+        Body::Empty => ("none", Value::Null),
+        Body::Json(v) => ("json", v.clone()),
+        Body::Form(m) => ("form", json!(m)),
+        Body::Text(t) => ("text", Value::String(t.clone())),
+        Body::Binary(b) => (
+            "base64",
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        ),
+    };
+    RequestSnapshot {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query,
+        headers,
+        content_type,
+        body_encoding: body_encoding.to_owned(),
+        body,
+    }
+}
+
+/// Rebuilds the flow input of a stored call.
+pub fn input_from_snapshot(s: &RequestSnapshot) -> Result<Input, String> {
+    let body = match (s.body_encoding.as_str(), &s.body) {
+        ("none", _) => Body::Empty,
+        ("json", v) => Body::Json(v.clone()),
+        ("form", Value::Object(m)) => Body::Form(
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        ),
+        ("text", Value::String(t)) => Body::Text(t.clone()),
+        ("base64", Value::String(b)) => Body::Binary(
+            base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|e| format!("stored body is not base64: {e}"))?,
+        ),
+        (enc, _) => return Err(format!("stored body has unknown encoding {enc}")),
+    };
+    Ok(Input {
+        method: s.method.clone(),
+        path: s.path.clone(),
+        query: s.query.clone(),
+        headers: s.headers.clone(),
+        body,
+    })
+}
+
+/// For the API: credentials in headers are shown as `[redacted]`.
+pub fn redact(mut s: RequestSnapshot) -> RequestSnapshot {
+    for h in REDACTED_HEADERS {
+        if let Some(v) = s.headers.get_mut(*h) {
+            *v = "[redacted]".to_owned();
+        }
+    }
+    s
+}
+
+/// The answer a flow gives its caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: AnswerBody,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnswerBody {
+    Empty,
+    Json(Value),
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Answer {
+    /// What the stored response shows.
+    pub fn snapshot(&self) -> ResponseSnapshot {
+        let body = match &self.body {
+            AnswerBody::Empty => Value::Null,
+            AnswerBody::Json(v) => v.clone(),
+            AnswerBody::Text(t) => Value::String(t.clone()),
+            AnswerBody::Binary(b) => {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
+        };
+        ResponseSnapshot {
+            status: self.status,
+            headers: self.headers.clone(),
+            body,
+        }
+    }
+}
+
+fn error_answer(status: u16, code: &str, message: &str, execution_id: &str) -> Answer {
+    Answer {
+        status,
+        headers: BTreeMap::new(),
+        body: AnswerBody::Json(json!({
+            "error": {"code": code, "message": message, "execution_id": execution_id}
+        })),
+    }
+}
+
+/// Maps a flow's outcome to its final state and the caller's answer.
+pub fn conclude(
+    id: &str,
+    outcome: &Outcome,
+    started_at: i64,
+    finished_at: i64,
+    attempts: i32,
+) -> (Finished, Answer) {
+    let (status, answer, error) = match &outcome.result {
+        FlowResult::Responded {
+            status,
+            headers,
+            body,
+        } => {
+            let body = match body {
+                ResponseBody::Empty => AnswerBody::Empty,
+                ResponseBody::Json(v) => AnswerBody::Json(v.clone()),
+                ResponseBody::Text(t) => AnswerBody::Text(t.clone()),
+                ResponseBody::Binary(b) => AnswerBody::Binary(b.clone()),
+            };
+            let answer = Answer {
+                status: *status,
+                headers: headers.clone(),
+                body,
+            };
+            (ExecutionStatus::Succeeded, answer, None)
+        }
+        FlowResult::Completed => (
+            ExecutionStatus::Succeeded,
+            Answer {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: AnswerBody::Json(json!({"execution_id": id, "status": "succeeded"})),
+            },
+            None,
+        ),
+        FlowResult::Failed { status, message } => (
+            ExecutionStatus::Failed,
+            error_answer(*status, "rejected", message, id),
+            Some(message.clone()),
+        ),
+        FlowResult::Error(e) => (
+            ExecutionStatus::Errored,
+            error_answer(
+                500,
+                "flow_failed",
+                &format!("the flow failed ({}); see execution {id}", e.code()),
+                id,
+            ),
+            Some(e.to_string()),
+        ),
+    };
+    let steps: Vec<StepOut> = outcome
+        .steps
+        .iter()
+        .map(|s| StepOut {
+            index: s.index.clone(),
+            step_type: s.step_type.clone(),
+            status: match s.status {
+                StepStatus::Ok => "ok",
+                StepStatus::Error => "error",
+                StepStatus::Skipped => "skipped",
+            }
+            .to_owned(),
+            duration_us: s.duration_us,
+            error: s.error.clone(),
+        })
+        .collect();
+    let logs: Vec<LogOut> = outcome
+        .logs
+        .iter()
+        .map(|l| LogOut {
+            step: l.step.clone(),
+            level: l.level.clone(),
+            message: l.message.clone(),
+        })
+        .collect();
+    let finished = Finished {
+        id: id.to_owned(),
+        status,
+        started_at,
+        finished_at,
+        attempts,
+        response_status: Some(i32::from(answer.status)),
+        response: serde_json::to_string(&answer.snapshot()).ok(),
+        steps: serde_json::to_string(&steps).unwrap_or_else(|_| "[]".to_owned()),
+        logs: serde_json::to_string(&logs).unwrap_or_else(|_| "[]".to_owned()),
+        error,
+    };
+    (finished, answer)
+}
+
+/// The end state of an execution that could not even start (its flow or input is gone).
+pub fn broken(id: &str, message: String, at: i64, attempts: i32) -> Finished {
+    let answer = error_answer(500, "flow_failed", "the flow could not run", id);
+    Finished {
+        id: id.to_owned(),
+        status: ExecutionStatus::Errored,
+        started_at: at,
+        finished_at: at,
+        attempts,
+        response_status: Some(500),
+        response: serde_json::to_string(&answer.snapshot()).ok(),
+        steps: "[]".to_owned(),
+        logs: "[]".to_owned(),
+        error: Some(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_every_body_kind() {
+        let bodies = [
+            Body::Empty,
+            Body::Json(json!({"a": [1, 2]})),
+            Body::Form(BTreeMap::from([("k".to_owned(), "v w".to_owned())])),
+            Body::Text("<x/>".to_owned()),
+            Body::Binary(vec![0, 159, 146, 150]),
+        ];
+        for body in bodies {
+            let mut headers = BTreeMap::new();
+            headers.insert("x-api-key".to_owned(), "secret".to_owned());
+            headers.insert("authorization".to_owned(), "HMAC abc".to_owned());
+            let s = snapshot("POST", "/t/a", BTreeMap::new(), headers, None, &body);
+            assert!(!s.headers.contains_key("x-api-key"));
+            let text = serde_json::to_string(&s).unwrap();
+            let back: RequestSnapshot = serde_json::from_str(&text).unwrap();
+            let input = input_from_snapshot(&back).unwrap();
+            assert_eq!(input.body, body);
+            assert_eq!(input.headers["authorization"], "HMAC abc");
+            assert_eq!(redact(back).headers["authorization"], "[redacted]");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The admin API handlers: thin, each calls one domain function.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{web, HttpRequest, HttpResponse};
+use flowgate_api::users::UserIn;
+use flowgate_api::{IntegrationDoc, KeyIn, LoginIn, Page};
+use serde::Deserialize;
+
+use super::{session_token, SESSION_COOKIE};
+use crate::domain::executions::ListQuery;
+use crate::domain::users::{CurrentUser, Role};
+use crate::domain::{executions, integrations, keys, users};
+use crate::error::AppResult;
+use crate::AppState;
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/login", web::post().to(login))
+        .route("/auth/logout", web::post().to(logout))
+        .route("/auth/me", web::get().to(me))
+        .route("/keys", web::get().to(list_keys))
+        .route("/keys", web::post().to(create_key))
+        .route("/keys/{id}", web::delete().to(revoke_key))
+        .route("/integrations", web::get().to(list_integrations))
+        .route("/integrations/{slug}", web::get().to(get_integration))
+        .route("/integrations/{slug}", web::put().to(put_integration))
+        .route("/integrations/{slug}", web::delete().to(delete_integration))
+        .route(
+            "/integrations/{slug}/versions",
+            web::get().to(list_versions),
+        )
+        .route("/executions", web::get().to(list_executions))
+        .route("/executions/{id}", web::get().to(get_execution))
+        .route("/users", web::get().to(list_users))
+        .route("/users", web::post().to(create_user));
+}
+
+async fn login(state: State, body: web::Json<LoginIn>) -> AppResult<HttpResponse> {
+    let out = users::login(&state, &body.email, &body.password).await?;
+    let cookie = Cookie::build(SESSION_COOKIE, out.token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.cfg.auth.secure_cookie)
+        .max_age(actix_web::cookie::time::Duration::hours(
+            i64::try_from(state.cfg.auth.session_ttl_hours).unwrap_or(12),
+        ))
+        .finish();
+    Ok(HttpResponse::Ok().cookie(cookie).json(out))
+}
+
+async fn logout(state: State, req: HttpRequest, _user: CurrentUser) -> AppResult<HttpResponse> {
+    if let Some(token) = session_token(&req) {
+        users::logout(&state, &token).await?;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+async fn me(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(users::get(&state, &user.id).await?))
+}
+
+async fn list_keys(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let items = keys::list(&state).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn create_key(
+    state: State,
+    user: CurrentUser,
+    body: web::Json<KeyIn>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Created().json(keys::create(&state, body.into_inner()).await?))
+}
+
+async fn revoke_key(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    keys::revoke(&state, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_integrations(state: State, _user: CurrentUser) -> AppResult<HttpResponse> {
+    let items = integrations::list(&state).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn get_integration(
+    state: State,
+    _user: CurrentUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(integrations::get(&state, &slug).await?))
+}
+
+async fn put_integration(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    body: web::Json<IntegrationDoc>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let saved = integrations::save(&state, &slug, body.into_inner(), &user.id).await?;
+    Ok(if saved.created {
+        HttpResponse::Created().json(saved.out)
+    } else {
+        HttpResponse::Ok().json(saved.out)
+    })
+}
+
+async fn delete_integration(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    integrations::delete(&state, &slug).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_versions(
+    state: State,
+    _user: CurrentUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let items = integrations::versions(&state, &slug).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ExecutionsQuery {
+    integration: Option<String>,
+    status: Option<String>,
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+async fn list_executions(
+    state: State,
+    _user: CurrentUser,
+    q: web::Query<ExecutionsQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    let page = executions::list(
+        &state,
+        ListQuery {
+            integration: q.integration,
+            status: q.status,
+            limit: q.limit,
+            cursor: q.cursor,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn get_execution(
+    state: State,
+    _user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(executions::get(&state, &id).await?))
+}
+
+async fn list_users(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let items = users::list(&state).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn create_user(
+    state: State,
+    user: CurrentUser,
+    body: web::Json<UserIn>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let created = users::create(&state.db, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(users::to_out(&created)))
+}

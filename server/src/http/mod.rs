@@ -1,0 +1,92 @@
+//! HTTP: the admin API under `/api/v1`, consumer endpoints under `/t/`, health.
+
+mod admin;
+mod ingress;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Payload;
+use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
+use futures_util::future::LocalBoxFuture;
+use tracing_actix_web::TracingLogger;
+
+use crate::domain::users::{session_user, CurrentUser};
+use crate::error::AppError;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "flowgate_session";
+
+pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+    let workers = match state.cfg.http_workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    };
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(4 * 1024 * 1024)
+                    .error_handler(|err, _| {
+                        AppError::BadRequest(format!("invalid JSON body: {err}")).into()
+                    }),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                AppError::BadRequest(format!("invalid query: {err}")).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                AppError::BadRequest(format!("invalid path: {err}")).into()
+            }))
+            .wrap(TracingLogger::default())
+            .route("/healthz", web::get().to(health))
+            .service(web::scope("/api/v1").configure(admin::routes))
+            .service(web::resource("/t/{path:.*}").to(ingress::call))
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    if crate::db::ping(&state.db).await {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"}))
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("route"))
+}
+
+/// The bearer token or session cookie of a request.
+pub fn session_token(req: &HttpRequest) -> Option<String> {
+    if let Some(v) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        if let Some(t) = v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")) {
+            return Some(t.trim().to_owned());
+        }
+    }
+    req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned())
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = session_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
+            let token = token.ok_or(AppError::Unauthorized)?;
+            session_user(&state.db, &state.secret, &token).await
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! The journal: the one task that writes executions, many at a time.
+//!
+//! Callers send writes over a bounded channel (a full channel slows them down: back-pressure,
+//! never loss). The journal takes everything waiting, up to `max_batch`, writes it in ONE
+//! transaction (group commit) and only then acknowledges accepted calls, so a 202 is sent only
+//! for a call that is on disk. Sequence numbers of ordered triggers are reserved inside the same
+//! transaction, so arrival order is what the database records.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::executions as q;
+use crate::executions::{Finished, NewExecution};
+
+/// Acknowledgement of an accepted call: its sequence in an ordered lane, if any.
+pub type Accepted = Result<Option<i64>, String>;
+
+pub enum Write {
+    /// A call to run later: acknowledged once committed.
+    Accept {
+        exec: NewExecution,
+        reply: oneshot::Sender<Accepted>,
+    },
+    /// A request-response call that already ran.
+    Record { exec: NewExecution, done: Finished },
+    /// A request-response call still running past its caller's timeout.
+    Running { exec: NewExecution, started_at: i64 },
+    /// A queued execution that ended.
+    Finish(Finished),
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::Sender<Write>,
+}
+
+/// What the journal tells the workers after a commit.
+pub trait Committed: Send + Sync + 'static {
+    /// New asynchronous unordered work is on disk.
+    fn unordered_accepted(&self);
+    /// New work for these ordered triggers is on disk.
+    fn ordered_accepted(&self, integration_ids: Vec<String>);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the journal has stopped")]
+pub struct Stopped;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("the journal queue is full")]
+    Busy,
+    #[error("the journal has stopped")]
+    Stopped,
+}
+
+impl Journal {
+    pub fn start<N: Committed>(
+        db: DatabaseConnection,
+        capacity: usize,
+        max_batch: usize,
+        notify: N,
+    ) -> (Journal, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let handle = tokio::spawn(run(db, rx, max_batch, notify));
+        (Journal { tx }, handle)
+    }
+
+    /// Writes an accepted call and waits until it is committed. Waits at most `wait` for a
+    /// place in the queue (then `Busy`), never drops the call once queued.
+    pub async fn accept(
+        &self,
+        exec: NewExecution,
+        wait: Duration,
+    ) -> Result<Accepted, JournalError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send_timeout(Write::Accept { exec, reply }, wait)
+            .await
+            .map_err(|e| match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => JournalError::Busy,
+                mpsc::error::SendTimeoutError::Closed(_) => JournalError::Stopped,
+            })?;
+        rx.await.map_err(|_| JournalError::Stopped)
+    }
+
+    /// Queues a write without waiting for the commit (waits only while the queue is full).
+    pub async fn write(&self, w: Write) -> Result<(), Stopped> {
+        self.tx.send(w).await.map_err(|_| Stopped)
+    }
+
+    /// Free places in the queue (for readiness and back-pressure decisions).
+    pub fn capacity(&self) -> usize {
+        self.tx.capacity()
+    }
+}
+
+async fn run<N: Committed>(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<Write>,
+    max_batch: usize,
+    notify: N,
+) {
+    let mut batch: Vec<Write> = Vec::with_capacity(max_batch);
+    loop {
+        batch.clear();
+        if rx.recv_many(&mut batch, max_batch).await == 0 {
+            tracing::info!("journal drained and stopped");
+            return;
+        }
+        commit_with_retry(&db, &mut batch, &notify).await;
+    }
+}
+
+async fn commit_with_retry<N: Committed>(
+    db: &DatabaseConnection,
+    batch: &mut Vec<Write>,
+    notify: &N,
+) {
+    let mut delay = Duration::from_millis(20);
+    for attempt in 1..=8 {
+        match commit(db, batch).await {
+            Ok(sequences) => {
+                let mut unordered = false;
+                let mut lanes: Vec<String> = Vec::new();
+                for (w, seq) in batch.drain(..).zip(sequences) {
+                    if let Write::Accept { exec, reply } = w {
+                        if exec.ordered {
+                            if !lanes.contains(&exec.integration_id) {
+                                lanes.push(exec.integration_id.clone());
+                            }
+                        } else {
+                            unordered = true;
+                        }
+                        let _ = reply.send(Ok(seq));
+                    }
+                }
+                if unordered {
+                    notify.unordered_accepted();
+                }
+                if !lanes.is_empty() {
+                    notify.ordered_accepted(lanes);
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, size = batch.len(), "journal commit failed");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    tracing::error!(size = batch.len(), "journal gave up on a batch");
+    for w in batch.drain(..) {
+        match w {
+            Write::Accept { reply, .. } => {
+                let _ = reply.send(Err("the database is unavailable".to_owned()));
+            }
+            Write::Record { exec, .. } | Write::Running { exec, .. } => {
+                tracing::error!(execution_id = %exec.id, "execution record lost: database unavailable");
+            }
+            Write::Finish(f) => {
+                tracing::error!(execution_id = %f.id, "execution end not recorded: database unavailable");
+            }
+        }
+    }
+}
+
+/// One transaction for the whole batch. Returns, per write, the sequence assigned (if any).
+async fn commit(db: &DatabaseConnection, batch: &[Write]) -> Result<Vec<Option<i64>>, DbErr> {
+    // Sequences first: count the ordered accepts per trigger, in arrival order.
+    let mut per_lane: HashMap<&str, i64> = HashMap::new();
+    for w in batch {
+        if let Write::Accept { exec, .. } = w {
+            if exec.ordered {
+                *per_lane.entry(exec.integration_id.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let txn = db.begin().await?;
+    let mut next: HashMap<&str, i64> = HashMap::with_capacity(per_lane.len());
+    for (lane, count) in &per_lane {
+        let first = q::reserve_sequences(&txn, lane, *count).await?;
+        next.insert(lane, first);
+    }
+    let mut sequences = Vec::with_capacity(batch.len());
+    let mut queued = Vec::new();
+    let mut records = Vec::new();
+    let mut running = Vec::new();
+    let mut finished = Vec::new();
+    for w in batch {
+        let mut seq = None;
+        match w {
+            Write::Accept { exec, .. } => {
+                if exec.ordered {
+                    if let Some(n) = next.get_mut(exec.integration_id.as_str()) {
+                        seq = Some(*n);
+                        *n += 1;
+                    }
+                }
+                queued.push((exec, seq));
+            }
+            Write::Record { exec, done } => records.push((exec, done)),
+            Write::Running { exec, started_at } => running.push((exec, *started_at)),
+            Write::Finish(f) => finished.push(f),
+        }
+        sequences.push(seq);
+    }
+    if !queued.is_empty() {
+        q::insert_queued(&txn, &queued).await?;
+    }
+    if !running.is_empty() {
+        q::insert_running_placeholders(&txn, &running).await?;
+    }
+    if !records.is_empty() {
+        q::upsert_finished(&txn, &records).await?;
+    }
+    if !finished.is_empty() {
+        q::finish(&txn, &finished).await?;
+    }
+    txn.commit().await?;
+    Ok(sequences)
+}

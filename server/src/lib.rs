@@ -1,0 +1,219 @@
+//! Flowgate's server: the admin API, the consumer endpoints under `/t/`, the journal that
+//! records executions and the workers that run queued ones.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod executions;
+pub mod http;
+pub mod journal;
+pub mod registry;
+pub mod telemetry;
+pub mod time;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::ServerSecret;
+use crate::config::Config;
+use crate::executions::Answer;
+use crate::journal::Journal;
+use crate::registry::Registry;
+use crate::worker::Signals;
+
+/// Everything a request or a worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub cfg: Config,
+    pub db: DatabaseConnection,
+    pub secret: ServerSecret,
+    pub registry: Registry,
+    pub runtime: Arc<flows_runtime::Runtime>,
+    pub journal: Journal,
+    pub signals: Arc<Signals>,
+    /// Request-response callers waiting for a queued (ordered) execution, by execution id.
+    waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    pub instance_id: String,
+    pub shutdown: CancellationToken,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Registers a caller that waits for the answer of a queued execution.
+    pub fn wait_for(&self, execution_id: &str) -> oneshot::Receiver<Answer> {
+        let (tx, rx) = oneshot::channel();
+        let mut guard = match self.waiters.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.insert(execution_id.to_owned(), tx);
+        rx
+    }
+
+    pub fn stop_waiting(&self, execution_id: &str) {
+        let mut guard = match self.waiters.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.remove(execution_id);
+    }
+
+    /// Hands an answer to the caller waiting for it, if any.
+    pub fn deliver(&self, execution_id: &str, answer: Answer) {
+        let waiter = {
+            let mut guard = match self.waiters.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            guard.remove(execution_id)
+        };
+        if let Some(tx) = waiter {
+            let _ = tx.send(answer);
+        }
+    }
+
+    /// The compiled flow of a given version (current one from memory, older ones compiled once).
+    pub async fn compiled_version(
+        &self,
+        integration_id: &str,
+        version: i64,
+    ) -> anyhow::Result<flows_runtime::CompiledFlow> {
+        if let Some(flow) = self.registry.cached_version(integration_id, version) {
+            return Ok(flow);
+        }
+        let flow = domain::integrations::compile_version(self, integration_id, version).await?;
+        self.registry
+            .cache_version(integration_id, version, flow.clone());
+        Ok(flow)
+    }
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    server: actix_web::dev::Server,
+    workers: tokio::task::JoinHandle<()>,
+    journal: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGTERM/SIGINT or the handle), then stops the
+    /// workers (what runs finishes) and flushes the journal.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Running {
+            state,
+            server,
+            workers,
+            journal,
+            housekeeping,
+            ..
+        } = self;
+        let served = server.await;
+        tracing::info!("http server stopped; stopping workers");
+        state.shutdown.cancel();
+        let _ = workers.await;
+        let _ = housekeeping.await;
+        drop(state);
+        let _ = tokio::time::timeout(Duration::from_secs(30), journal).await;
+        tracing::info!("stopped");
+        served.map_err(anyhow::Error::from)
+    }
+}
+
+/// Connects, migrates, loads the registry, starts the journal, the workers and the HTTP server
+/// on an already bound listener.
+pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running> {
+    let db = db::connect(&cfg).await?;
+    db::migrate(&db).await?;
+    let secret = ServerSecret::load_or_create(&cfg.data_dir)?;
+    domain::users::bootstrap_admin(&db, &cfg.admin_email, &cfg.admin_password).await?;
+    let (requeued, closed) = db::executions::recover_after_restart(&db, time::now_us()).await?;
+    if requeued + closed > 0 {
+        tracing::warn!(
+            requeued,
+            closed,
+            "recovered executions interrupted by the last stop"
+        );
+    }
+
+    let (signals, new_lanes) = Signals::new();
+    let (journal, journal_task) = Journal::start(
+        db.clone(),
+        cfg.journal.queue_capacity,
+        cfg.journal.max_batch,
+        Arc::clone(&signals),
+    );
+    let runtime = Arc::new(flows_runtime::Runtime::new(cfg.runtime_limits()));
+    let state = AppState(Arc::new(Inner {
+        db,
+        secret,
+        registry: Registry::default(),
+        runtime,
+        journal,
+        signals,
+        waiters: Mutex::new(HashMap::new()),
+        instance_id: format!("{}-{}", std::process::id(), executions::new_id()),
+        shutdown: CancellationToken::new(),
+        cfg,
+    }));
+    domain::integrations::load_routes(&state).await?;
+    domain::keys::reload(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading api keys: {e}"))?;
+
+    let workers = tokio::spawn(worker::run(
+        state.clone(),
+        new_lanes,
+        state.shutdown.clone(),
+    ));
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let addr = listener.local_addr()?;
+    let server = http::serve(state.clone(), listener)?;
+    tracing::info!(%addr, "flowgate listening");
+    Ok(Running {
+        addr,
+        state,
+        server,
+        workers,
+        journal: journal_task,
+        housekeeping,
+    })
+}
+
+/// Periodic chores off the hot path.
+async fn housekeeping(state: AppState) {
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        if let Err(e) = domain::keys::flush_last_used(&state).await {
+            tracing::warn!(error = %e, "recording key use failed");
+        }
+    }
+    let _ = domain::keys::flush_last_used(&state).await;
+}

@@ -1,0 +1,26 @@
+//! Timestamps: Unix microseconds (UTC) in the database, RFC 3339 on the wire.
+
+pub fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+pub fn rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
+}
+
+pub fn rfc3339_opt(us: Option<i64>) -> Option<String> {
+    us.map(rfc3339)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc_with_micros() {
+        assert_eq!(
+            super::rfc3339(1_546_300_800_000_001),
+            "2019-01-01T00:00:00.000001Z"
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Workers: run queued executions. Unordered triggers share a pool bounded by
+//! `worker.concurrency`; each ordered trigger has one lane that runs its calls strictly one at a
+//! time in sequence order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::db::executions as q;
+use crate::executions::{self, Claimed};
+use crate::journal::{Committed, Write};
+use crate::time::now_us;
+use crate::AppState;
+
+/// Wake-ups from the journal to the workers.
+pub struct Signals {
+    unordered: Notify,
+    lanes: Mutex<HashMap<String, Arc<Notify>>>,
+    new_lanes: mpsc::UnboundedSender<String>,
+}
+
+impl Signals {
+    pub fn new() -> (Arc<Signals>, mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let s = Signals {
+            unordered: Notify::new(),
+            lanes: Mutex::new(HashMap::new()),
+            new_lanes: tx,
+        };
+        (Arc::new(s), rx)
+    }
+
+    fn lane(&self, integration_id: &str) -> Option<Arc<Notify>> {
+        let guard = match self.lanes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.get(integration_id).cloned()
+    }
+
+    /// Makes sure a lane runs for this trigger.
+    pub fn wake_lane(&self, integration_id: &str) {
+        match self.lane(integration_id) {
+            Some(n) => n.notify_one(),
+            None => {
+                let _ = self.new_lanes.send(integration_id.to_owned());
+            }
+        }
+    }
+}
+
+impl Committed for Arc<Signals> {
+    fn unordered_accepted(&self) {
+        self.unordered.notify_one();
+    }
+
+    fn ordered_accepted(&self, integration_ids: Vec<String>) {
+        for id in integration_ids {
+            self.wake_lane(&id);
+        }
+    }
+}
+
+/// Starts the unordered pool and the lane supervisor; returns when `shutdown` is cancelled and
+/// everything running has finished.
+pub async fn run(
+    state: AppState,
+    mut new_lanes: mpsc::UnboundedReceiver<String>,
+    shutdown: CancellationToken,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(unordered_pool(state.clone(), shutdown.clone()));
+
+    // Lanes with work left from before the start.
+    match q::lanes_with_work(&state.db).await {
+        Ok(ids) => {
+            for id in ids {
+                state.signals.wake_lane(&id);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "listing ordered lanes failed"),
+    }
+
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            id = new_lanes.recv() => {
+                let Some(id) = id else { break };
+                let notify = {
+                    let mut guard = match state.signals.lanes.lock() {
+                        Ok(g) => g,
+                        Err(p) => p.into_inner(),
+                    };
+                    if guard.contains_key(&id) {
+                        None
+                    } else {
+                        let n = Arc::new(Notify::new());
+                        guard.insert(id.clone(), Arc::clone(&n));
+                        Some(n)
+                    }
+                };
+                if let Some(n) = notify {
+                    let span = tracing::info_span!("lane", integration_id = %id);
+                    tasks.spawn(lane(state.clone(), id, n, shutdown.clone()).instrument(span));
+                }
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("workers stopped");
+}
+
+async fn idle(notify: &Notify, poll: Duration, shutdown: &CancellationToken) {
+    tokio::select! {
+        _ = notify.notified() => {}
+        _ = tokio::time::sleep(poll) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
+    let cfg = &state.cfg.worker;
+    let permits = Arc::new(Semaphore::new(cfg.concurrency));
+    let poll = Duration::from_millis(cfg.poll_interval_ms);
+    let owner = state.instance_id.clone();
+    let lease = state.runtime.limits().max_duration + Duration::from_secs(60);
+    let mut running = tokio::task::JoinSet::new();
+    while !shutdown.is_cancelled() {
+        while running.try_join_next().is_some() {}
+        // Wait for at least one free slot, then claim as many as are free.
+        let first = tokio::select! {
+            p = Arc::clone(&permits).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = shutdown.cancelled() => break,
+        };
+        let free = u32::try_from(permits.available_permits() + 1).unwrap_or(u32::MAX);
+        let now = now_us();
+        let lease_until = now + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        let claimed = match q::claim_unordered(
+            &state.db,
+            &owner,
+            now,
+            lease_until,
+            free.min(cfg.claim_batch),
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming executions failed");
+                drop(first);
+                idle(&state.signals.unordered, poll, &shutdown).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            drop(first);
+            idle(&state.signals.unordered, poll, &shutdown).await;
+            continue;
+        }
+        let mut first = Some(first);
+        for c in claimed {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => match Arc::clone(&permits).acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let st = state.clone();
+            let span = tracing::info_span!("execution", execution_id = %c.id, integration = %c.slug, attempt = c.attempts);
+            running.spawn(
+                async move {
+                    let _permit = permit;
+                    run_claimed(&st, c).await;
+                }
+                .instrument(span),
+            );
+        }
+    }
+    // Graceful stop: what was claimed runs to its end.
+    while running.join_next().await.is_some() {}
+}
+
+async fn lane(
+    state: AppState,
+    integration_id: String,
+    notify: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let poll = Duration::from_millis(state.cfg.worker.poll_interval_ms);
+    let mut last_sequence = 0i64;
+    while !shutdown.is_cancelled() {
+        let batch = match q::lane_batch(&state.db, &integration_id, last_sequence, 256).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the lane failed");
+                idle(&notify, poll, &shutdown).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            idle(&notify, poll, &shutdown).await;
+            continue;
+        }
+        for c in batch {
+            // Finish the current execution even when asked to stop, then stop.
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let seq = c.sequence.unwrap_or(last_sequence);
+            let span = tracing::info_span!("execution", execution_id = %c.id, sequence = seq);
+            let mut c = c;
+            c.attempts += 1;
+            run_claimed(&state, c).instrument(span).await;
+            last_sequence = seq;
+        }
+    }
+}
+
+/// Runs one stored execution and records its end; hands the answer to a waiting caller.
+async fn run_claimed(state: &AppState, c: Claimed) {
+    let started = now_us();
+    let finished = match prepare(state, &c).await {
+        Ok((flow, input)) => {
+            let runtime = Arc::clone(&state.runtime);
+            let outcome = tokio::task::spawn_blocking(move || runtime.execute(&flow, &input)).await;
+            match outcome {
+                Ok(outcome) => {
+                    let (finished, answer) =
+                        executions::conclude(&c.id, &outcome, started, now_us(), c.attempts);
+                    state.deliver(&c.id, answer);
+                    finished
+                }
+                Err(e) => executions::broken(
+                    &c.id,
+                    format!("the run was aborted: {e}"),
+                    started,
+                    c.attempts,
+                ),
+            }
+        }
+        Err(message) => executions::broken(&c.id, message, started, c.attempts),
+    };
+    if state.journal.write(Write::Finish(finished)).await.is_err() {
+        tracing::error!(execution_id = %c.id, "journal stopped; execution end not recorded");
+    }
+}
+
+async fn prepare(
+    state: &AppState,
+    c: &Claimed,
+) -> Result<(flows_runtime::CompiledFlow, flows_runtime::Input), String> {
+    let snapshot: flowgate_api::RequestSnapshot = serde_json::from_str(&c.request)
+        .map_err(|e| format!("stored request is unreadable: {e}"))?;
+    let input = executions::input_from_snapshot(&snapshot)?;
+    let flow = state
+        .compiled_version(&c.integration_id, c.version)
+        .await
+        .map_err(|e| format!("version {} of the flow cannot be loaded: {e}", c.version))?;
+    Ok((flow, input))
+}

@@ -1,0 +1,246 @@
+//! Delivery semantics: request-response timeouts, asynchronous acceptance, ordered lanes,
+//! queued calls surviving a restart.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::{doc, fresh_config, Db, TestApp};
+
+/// A flow that keeps the CPU busy for `ms` milliseconds, then echoes `request.body.n`.
+fn slow_steps(ms: u64) -> Value {
+    json!([
+        {"type": "script", "code": format!("let t = now_unix_ms(); while now_unix_ms() - t < {ms} {{ }}")},
+        {"type": "respond", "status": 200, "body_expr": "#{n: request.body.n}"}
+    ])
+}
+
+async fn slow_app(db: Db, concurrency: usize) -> TestApp {
+    let (mut cfg, dir) = fresh_config(db).await;
+    cfg.runtime.max_operations = 500_000_000;
+    cfg.worker.concurrency = concurrency;
+    TestApp::spawn_with(db, cfg, dir).await
+}
+
+async fn timeout_gives_504_and_execution_goes_on(db: Db) {
+    let app = slow_app(db, 4).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc("slow/x", &key, slow_steps(600));
+    d["trigger"]["timeout_ms"] = json!(100);
+    app.put_integration("slow", d).await;
+    let started = std::time::Instant::now();
+    let r = app
+        .call(Method::POST, "slow/x")
+        .header("x-api-key", &secret)
+        .json(&json!({"n": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        started.elapsed() < Duration::from_millis(550),
+        "the caller waited {:?}",
+        started.elapsed()
+    );
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "timeout");
+    let id = b["error"]["execution_id"].as_str().unwrap().to_owned();
+    // Visible while it runs, then finished with the flow's answer.
+    let exec = app.wait_final(&id).await;
+    assert_eq!(exec["status"], "succeeded", "{exec}");
+    assert_eq!(exec["response"]["body"]["n"], 7);
+    app.stop().await;
+}
+on_both!(timeout_gives_504_and_execution_goes_on);
+
+async fn async_calls_are_accepted_then_run(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc(
+        "a/x",
+        &key,
+        json!([{"type": "respond", "status": 201, "body_expr": "#{n: request.body.n}"}]),
+    );
+    d["trigger"]["request_response"] = json!(false);
+    app.put_integration("async", d).await;
+    let r = app
+        .call(Method::POST, "a/x")
+        .header("x-api-key", &secret)
+        .json(&json!({"n": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let b: Value = r.json().await.unwrap();
+    let id = b["execution_id"].as_str().unwrap();
+    assert_eq!(location, format!("/api/v1/executions/{id}"));
+    let exec = app.wait_final(id).await;
+    assert_eq!(exec["status"], "succeeded");
+    assert_eq!(exec["mode"], "async");
+    assert_eq!(exec["attempts"], 1);
+    assert_eq!(exec["response"]["status"], 201);
+    assert_eq!(exec["response"]["body"]["n"], 1);
+    app.stop().await;
+}
+on_both!(async_calls_are_accepted_then_run);
+
+/// Checks that executions ran one at a time in sequence order, every one succeeded.
+fn assert_strict_order(execs: &mut [Value]) {
+    execs.sort_by_key(|e| e["sequence"].as_i64().unwrap());
+    for (i, e) in execs.iter().enumerate() {
+        assert_eq!(e["status"], "succeeded", "{e}");
+        assert_eq!(
+            e["sequence"].as_i64().unwrap(),
+            i as i64 + 1,
+            "sequences are 1..n without gaps"
+        );
+    }
+    for pair in execs.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(
+            b["started_at"].as_str().unwrap() >= a["finished_at"].as_str().unwrap(),
+            "execution {} started before {} finished",
+            b["sequence"],
+            a["sequence"]
+        );
+    }
+}
+
+async fn wait_all_final(app: &TestApp, slug: &str, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let all = app.all_executions(slug).await;
+        let done = all
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e["status"].as_str(),
+                    Some("succeeded" | "failed" | "errored")
+                )
+            })
+            .count();
+        if all.len() == n && done == n {
+            return all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{done}/{} of {n} finished",
+            all.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn ordered_async_runs_in_arrival_order(db: Db) {
+    let app = slow_app(db, 8).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc("o/x", &key, slow_steps(2));
+    d["trigger"]["request_response"] = json!(false);
+    d["trigger"]["ordered"] = json!(true);
+    app.put_integration("ordered", d).await;
+    // Sequential callers: arrival order is send order.
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let r = app
+            .call(Method::POST, "o/x")
+            .header("x-api-key", &secret)
+            .json(&json!({"n": n}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let b: Value = r.json().await.unwrap();
+        ids.push(b["execution_id"].as_str().unwrap().to_owned());
+    }
+    // Then many concurrent callers.
+    let mut set = tokio::task::JoinSet::new();
+    for n in 20..100 {
+        let req = app
+            .call(Method::POST, "o/x")
+            .header("x-api-key", &secret)
+            .json(&json!({"n": n}));
+        set.spawn(async move { req.send().await.unwrap().status() });
+    }
+    while let Some(s) = set.join_next().await {
+        assert_eq!(s.unwrap(), StatusCode::ACCEPTED);
+    }
+    let mut all = wait_all_final(&app, "ordered", 100).await;
+    assert_strict_order(&mut all);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            all[i]["id"].as_str().unwrap(),
+            id,
+            "the {i}th sequential call is sequence {}",
+            i + 1
+        );
+    }
+    app.stop().await;
+}
+on_both!(ordered_async_runs_in_arrival_order);
+
+async fn ordered_request_response_callers_get_their_answers(db: Db) {
+    let app = slow_app(db, 8).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc("os/x", &key, slow_steps(20));
+    d["trigger"]["ordered"] = json!(true);
+    app.put_integration("ordered-sync", d).await;
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let req = app
+            .call(Method::POST, "os/x")
+            .header("x-api-key", &secret)
+            .json(&json!({"n": n}));
+        set.spawn(async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let b: Value = r.json().await.unwrap();
+            assert_eq!(b["n"], n, "each caller gets the answer to its own call");
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    let mut all = wait_all_final(&app, "ordered-sync", 12).await;
+    assert_strict_order(&mut all);
+    app.stop().await;
+}
+on_both!(ordered_request_response_callers_get_their_answers);
+
+async fn queued_calls_run_after_a_restart(db: Db) {
+    let app = slow_app(db, 1).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc("q/x", &key, slow_steps(50));
+    d["trigger"]["request_response"] = json!(false);
+    app.put_integration("queued", d.clone()).await;
+    d["trigger"]["path"] = json!("q/ordered");
+    d["trigger"]["ordered"] = json!(true);
+    app.put_integration("queued-ordered", d).await;
+    for n in 0..15 {
+        for path in ["q/x", "q/ordered"] {
+            let r = app
+                .call(Method::POST, path)
+                .header("x-api-key", &secret)
+                .json(&json!({"n": n}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::ACCEPTED);
+        }
+    }
+    // Stop at once: most calls are still queued.
+    let (cfg, dir) = app.stop().await;
+    let app = TestApp::spawn_with(db, cfg, dir).await;
+    let all = wait_all_final(&app, "queued", 15).await;
+    assert!(
+        all.iter()
+            .all(|e| e["status"] == "succeeded" && e["attempts"] == 1),
+        "{all:?}"
+    );
+    let mut ordered = wait_all_final(&app, "queued-ordered", 15).await;
+    assert_strict_order(&mut ordered);
+    app.stop().await;
+}
+on_both!(queued_calls_run_after_a_restart);

@@ -1,0 +1,388 @@
+//! Consumer calls: answers, every error case, keys, query parameters, bodies.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::{doc, identity_event, identity_steps, Db, TestApp};
+
+async fn request_response_answers_and_records(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("identity").await;
+    app.put_integration(
+        "create-customer",
+        doc("acme/CreateCustomerRecord", &key, identity_steps()),
+    )
+    .await;
+    let resp = app
+        .call(Method::POST, "acme/CreateCustomerRecord")
+        .header("x-api-key", &secret)
+        .json(&identity_event())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let id = resp.headers()["x-flowgate-execution-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"ok": true, "entity": "USER:IDNUMBER1234", "event": "update", "email_domain": "example.com"})
+    );
+    let exec = app.wait_final(&id).await;
+    assert_eq!(exec["status"], "succeeded");
+    assert_eq!(exec["integration"], "create-customer");
+    assert_eq!(exec["version"], 1);
+    assert_eq!(exec["mode"], "sync");
+    assert_eq!(exec["response"]["status"], 200);
+    assert_eq!(exec["response"]["body"]["entity"], "USER:IDNUMBER1234");
+    assert_eq!(exec["request"]["body"]["id"], "IDNUMBER1234");
+    assert_eq!(exec["request"]["method"], "POST");
+    // The consumer's key never reaches the stored request.
+    assert!(exec["request"]["headers"].get("x-api-key").is_none());
+    assert!(!exec.to_string().contains(&secret));
+    let steps = exec["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[0]["type"], "map");
+    assert!(steps.iter().all(|s| s["status"] == "ok"), "{exec}");
+    for field in ["received_at", "started_at", "finished_at"] {
+        assert!(
+            exec[field].as_str().unwrap().ends_with('Z'),
+            "{field}: {exec}"
+        );
+    }
+    app.stop().await;
+}
+on_both!(request_response_answers_and_records);
+
+async fn consumer_errors_are_clear(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("k").await;
+    let (other_key, other_secret) = app.create_key("other").await;
+    let _ = other_key;
+    let mut d = doc(
+        "acme/Strict",
+        &key,
+        json!([{"type": "respond", "status": 200, "body_expr": "request.query"}]),
+    );
+    d["trigger"]["max_body_bytes"] = json!(64);
+    d["trigger"]["content_types"] = json!(["application/json"]);
+    d["trigger"]["query_params"] =
+        json!([{"name": "country", "default": "SE"}, {"name": "dryRun", "required": true}]);
+    app.put_integration("strict", d).await;
+
+    let send = |m: Method, key: Option<&str>, q: &str, ct: Option<&str>, body: Vec<u8>| {
+        let mut r = app.call(m, &format!("acme/Strict{q}"));
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        if let Some(ct) = ct {
+            r = r.header("content-type", ct);
+        }
+        async move {
+            let resp = r.body(body).send().await.unwrap();
+            let status = resp.status();
+            let allow = resp
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let v: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, v, allow)
+        }
+    };
+    let json_ct = Some("application/json");
+    // Unknown path.
+    let resp = app.call(Method::POST, "acme/Nope").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Method not enabled.
+    let (s, b, allow) = send(Method::GET, Some(&secret), "?dryRun=1", None, vec![]).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(b["error"]["code"], "method_not_allowed");
+    assert_eq!(allow.as_deref(), Some("POST"));
+    // Missing, wrong, and not-allowed keys: 401 with the same body.
+    let (s1, b1, _) = send(Method::POST, None, "?dryRun=1", json_ct, b"{}".to_vec()).await;
+    let (s2, b2, _) = send(
+        Method::POST,
+        Some("fg_wrong"),
+        "?dryRun=1",
+        json_ct,
+        b"{}".to_vec(),
+    )
+    .await;
+    let (s3, b3, _) = send(
+        Method::POST,
+        Some(&other_secret),
+        "?dryRun=1",
+        json_ct,
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (s1, s2, s3),
+        (
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED
+        )
+    );
+    assert_eq!(b1, b2);
+    assert_eq!(b2, b3);
+    assert_eq!(b1["error"]["code"], "invalid_api_key");
+    // Missing required query parameter, named.
+    let (s, b, _) = send(Method::POST, Some(&secret), "", json_ct, b"{}".to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"]["code"], "missing_query_parameter");
+    assert!(b["error"]["message"].as_str().unwrap().contains("dryRun"));
+    // Too large.
+    let big = format!("{{\"x\":\"{}\"}}", "a".repeat(100)).into_bytes();
+    let (s, b, _) = send(Method::POST, Some(&secret), "?dryRun=1", json_ct, big).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(b["error"]["code"], "payload_too_large");
+    // Content type not accepted.
+    let (s, b, _) = send(
+        Method::POST,
+        Some(&secret),
+        "?dryRun=1",
+        Some("text/plain"),
+        b"hi".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(b["error"]["code"], "unsupported_media_type");
+    // Broken JSON.
+    let (s, b, _) = send(
+        Method::POST,
+        Some(&secret),
+        "?dryRun=1",
+        json_ct,
+        b"{\"a\":".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"]["code"], "invalid_json");
+    // And the good call: defaults applied, given values kept.
+    let (s, b, _) = send(
+        Method::POST,
+        Some(&secret),
+        "?dryRun=yes",
+        json_ct,
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b, json!({"country": "SE", "dryRun": "yes"}));
+    let (_, b, _) = send(
+        Method::POST,
+        Some(&secret),
+        "?dryRun=no&country=NO",
+        json_ct,
+        b"{}".to_vec(),
+    )
+    .await;
+    assert_eq!(b, json!({"country": "NO", "dryRun": "no"}));
+    app.stop().await;
+}
+on_both!(consumer_errors_are_clear);
+
+async fn revoked_key_fails_at_once(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("k").await;
+    app.put_integration(
+        "r",
+        doc(
+            "r/x",
+            &key,
+            json!([{"type": "respond", "status": 200, "body": {"ok": true}}]),
+        ),
+    )
+    .await;
+    let ok = app
+        .call(Method::POST, "r/x")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let (status, _) = app
+        .send(Method::DELETE, &format!("/api/v1/keys/{key}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = app
+        .call(Method::POST, "r/x")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    // Revoking twice: not found.
+    let (status, _) = app
+        .send(Method::DELETE, &format!("/api/v1/keys/{key}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+on_both!(revoked_key_fails_at_once);
+
+async fn fail_error_and_completed_answers(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("k").await;
+    app.put_integration(
+        "reject",
+        doc(
+            "f/reject",
+            &key,
+            json!([
+                {"type": "condition", "if": "request.body.email == ()", "then": [
+                    {"type": "fail", "status": 422, "message": "email is required"}
+                ]},
+                {"type": "respond", "status": 200, "body": {"ok": true}}
+            ]),
+        ),
+    )
+    .await;
+    app.put_integration(
+        "broken",
+        doc(
+            "f/broken",
+            &key,
+            json!([
+                {"type": "script", "code": "let x = 1; x = x / 0;"}
+            ]),
+        ),
+    )
+    .await;
+    app.put_integration(
+        "loop",
+        doc(
+            "f/loop",
+            &key,
+            json!([
+                {"type": "script", "code": "loop { }"}
+            ]),
+        ),
+    )
+    .await;
+    app.put_integration(
+        "done",
+        doc(
+            "f/done",
+            &key,
+            json!([
+                {"type": "log", "message": "nothing to answer"}
+            ]),
+        ),
+    )
+    .await;
+
+    let r = app
+        .call(Method::POST, "f/reject")
+        .header("x-api-key", &secret)
+        .json(&json!({"id": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let id = r.headers()["x-flowgate-execution-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["message"], "email is required");
+    assert_eq!(b["error"]["execution_id"], id.as_str());
+    let exec = app.wait_final(&id).await;
+    assert_eq!(exec["status"], "failed");
+    let r = app
+        .call(Method::POST, "f/reject")
+        .header("x-api-key", &secret)
+        .json(&json!({"email": "a@b.c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    for path in ["f/broken", "f/loop"] {
+        let r = app
+            .call(Method::POST, path)
+            .header("x-api-key", &secret)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"]["code"], "flow_failed", "{b}");
+        let id = b["error"]["execution_id"].as_str().unwrap().to_owned();
+        let exec = app.wait_final(&id).await;
+        assert_eq!(exec["status"], "errored");
+        assert!(exec["error"].as_str().is_some());
+        assert_eq!(exec["steps"][0]["status"], "error", "{exec}");
+    }
+    let r = app
+        .call(Method::POST, "f/done")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["status"], "succeeded");
+    let exec = app.wait_final(b["execution_id"].as_str().unwrap()).await;
+    assert_eq!(exec["logs"][0]["message"], "nothing to answer");
+    // The server is still fine after the hostile flows.
+    let (status, _) = app.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}
+on_both!(fail_error_and_completed_answers);
+
+async fn bodies_of_every_kind_reach_the_flow(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut d = doc(
+        "b/echo",
+        "unused",
+        json!([
+            {"type": "respond", "status": 200, "body_expr": "#{kind: type_of(request.body), method: request.method, ua: request.headers[\"x-test\"]}"}
+        ]),
+    );
+    d["trigger"]["auth"] = json!({"type": "none"});
+    d["trigger"]["methods"] = json!(["GET", "POST"]);
+    app.put_integration("echo", d).await;
+    let cases: Vec<(Option<&str>, Vec<u8>, &str)> = vec![
+        (Some("application/json"), b"{\"a\":1}".to_vec(), "map"),
+        (
+            Some("application/x-www-form-urlencoded"),
+            b"a=1&b=two".to_vec(),
+            "map",
+        ),
+        (Some("text/plain"), b"hello".to_vec(), "string"),
+        (Some("application/xml"), b"<a>1</a>".to_vec(), "string"),
+        (Some("application/octet-stream"), vec![0, 1, 2, 255], "blob"),
+    ];
+    for (ct, body, kind) in cases {
+        let mut r = app.call(Method::POST, "b/echo").header("x-test", "yes");
+        if let Some(ct) = ct {
+            r = r.header("content-type", ct);
+        }
+        let resp = r.body(body).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{ct:?}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["kind"], kind, "{ct:?}: {v}");
+        assert_eq!(v["ua"], "yes");
+    }
+    let resp = app
+        .call(Method::GET, "b/echo")
+        .header("x-test", "yes")
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["kind"], "()");
+    assert_eq!(v["method"], "GET");
+    app.stop().await;
+}
+on_both!(bodies_of_every_kind_reach_the_flow);

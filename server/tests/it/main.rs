@@ -1,0 +1,14 @@
+//! Flowgate's integration tests: the real server over HTTP, on SQLite and on PostgreSQL.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod admin;
+mod delivery;
+mod ingress;
+pub mod support;
