@@ -94,23 +94,23 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> HttpResp
     })
 }
 
-fn string_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, HttpResponse> {
+fn string_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, Box<HttpResponse>> {
     body.get(name).and_then(Value::as_str).ok_or_else(|| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             "invalid_body",
             format!("`{name}` must be a string"),
-        )
+        ))
     })
 }
 
-fn sync_map(body: &[u8]) -> Result<SyncMapOut, HttpResponse> {
+fn sync_map(body: &[u8]) -> Result<SyncMapOut, Box<HttpResponse>> {
     let body: Value = serde_json::from_slice(body).map_err(|e| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             "invalid_json",
             format!("body is not JSON: {e}"),
-        )
+        ))
     })?;
     let id = string_field(&body, "id")?;
     let entity_type = string_field(&body, "entityType")?;
@@ -143,7 +143,7 @@ async fn sync_map_handler(
     }
     match sync_map(&body) {
         Ok(out) => HttpResponse::Ok().json(out),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
