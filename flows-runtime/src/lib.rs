@@ -83,7 +83,7 @@ pub use guard::TOTAL_SIZE_FACTOR;
 #[cfg(feature = "engine")]
 pub use outcome::{FlowResult, Outcome, ResponseBody, RuntimeError};
 #[cfg(feature = "engine")]
-pub use run::{compile, Runtime, RECOMMENDED_THREAD_STACK_BYTES, RUN_STACK_BYTES};
+pub use run::{compile, OverBudget, Runtime, RECOMMENDED_THREAD_STACK_BYTES, RUN_STACK_BYTES};
 
 #[cfg(all(test, feature = "engine"))]
 mod tests {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position, Scope};
 use serde_json::Value;
@@ -52,6 +52,10 @@ fn on_run_stack<R>(f: impl FnOnce() -> R) -> R {
         Err(_) => f(),
     })
 }
+
+/// A run given a budget by [`Runtime::try_execute_within`] did not end within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget;
 
 /// Compiles and runs flows. Build one, share it (`Send + Sync`), call it from any thread.
 pub struct Runtime {
@@ -112,13 +116,52 @@ impl Runtime {
         self.run(flow, input, Some(raw_body))
     }
 
+    /// Runs a flow only if it ends within `budget` (shorter than `Limits::max_duration`);
+    /// otherwise stops it and returns [`OverBudget`], and the caller runs it again with
+    /// [`Runtime::execute_with_raw_body`] where blocking for long is fine. This lets a server
+    /// run the many short flows right on its event loop and move only the slow ones to a
+    /// blocking thread. Only for flows whose steps have no outside effects (every step of
+    /// this crate's model today): the abandoned run is thrown away, as if it never happened.
+    pub fn try_execute_within(
+        &self,
+        flow: &CompiledFlow,
+        input: &Input,
+        raw_body: Option<&[u8]>,
+        budget: Duration,
+    ) -> Result<Outcome, OverBudget> {
+        let (outcome, timed_out) = self.run_with(flow, input, raw_body, Some(budget));
+        if timed_out && budget < self.limits.max_duration {
+            Err(OverBudget)
+        } else {
+            Ok(outcome)
+        }
+    }
+
     fn run(&self, flow: &CompiledFlow, input: &Input, raw_body: Option<&[u8]>) -> Outcome {
+        self.run_with(flow, input, raw_body, None).0
+    }
+
+    /// Runs a flow; also tells whether it was stopped by its deadline.
+    fn run_with(
+        &self,
+        flow: &CompiledFlow,
+        input: &Input,
+        raw_body: Option<&[u8]>,
+        budget: Option<Duration>,
+    ) -> (Outcome, bool) {
         let started = Instant::now();
+        let allowed = budget.map_or(self.limits.max_duration, |b| {
+            b.min(self.limits.max_duration)
+        });
+        let deadline = started + allowed;
         // Rhai clones, measures and drops nested values recursively, so a script that nests a
         // value thousands of levels deep needs a deep stack: the whole run gets one.
-        let run = || on_run_stack(|| self.run_here(flow, input, raw_body, started));
+        let run = || on_run_stack(|| self.run_here(flow, input, raw_body, started, deadline));
         catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
-            internal_outcome("a panic was caught while running the flow", started)
+            (
+                internal_outcome("a panic was caught while running the flow", started),
+                false,
+            )
         })
     }
 
@@ -128,7 +171,8 @@ impl Runtime {
         input: &Input,
         raw_body: Option<&[u8]>,
         started: Instant,
-    ) -> Outcome {
+        deadline: Instant,
+    ) -> (Outcome, bool) {
         let inner = &flow.inner;
         let raw = inner
             .uses_raw_body
@@ -157,10 +201,10 @@ impl Runtime {
         };
         let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
             Ok(p) => p,
-            Err(_) => return internal_outcome("the run state is busy", started),
+            Err(_) => return (internal_outcome("the run state is busy", started), false),
         };
         let guard = Guard {
-            deadline: Some(started + self.limits.max_duration),
+            deadline: Some(deadline),
             stop: Stop::No,
         };
         let previous_guard = GUARD.with(|g| g.replace(guard));
@@ -180,7 +224,7 @@ impl Runtime {
                 .and_then(|mut slot| std::mem::replace(&mut *slot, previous))
         });
         let Some(mut state) = state else {
-            return internal_outcome("the run state was lost", started);
+            return (internal_outcome("the run state was lost", started), false);
         };
         let result = match result {
             // A respond/fail/timeout whose error was swallowed (Rhai lets a closure called by
@@ -227,12 +271,13 @@ impl Runtime {
                 message,
             });
         }
-        Outcome {
+        let outcome = Outcome {
             result,
             steps: state.trace,
             logs: state.logs,
             duration: started.elapsed(),
-        }
+        };
+        (outcome, stopped == Stop::Timeout)
     }
 
     /// Turns the error that ended a run into its result, and marks the steps it went through.

@@ -343,6 +343,37 @@ fn a_long_run_is_stopped_at_the_deadline() {
 }
 
 #[test]
+fn a_run_over_its_budget_is_handed_back() {
+    let rt = Runtime::new(Limits {
+        max_operations: 0,
+        ..Limits::default()
+    });
+    let quick = rt
+        .compile(&steps(
+            json!([{"type": "respond", "status": 200, "body": "$.request.body"}]),
+        ))
+        .unwrap();
+    let inp = json_input(r#"{"a":1}"#, &[]);
+    let o = rt
+        .try_execute_within(&quick, &inp, None, Duration::from_millis(50))
+        .expect("a short flow ends within its budget");
+    assert_eq!(responded(&o).0, 200);
+
+    let slow = rt
+        .compile(&steps(json!([{"type": "script", "code": "let t = now_unix_ms();\nwhile now_unix_ms() - t < 200 { }\nrespond(201, #{})"}])))
+        .unwrap();
+    let started = Instant::now();
+    let r = rt.try_execute_within(&slow, &inp, None, Duration::from_millis(20));
+    assert_eq!(r.err(), Some(flows_runtime::OverBudget));
+    assert!(
+        started.elapsed() < Duration::from_millis(150),
+        "stopped near the budget"
+    );
+    // The same flow, run without a budget, ends normally.
+    assert_eq!(responded(&rt.execute(&slow, &inp)).0, 201);
+}
+
+#[test]
 fn deeply_nested_values_do_not_overflow_the_stack() {
     // Rhai clones, measures and drops nested values recursively; this runs on a 2 MiB test thread.
     for code in [

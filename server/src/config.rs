@@ -92,6 +92,9 @@ pub struct RuntimeCfg {
     pub max_array_len: usize,
     pub max_map_len: usize,
     pub max_duration_ms: u64,
+    /// Request-response flows first run right on the HTTP worker for at most this long (µs);
+    /// one that needs more is stopped and run again on a blocking thread. 0: always there.
+    pub inline_budget_us: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

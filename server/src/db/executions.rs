@@ -143,16 +143,27 @@ pub async fn insert_running_placeholders<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Records the end of executions that were queued before.
+/// Records the end of executions that were queued before: one statement per 400 rows
+/// (`UPDATE … FROM` a `VALUES` list, which SQLite ≥ 3.33 and PostgreSQL both run).
 pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<(), DbErr> {
+    const COLUMNS: usize = 10;
     let backend = db.get_database_backend();
-    for f in rows {
-        db.execute_raw(stmt(
-            backend,
-            "UPDATE executions SET status = ?, started_at = ?, finished_at = ?, attempts = ?, \
-             response_status = ?, response = ?, steps = ?, logs = ?, error = ?, \
-             lease_owner = NULL, lease_until = NULL WHERE id = ?",
-            vec![
+    for chunk in rows.chunks(400) {
+        let tuple = format!("({})", vec!["?"; COLUMNS].join(", "));
+        let sql = format!(
+            "WITH v(id, status, started_at, finished_at, attempts, response_status, response, \
+             steps, logs, error) AS (VALUES {}) \
+             UPDATE executions SET status = v.status, started_at = v.started_at, \
+             finished_at = v.finished_at, attempts = v.attempts, \
+             response_status = v.response_status, response = v.response, steps = v.steps, \
+             logs = v.logs, error = v.error, lease_owner = NULL, lease_until = NULL \
+             FROM v WHERE executions.id = v.id",
+            vec![tuple.as_str(); chunk.len()].join(", ")
+        );
+        let mut values = Vec::with_capacity(chunk.len() * COLUMNS);
+        for f in chunk {
+            values.extend([
+                f.id.clone().into(),
                 f.status.as_str().into(),
                 f.started_at.into(),
                 f.finished_at.into(),
@@ -162,10 +173,9 @@ pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<()
                 f.steps.clone().into(),
                 f.logs.clone().into(),
                 f.error.clone().into(),
-                f.id.clone().into(),
-            ],
-        ))
-        .await?;
+            ]);
+        }
+        db.execute_raw(stmt(backend, &sql, values)).await?;
     }
     Ok(())
 }

@@ -31,10 +31,15 @@ pub async fn call(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let path = req.match_info().get("path").unwrap_or_default();
+    let raw_path = req.path().strip_prefix("/t/").unwrap_or_default();
+    let path = if raw_path.contains('%') {
+        percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy()
+    } else {
+        std::borrow::Cow::Borrowed(raw_path)
+    };
     let route = state
         .registry
-        .route(path)
+        .route(&path)
         .filter(|r| r.enabled)
         .ok_or(AppError::NotFound("trigger"))?;
     let method = req.method().as_str();
@@ -311,6 +316,19 @@ async fn run_sync(
     raw_body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let id = exec.id.clone();
+    let budget = Duration::from_micros(state.cfg.runtime.inline_budget_us);
+    if !budget.is_zero() {
+        let started = now_us();
+        let inline = state
+            .runtime
+            .try_execute_within(&route.flow, &input, Some(&raw_body), budget);
+        if let Ok(outcome) = inline {
+            let (finished, answer) = executions::conclude(&id, &outcome, started, now_us(), 1);
+            record(state, exec, finished).await;
+            return Ok(respond(&id, answer));
+        }
+        // Over budget: nothing of that run is kept; run it again where it may block.
+    }
     let (tx, mut rx) = oneshot::channel::<(Answer, Finished)>();
     let runtime = Arc::clone(&state.runtime);
     let flow = route.flow.clone();
@@ -346,18 +364,7 @@ async fn run_sync(
     });
     match tokio::time::timeout(timeout_of(route), &mut rx).await {
         Ok(Ok((answer, finished))) => {
-            // Back-pressure: if the journal is full, the caller waits here, nothing is dropped.
-            if state
-                .journal
-                .write(Write::Record {
-                    exec,
-                    done: finished,
-                })
-                .await
-                .is_err()
-            {
-                tracing::error!(execution_id = %id, "journal stopped; execution not recorded");
-            }
+            record(state, exec, finished).await;
             Ok(respond(&id, answer))
         }
         Ok(Err(_)) => Err(AppError::Internal(anyhow::anyhow!("the run task vanished"))),
@@ -377,6 +384,20 @@ async fn run_sync(
             }
             Ok(gateway_timeout(&id, route))
         }
+    }
+}
+
+/// Queues the record of a request-response execution that ran. Back-pressure: if the
+/// journal is full, the caller waits here; nothing is dropped.
+async fn record(state: &AppState, exec: NewExecution, done: Finished) {
+    let id = exec.id.clone();
+    if state
+        .journal
+        .write(Write::Record { exec, done })
+        .await
+        .is_err()
+    {
+        tracing::error!(execution_id = %id, "journal stopped; execution not recorded");
     }
 }
 

@@ -43,7 +43,8 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .wrap(TracingLogger::default())
             .route("/healthz", web::get().to(health))
             .service(web::scope("/api/v1").configure(admin::routes))
-            .service(web::resource("/t/{path:.*}").to(ingress::call))
+            // A scope with a default service: matched by prefix, no pattern to run per call.
+            .service(web::scope("/t").default_service(web::to(ingress::call)))
             .default_service(web::to(not_found))
     })
     .workers(workers)

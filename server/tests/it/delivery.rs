@@ -55,6 +55,41 @@ async fn timeout_gives_504_and_execution_goes_on(db: Db) {
 }
 on_both!(timeout_gives_504_and_execution_goes_on);
 
+/// A flow that needs longer than the inline budget is stopped there and run again on a
+/// blocking thread: the caller gets one answer, the execution one log line.
+async fn flows_over_the_inline_budget_still_answer(db: Db) {
+    let app = slow_app(db, 4).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut steps = slow_steps(40);
+    steps
+        .as_array_mut()
+        .unwrap()
+        .insert(0, json!({"type": "log", "message": "started"}));
+    app.put_integration("slowish", doc("slowish/x", &key, steps))
+        .await;
+    let r = app
+        .call(Method::POST, "slowish/x")
+        .header("x-api-key", &secret)
+        .json(&json!({"n": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let id = r
+        .headers()
+        .get("x-flowgate-execution-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(r.json::<Value>().await.unwrap()["n"], 3);
+    let exec = app.wait_final(&id).await;
+    assert_eq!(exec["status"], "succeeded", "{exec}");
+    assert_eq!(exec["logs"].as_array().map(Vec::len), Some(1), "{exec}");
+    app.stop().await;
+}
+on_both!(flows_over_the_inline_budget_still_answer);
+
 async fn async_calls_are_accepted_then_run(db: Db) {
     let app = TestApp::spawn(db).await;
     let (key, secret) = app.create_key("k").await;
