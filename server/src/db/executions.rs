@@ -149,7 +149,7 @@ pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<()
     const COLUMNS: usize = 10;
     let backend = db.get_database_backend();
     for chunk in rows.chunks(400) {
-        let tuple = format!("({})", vec!["?"; COLUMNS].join(", "));
+        let tuple = format!("({})", ["?"; COLUMNS].join(", "));
         let sql = format!(
             "WITH v(id, status, started_at, finished_at, attempts, response_status, response, \
              steps, logs, error) AS (VALUES {}) \
