@@ -226,8 +226,7 @@ async fn run_claimed(state: &AppState, c: Claimed) {
     let started = now_us();
     let finished = match prepare(state, &c).await {
         Ok((flow, input)) => {
-            let runtime = Arc::clone(&state.runtime);
-            let outcome = tokio::task::spawn_blocking(move || runtime.execute(&flow, &input)).await;
+            let outcome = run_flow(state, flow, input).await;
             match outcome {
                 Ok(outcome) => {
                     let (finished, answer) =
@@ -248,6 +247,25 @@ async fn run_claimed(state: &AppState, c: Claimed) {
     if state.journal.write(Write::Finish(finished)).await.is_err() {
         tracing::error!(execution_id = %c.id, "journal stopped; execution end not recorded");
     }
+}
+
+/// Runs a flow: right here if it ends within the inline budget, else on a blocking thread.
+async fn run_flow(
+    state: &AppState,
+    flow: flows_runtime::CompiledFlow,
+    input: flows_runtime::Input,
+) -> Result<flows_runtime::Outcome, tokio::task::JoinError> {
+    let budget = Duration::from_micros(state.cfg.runtime.inline_budget_us);
+    if !budget.is_zero() {
+        if let Ok(outcome) = state
+            .runtime
+            .try_execute_within(&flow, &input, None, budget)
+        {
+            return Ok(outcome);
+        }
+    }
+    let runtime = Arc::clone(&state.runtime);
+    tokio::task::spawn_blocking(move || runtime.execute(&flow, &input)).await
 }
 
 async fn prepare(
