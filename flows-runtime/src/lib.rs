@@ -81,6 +81,8 @@ pub use engine::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE_BYTES};
 #[cfg(feature = "engine")]
 pub use guard::TOTAL_SIZE_FACTOR;
 #[cfg(feature = "engine")]
+pub use jsonpath::JsonPath;
+#[cfg(feature = "engine")]
 pub use outcome::{FlowResult, Outcome, ResponseBody, RuntimeError};
 #[cfg(feature = "engine")]
 pub use run::{compile, OverBudget, Runtime, RECOMMENDED_THREAD_STACK_BYTES, RUN_STACK_BYTES};

@@ -90,6 +90,9 @@ enum Executions {
     Attempts,
     LeaseOwner,
     LeaseUntil,
+    NextAttemptAt,
+    ReplayOf,
+    IdempotencyKey,
     Request,
     ResponseStatus,
     Response,
@@ -213,6 +216,9 @@ impl MigrationTrait for Migration {
                 .col(integer(Executions::Attempts).default(0))
                 .col(string_null(Executions::LeaseOwner))
                 .col(big_integer_null(Executions::LeaseUntil))
+                .col(big_integer_null(Executions::NextAttemptAt))
+                .col(string_null(Executions::ReplayOf))
+                .col(string_null(Executions::IdempotencyKey))
                 .col(text(Executions::Request))
                 .col(integer_null(Executions::ResponseStatus))
                 .col(text_null(Executions::Response))
@@ -230,6 +236,14 @@ impl MigrationTrait for Migration {
             (
                 "idx_executions_claim",
                 vec![Executions::Status, Executions::Ordered, Executions::Id],
+            ),
+            (
+                "idx_executions_idempotency",
+                vec![Executions::IntegrationId, Executions::IdempotencyKey],
+            ),
+            (
+                "idx_executions_lease",
+                vec![Executions::Status, Executions::LeaseOwner],
             ),
             (
                 "idx_executions_lane",

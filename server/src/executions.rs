@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use flowgate_api::executions::{LogOut, StepOut};
+use flowgate_api::integrations::RetryPolicy;
 use flowgate_api::{ExecutionStatus, RequestSnapshot, ResponseSnapshot};
 use flows_runtime::{Body, FlowResult, Input, Outcome, ResponseBody, StepStatus};
 use serde_json::{json, Value};
@@ -41,6 +42,9 @@ pub struct NewExecution {
     pub received_at: i64,
     /// The serialized [`RequestSnapshot`].
     pub request: String,
+    /// The execution this one replays.
+    pub replay_of: Option<String>,
+    pub idempotency_key: Option<String>,
 }
 
 /// The end state of an execution.
@@ -56,18 +60,25 @@ pub struct Finished {
     pub steps: String,
     pub logs: String,
     pub error: Option<String>,
+    /// Set when the run failed and will be retried: the row goes back to `queued`.
+    pub next_attempt_at: Option<i64>,
 }
 
 /// A claimed execution that a worker is about to run.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: String,
+    pub mode: Mode,
+    /// `queued`, or `dead` for a dead letter found at the head of an ordered lane.
+    pub status: String,
     pub integration_id: String,
     pub slug: String,
     pub version: i64,
     pub sequence: Option<i64>,
     pub attempts: i32,
     pub request: String,
+    /// A retry is due at this time.
+    pub next_attempt_at: Option<i64>,
 }
 
 pub fn new_id() -> String {
@@ -278,6 +289,7 @@ pub fn conclude(
         steps: serde_json::to_string(&steps).unwrap_or_else(|_| "[]".to_owned()),
         logs: serde_json::to_string(&logs).unwrap_or_else(|_| "[]".to_owned()),
         error,
+        next_attempt_at: None,
     };
     (finished, answer)
 }
@@ -296,7 +308,59 @@ pub fn broken(id: &str, message: String, at: i64, attempts: i32) -> Finished {
         steps: "[]".to_owned(),
         logs: "[]".to_owned(),
         error: Some(message),
+        next_attempt_at: None,
     }
+}
+
+/// Whether the retry policy retries this end state (`retry_if`: `error`, `5xx`, `429`, ...).
+pub fn retryable(policy: &RetryPolicy, f: &Finished) -> bool {
+    policy.retry_if.iter().any(|m| match m.as_str() {
+        "error" => f.status == ExecutionStatus::Errored,
+        class if class.len() == 3 && class.ends_with("xx") => {
+            let digit = class.chars().next().and_then(|c| c.to_digit(10));
+            match (digit, f.response_status) {
+                (Some(d), Some(st)) if f.status != ExecutionStatus::Errored => {
+                    u32::try_from(st / 100).ok() == Some(d)
+                }
+                _ => false,
+            }
+        }
+        exact => match (exact.parse::<i32>(), f.response_status) {
+            (Ok(want), Some(st)) => f.status != ExecutionStatus::Errored && want == st,
+            _ => false,
+        },
+    })
+}
+
+/// Delay before retry number `retry` (1 for the first retry): exponential from
+/// `initial_delay_ms`, capped at `max_delay_ms`, with "equal jitter" (half fixed, half random)
+/// so that executions failing together do not come back together.
+pub fn backoff_us(policy: &RetryPolicy, retry: u32, random: f64) -> i64 {
+    let exp = retry.saturating_sub(1).min(40);
+    let base = policy
+        .initial_delay_ms
+        .saturating_mul(1u64 << exp)
+        .min(policy.max_delay_ms);
+    let half = base as f64 / 2.0;
+    let ms = half + half * random.clamp(0.0, 1.0);
+    (ms * 1000.0) as i64
+}
+
+/// Applies the retry policy to a failed asynchronous run: back to `queued` with a due time
+/// while attempts remain, else `dead`. Successes and non-retryable failures stay as they are.
+pub fn apply_retry_policy(policy: &RetryPolicy, mut f: Finished, now: i64) -> Finished {
+    if !retryable(policy, &f) {
+        return f;
+    }
+    let attempts = u32::try_from(f.attempts).unwrap_or(0);
+    if attempts < policy.max_attempts.max(1) {
+        let delay = backoff_us(policy, attempts, rand::random::<f64>());
+        f.status = ExecutionStatus::Queued;
+        f.next_attempt_at = Some(now + delay);
+    } else {
+        f.status = ExecutionStatus::Dead;
+    }
+    f
 }
 
 #[cfg(test)]
@@ -325,5 +389,66 @@ mod tests {
             assert_eq!(input.headers["authorization"], "HMAC abc");
             assert_eq!(redact(back).headers["authorization"], "[redacted]");
         }
+    }
+
+    fn ended(status: ExecutionStatus, response_status: i32, attempts: i32) -> Finished {
+        Finished {
+            id: "x".to_owned(),
+            status,
+            started_at: 0,
+            finished_at: 0,
+            attempts,
+            response_status: Some(response_status),
+            response: None,
+            steps: "[]".to_owned(),
+            logs: "[]".to_owned(),
+            error: None,
+            next_attempt_at: None,
+        }
+    }
+
+    #[test]
+    fn retry_if_matches_errors_classes_and_statuses() {
+        let mut p = RetryPolicy::default();
+        assert!(retryable(&p, &ended(ExecutionStatus::Errored, 500, 1)));
+        assert!(retryable(&p, &ended(ExecutionStatus::Failed, 503, 1)));
+        assert!(retryable(&p, &ended(ExecutionStatus::Succeeded, 502, 1)));
+        assert!(!retryable(&p, &ended(ExecutionStatus::Failed, 400, 1)));
+        assert!(!retryable(&p, &ended(ExecutionStatus::Succeeded, 200, 1)));
+        p.retry_if = vec!["429".to_owned()];
+        assert!(retryable(&p, &ended(ExecutionStatus::Failed, 429, 1)));
+        assert!(!retryable(&p, &ended(ExecutionStatus::Errored, 500, 1)));
+        assert!(!retryable(&p, &ended(ExecutionStatus::Failed, 503, 1)));
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        let p = RetryPolicy {
+            initial_delay_ms: 1_000,
+            max_delay_ms: 5_000,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(backoff_us(&p, 1, 0.0), 500_000);
+        assert_eq!(backoff_us(&p, 1, 1.0), 1_000_000);
+        assert_eq!(backoff_us(&p, 2, 1.0), 2_000_000);
+        assert_eq!(backoff_us(&p, 3, 0.5), 3_000_000);
+        assert_eq!(backoff_us(&p, 10, 1.0), 5_000_000);
+        assert_eq!(backoff_us(&p, u32::MAX, 1.0), 5_000_000);
+    }
+
+    #[test]
+    fn failures_are_retried_then_dead() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let f = apply_retry_policy(&p, ended(ExecutionStatus::Errored, 500, 1), 10);
+        assert_eq!(f.status, ExecutionStatus::Queued);
+        assert!(f.next_attempt_at.is_some_and(|t| t >= 10 + 500_000));
+        let f = apply_retry_policy(&p, ended(ExecutionStatus::Errored, 500, 3), 10);
+        assert_eq!(f.status, ExecutionStatus::Dead);
+        assert_eq!(f.next_attempt_at, None);
+        let f = apply_retry_policy(&p, ended(ExecutionStatus::Failed, 422, 1), 10);
+        assert_eq!(f.status, ExecutionStatus::Failed);
     }
 }

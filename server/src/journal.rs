@@ -28,8 +28,11 @@ pub enum Write {
     Record { exec: NewExecution, done: Finished },
     /// A request-response call still running past its caller's timeout.
     Running { exec: NewExecution, started_at: i64 },
-    /// A queued execution that ended.
-    Finish(Finished),
+    /// A queued execution that ended (or failed and waits for a retry). With a sender, it is
+    /// told once the end is committed.
+    Finish(Finished, Option<oneshot::Sender<()>>),
+    /// Answered once everything queued before it is committed.
+    Barrier(oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
@@ -92,6 +95,26 @@ impl Journal {
         self.tx.send(w).await.map_err(|_| Stopped)
     }
 
+    /// Queues a write and waits until it is committed.
+    pub async fn write_committed(&self, f: Finished) -> Result<(), Stopped> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Write::Finish(f, Some(tx)))
+            .await
+            .map_err(|_| Stopped)?;
+        rx.await.map_err(|_| Stopped)
+    }
+
+    /// Waits until every write queued before this call is committed.
+    pub async fn barrier(&self) -> Result<(), Stopped> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Write::Barrier(tx))
+            .await
+            .map_err(|_| Stopped)?;
+        rx.await.map_err(|_| Stopped)
+    }
+
     /// Free places in the queue (for readiness and back-pressure decisions).
     pub fn capacity(&self) -> usize {
         self.tx.capacity()
@@ -127,15 +150,21 @@ async fn commit_with_retry<N: Committed>(
                 let mut unordered = false;
                 let mut lanes: Vec<String> = Vec::new();
                 for (w, seq) in batch.drain(..).zip(sequences) {
-                    if let Write::Accept { exec, reply } = w {
-                        if exec.ordered {
-                            if !lanes.contains(&exec.integration_id) {
-                                lanes.push(exec.integration_id.clone());
+                    match w {
+                        Write::Accept { exec, reply } => {
+                            if exec.ordered {
+                                if !lanes.contains(&exec.integration_id) {
+                                    lanes.push(exec.integration_id.clone());
+                                }
+                            } else {
+                                unordered = true;
                             }
-                        } else {
-                            unordered = true;
+                            let _ = reply.send(Ok(seq));
                         }
-                        let _ = reply.send(Ok(seq));
+                        Write::Finish(_, Some(done)) | Write::Barrier(done) => {
+                            let _ = done.send(());
+                        }
+                        _ => {}
                     }
                 }
                 if unordered {
@@ -162,7 +191,8 @@ async fn commit_with_retry<N: Committed>(
             Write::Record { exec, .. } | Write::Running { exec, .. } => {
                 tracing::error!(execution_id = %exec.id, "execution record lost: database unavailable");
             }
-            Write::Finish(f) => {
+            Write::Barrier(_) => {}
+            Write::Finish(f, _) => {
                 tracing::error!(execution_id = %f.id, "execution end not recorded: database unavailable");
             }
         }
@@ -205,7 +235,8 @@ async fn commit(db: &DatabaseConnection, batch: &[Write]) -> Result<Vec<Option<i
             }
             Write::Record { exec, done } => records.push((exec, done)),
             Write::Running { exec, started_at } => running.push((exec, *started_at)),
-            Write::Finish(f) => finished.push(f),
+            Write::Finish(f, _) => finished.push(f),
+            Write::Barrier(_) => {}
         }
         sequences.push(seq);
     }

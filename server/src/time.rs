@@ -14,6 +14,13 @@ pub fn rfc3339_opt(us: Option<i64>) -> Option<String> {
     us.map(rfc3339)
 }
 
+/// Parses an RFC 3339 timestamp from the API into Unix microseconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_micros())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

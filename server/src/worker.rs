@@ -2,7 +2,7 @@
 //! `worker.concurrency`; each ordered trigger has one lane that runs its calls strictly one at a
 //! time in sequence order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,15 +11,19 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::db::executions as q;
-use crate::executions::{self, Claimed};
+use crate::executions::{self, Claimed, Finished, Mode};
 use crate::journal::{Committed, Write};
 use crate::time::now_us;
 use crate::AppState;
+use flowgate_api::integrations::{OnDead, RetryPolicy};
+use flowgate_api::ExecutionStatus;
 
 /// Wake-ups from the journal to the workers.
 pub struct Signals {
     unordered: Notify,
     lanes: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Lanes that must read again from their start (a parked execution was requeued).
+    rewinds: Mutex<HashSet<String>>,
     new_lanes: mpsc::UnboundedSender<String>,
 }
 
@@ -29,6 +33,7 @@ impl Signals {
         let s = Signals {
             unordered: Notify::new(),
             lanes: Mutex::new(HashMap::new()),
+            rewinds: Mutex::new(HashSet::new()),
             new_lanes: tx,
         };
         (Arc::new(s), rx)
@@ -40,6 +45,26 @@ impl Signals {
             Err(p) => p.into_inner(),
         };
         guard.get(integration_id).cloned()
+    }
+
+    /// Executions a lane had passed (parked dead letters) are queued again: the lane goes back
+    /// to its start and runs them before what comes next.
+    pub fn rewind_lane(&self, integration_id: &str) {
+        let mut guard = match self.rewinds.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.insert(integration_id.to_owned());
+        drop(guard);
+        self.wake_lane(integration_id);
+    }
+
+    fn take_rewind(&self, integration_id: &str) -> bool {
+        let mut guard = match self.rewinds.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.remove(integration_id)
     }
 
     /// Makes sure a lane runs for this trigger.
@@ -175,7 +200,7 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
             running.spawn(
                 async move {
                     let _permit = permit;
-                    run_claimed(&st, c).await;
+                    run_claimed(&st, &c).await;
                 }
                 .instrument(span),
             );
@@ -192,8 +217,16 @@ async fn lane(
     shutdown: CancellationToken,
 ) {
     let poll = Duration::from_millis(state.cfg.worker.poll_interval_ms);
+    // Sequence of the last execution this lane is done with (ended, parked or skipped).
     let mut last_sequence = 0i64;
     while !shutdown.is_cancelled() {
+        if state.signals.take_rewind(&integration_id) {
+            // What this lane ran must be on disk before it reads from the start again.
+            if state.journal.barrier().await.is_err() {
+                return;
+            }
+            last_sequence = 0;
+        }
         let batch = match q::lane_batch(&state.db, &integration_id, last_sequence, 256).await {
             Ok(b) => b,
             Err(e) => {
@@ -206,47 +239,141 @@ async fn lane(
             idle(&notify, poll, &shutdown).await;
             continue;
         }
+        let on_dead = retry_policy(&state, &integration_id).on_dead;
+        let mut blocked = false;
         for c in batch {
             // Finish the current execution even when asked to stop, then stop.
             if shutdown.is_cancelled() {
                 return;
             }
             let seq = c.sequence.unwrap_or(last_sequence);
+            if c.status == ExecutionStatus::Dead.as_str() {
+                if on_dead == OnDead::Block {
+                    blocked = true;
+                    break;
+                }
+                last_sequence = seq;
+                continue;
+            }
             let span = tracing::info_span!("execution", execution_id = %c.id, sequence = seq);
-            let mut c = c;
-            c.attempts += 1;
-            run_claimed(&state, c).instrument(span).await;
-            last_sequence = seq;
+            match run_in_lane(&state, c, &shutdown).instrument(span).await {
+                LaneStep::Done => last_sequence = seq,
+                LaneStep::Dead if on_dead == OnDead::Park => last_sequence = seq,
+                LaneStep::Dead => {
+                    blocked = true;
+                    break;
+                }
+                LaneStep::Stopped => return,
+            }
+        }
+        if blocked {
+            // A dead letter holds the lane until it is replayed or skipped (both wake us).
+            tracing::warn!(integration_id = %integration_id, "ordered lane blocked by a dead execution");
+            idle(&notify, poll, &shutdown).await;
         }
     }
 }
 
-/// Runs one stored execution and records its end; hands the answer to a waiting caller.
-async fn run_claimed(state: &AppState, c: Claimed) {
-    let started = now_us();
-    let finished = match prepare(state, &c).await {
-        Ok((flow, input)) => {
-            let outcome = run_flow(state, flow, input).await;
-            match outcome {
-                Ok(outcome) => {
-                    let (finished, answer) =
-                        executions::conclude(&c.id, &outcome, started, now_us(), c.attempts);
-                    state.deliver(&c.id, answer);
-                    finished
-                }
-                Err(e) => executions::broken(
-                    &c.id,
-                    format!("the run was aborted: {e}"),
-                    started,
-                    c.attempts,
-                ),
+enum LaneStep {
+    Done,
+    Dead,
+    Stopped,
+}
+
+/// Runs one execution of a lane to its end, with its retries (the lane waits for them).
+async fn run_in_lane(state: &AppState, mut c: Claimed, shutdown: &CancellationToken) -> LaneStep {
+    let mut due = c.next_attempt_at;
+    loop {
+        if let Some(at) = due {
+            let wait = Duration::from_micros(u64::try_from(at - now_us()).unwrap_or(0));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => return LaneStep::Stopped,
             }
         }
+        c.attempts += 1;
+        let finished = run_claimed(state, &c).await;
+        match finished.status {
+            ExecutionStatus::Queued => {
+                due = finished.next_attempt_at;
+                if state
+                    .journal
+                    .write(Write::Finish(finished, None))
+                    .await
+                    .is_err()
+                {
+                    return LaneStep::Stopped;
+                }
+            }
+            // The lane re-reads the table next: the dead state must be there first.
+            ExecutionStatus::Dead => {
+                if state.journal.write_committed(finished).await.is_err() {
+                    return LaneStep::Stopped;
+                }
+                return LaneStep::Dead;
+            }
+            _ => return LaneStep::Done,
+        }
+    }
+}
+
+/// The retry policy of an integration's published version (no retries once it is deleted).
+fn retry_policy(state: &AppState, integration_id: &str) -> RetryPolicy {
+    state
+        .registry
+        .route_by_integration(integration_id)
+        .map(|r| r.doc.trigger.retry.clone())
+        .unwrap_or(RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        })
+}
+
+/// Runs one stored execution and hands the answer to a waiting caller. Returns its end state,
+/// after the retry policy for asynchronous calls, and records it, except a lane's retry or
+/// dead letter (the lane records those itself).
+async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
+    let started = now_us();
+    let finished = match prepare(state, c).await {
+        Ok((flow, input)) => match run_flow(state, flow, input).await {
+            Ok(outcome) => {
+                let (finished, answer) =
+                    executions::conclude(&c.id, &outcome, started, now_us(), c.attempts);
+                state.deliver(&c.id, answer);
+                finished
+            }
+            Err(e) => executions::broken(
+                &c.id,
+                format!("the run was aborted: {e}"),
+                started,
+                c.attempts,
+            ),
+        },
         Err(message) => executions::broken(&c.id, message, started, c.attempts),
     };
-    if state.journal.write(Write::Finish(finished)).await.is_err() {
+    let finished = match c.mode {
+        Mode::Async => executions::apply_retry_policy(
+            &retry_policy(state, &c.integration_id),
+            finished,
+            now_us(),
+        ),
+        Mode::Sync => finished,
+    };
+    let lane_keeps_it = c.sequence.is_some()
+        && matches!(
+            finished.status,
+            ExecutionStatus::Queued | ExecutionStatus::Dead
+        );
+    if !lane_keeps_it
+        && state
+            .journal
+            .write(Write::Finish(finished.clone(), None))
+            .await
+            .is_err()
+    {
         tracing::error!(execution_id = %c.id, "journal stopped; execution end not recorded");
     }
+    finished
 }
 
 /// Runs a flow: right here if it ends within the inline budget, else on a blocking thread.

@@ -15,15 +15,21 @@ pub enum ExecutionStatus {
     Failed,
     /// The flow broke: script error, limit or deadline.
     Errored,
+    /// Failed on every attempt its retry policy allows: a dead letter, to inspect and replay.
+    Dead,
+    /// A dead execution a person chose not to run again (its ordered lane goes on).
+    Skipped,
 }
 
 impl ExecutionStatus {
-    pub const ALL: [ExecutionStatus; 5] = [
+    pub const ALL: [ExecutionStatus; 7] = [
         ExecutionStatus::Queued,
         ExecutionStatus::Running,
         ExecutionStatus::Succeeded,
         ExecutionStatus::Failed,
         ExecutionStatus::Errored,
+        ExecutionStatus::Dead,
+        ExecutionStatus::Skipped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +39,8 @@ impl ExecutionStatus {
             ExecutionStatus::Succeeded => "succeeded",
             ExecutionStatus::Failed => "failed",
             ExecutionStatus::Errored => "errored",
+            ExecutionStatus::Dead => "dead",
+            ExecutionStatus::Skipped => "skipped",
         }
     }
 
@@ -43,7 +51,11 @@ impl ExecutionStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            ExecutionStatus::Succeeded | ExecutionStatus::Failed | ExecutionStatus::Errored
+            ExecutionStatus::Succeeded
+                | ExecutionStatus::Failed
+                | ExecutionStatus::Errored
+                | ExecutionStatus::Dead
+                | ExecutionStatus::Skipped
         )
     }
 }
@@ -107,6 +119,14 @@ pub struct ExecutionOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
     pub attempts: i32,
+    /// When a queued retry is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// The execution this one replays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
     /// Absent in list answers; present in `GET /executions/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestSnapshot>,
@@ -118,4 +138,46 @@ pub struct ExecutionOut {
     pub logs: Vec<LogOut>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `POST /api/v1/executions/{id}/replay` and `POST /api/v1/integrations/{slug}/replay`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayIn {
+    /// `original` (default): the flow version the call first ran with; `current`: the
+    /// published one.
+    #[serde(default)]
+    pub version: ReplayVersion,
+    /// Bulk only: executions in this status (default `dead`; also `failed`, `errored`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ExecutionStatus>,
+    /// Bulk only: received at or after (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Bulk only: received before (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayVersion {
+    #[default]
+    Original,
+    Current,
+}
+
+/// What a replay did: a dead execution goes back to the queue in place (same id, same place
+/// in its lane); any other finished one is run again as a new execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayOut {
+    pub execution_id: String,
+    /// `requeued` (the same execution) or `new` (a new execution replaying it).
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkReplayOut {
+    pub requeued: u64,
+    pub created: u64,
 }

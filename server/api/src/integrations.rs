@@ -46,6 +46,71 @@ pub struct TriggerDoc {
     /// Accepted request media types (`application/json`, `text/*`, ...). Empty: any.
     #[serde(default)]
     pub content_types: Vec<String>,
+    /// What happens when an asynchronous run fails: retries, then a dead letter.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// Recognise a call sent again (same key within the retention) and answer with the first
+    /// call's execution instead of running it twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency: Option<Idempotency>,
+}
+
+/// Retries of failed asynchronous executions: exponential backoff with jitter, then `dead`.
+/// Request-response calls are never retried (their caller already has the answer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryPolicy {
+    /// Runs in all, the first included (1: no retry).
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for each further one, up to `max_delay_ms`.
+    pub initial_delay_ms: u64,
+    pub max_delay_ms: u64,
+    /// Which outcomes are retried: `error` (script error, limit, deadline), a status class
+    /// (`5xx`, `4xx`) or an exact status (`429`) of a `fail` or `respond`.
+    pub retry_if: Vec<String>,
+    /// Ordered triggers: what a dead execution does to its lane. `block`: later calls wait
+    /// until it is replayed successfully or skipped; `park`: later calls go on.
+    pub on_dead: OnDead,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_delay_ms: 1_000,
+            max_delay_ms: 3_600_000,
+            retry_if: vec!["error".to_owned(), "5xx".to_owned()],
+            on_dead: OnDead::Block,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDead {
+    Block,
+    Park,
+}
+
+/// Where a call's idempotency key comes from, and how long it is remembered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idempotency {
+    /// Request header holding the key (case-insensitive).
+    #[serde(default = "default_idempotency_header")]
+    pub header: String,
+    /// Or a JSONPath into the JSON body (e.g. `$.id`), used when the header is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_path: Option<String>,
+    #[serde(default = "default_retention_hours")]
+    pub retention_hours: u32,
+}
+
+pub fn default_idempotency_header() -> String {
+    "Idempotency-Key".to_owned()
+}
+pub const fn default_retention_hours() -> u32 {
+    24
 }
 
 pub fn default_methods() -> Vec<String> {

@@ -8,7 +8,7 @@ use sea_orm::{
 
 use super::entities::execution;
 use super::stmt;
-use crate::executions::{Claimed, Finished, NewExecution};
+use crate::executions::{Claimed, Finished, Mode, NewExecution};
 
 fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
     execution::ActiveModel {
@@ -26,6 +26,9 @@ fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
         attempts: Set(0),
         lease_owner: Set(None),
         lease_until: Set(None),
+        next_attempt_at: Set(None),
+        replay_of: Set(e.replay_of.clone()),
+        idempotency_key: Set(e.idempotency_key.clone()),
         request: Set(e.request.clone()),
         response_status: Set(None),
         response: Set(None),
@@ -146,17 +149,18 @@ pub async fn insert_running_placeholders<C: ConnectionTrait>(
 /// Records the end of executions that were queued before: one statement per 400 rows
 /// (`UPDATE … FROM` a `VALUES` list, which SQLite ≥ 3.33 and PostgreSQL both run).
 pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<(), DbErr> {
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 11;
     let backend = db.get_database_backend();
     for chunk in rows.chunks(400) {
         let tuple = format!("({})", ["?"; COLUMNS].join(", "));
         let sql = format!(
             "WITH v(id, status, started_at, finished_at, attempts, response_status, response, \
-             steps, logs, error) AS (VALUES {}) \
+             steps, logs, error, next_attempt_at) AS (VALUES {}) \
              UPDATE executions SET status = v.status, started_at = v.started_at, \
              finished_at = v.finished_at, attempts = v.attempts, \
              response_status = v.response_status, response = v.response, steps = v.steps, \
-             logs = v.logs, error = v.error, lease_owner = NULL, lease_until = NULL \
+             logs = v.logs, error = v.error, next_attempt_at = v.next_attempt_at, \
+             lease_owner = NULL, lease_until = NULL \
              FROM v WHERE executions.id = v.id",
             vec![tuple.as_str(); chunk.len()].join(", ")
         );
@@ -173,6 +177,7 @@ pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<()
                 f.steps.clone().into(),
                 f.logs.clone().into(),
                 f.error.clone().into(),
+                f.next_attempt_at.into(),
             ]);
         }
         db.execute_raw(stmt(backend, &sql, values)).await?;
@@ -181,14 +186,22 @@ pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<()
 }
 
 fn claimed_from(row: &sea_orm::QueryResult) -> Result<Claimed, DbErr> {
+    let mode: String = row.try_get("", "mode")?;
     Ok(Claimed {
         id: row.try_get("", "id")?,
+        mode: if mode == "sync" {
+            Mode::Sync
+        } else {
+            Mode::Async
+        },
+        status: row.try_get("", "status")?,
         integration_id: row.try_get("", "integration_id")?,
         slug: row.try_get("", "integration_slug")?,
         version: row.try_get("", "version")?,
         sequence: row.try_get("", "sequence")?,
         attempts: row.try_get("", "attempts")?,
         request: row.try_get("", "request")?,
+        next_attempt_at: row.try_get("", "next_attempt_at")?,
     })
 }
 
@@ -208,9 +221,11 @@ pub async fn claim_unordered(
     };
     let sql = format!(
         "UPDATE executions SET status = 'running', lease_owner = ?, lease_until = ?, started_at = ?, \
-         attempts = attempts + 1 WHERE id IN (SELECT id FROM executions WHERE status = 'queued' \
-         AND ordered = ? ORDER BY id LIMIT ?{lock}) \
-         RETURNING id, integration_id, integration_slug, version, sequence, attempts, request"
+         attempts = attempts + 1, next_attempt_at = NULL WHERE id IN (SELECT id FROM executions \
+         WHERE status = 'queued' AND ordered = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) \
+         ORDER BY id LIMIT ?{lock}) \
+         RETURNING id, mode, status, integration_id, integration_slug, version, sequence, attempts, \
+         request, next_attempt_at"
     );
     let rows = db
         .query_all_raw(stmt(
@@ -221,6 +236,7 @@ pub async fn claim_unordered(
                 lease_until.into(),
                 now.into(),
                 Value::Bool(Some(false)),
+                now.into(),
                 i64::from(limit).into(),
             ],
         ))
@@ -244,9 +260,9 @@ pub async fn lane_batch(
     let rows = db
         .query_all_raw(stmt(
             backend,
-            "SELECT id, integration_id, integration_slug, version, sequence, attempts, request \
-             FROM executions WHERE status = 'queued' AND integration_id = ? AND sequence > ? \
-             ORDER BY sequence LIMIT ?",
+            "SELECT id, mode, status, integration_id, integration_slug, version, sequence, attempts, \
+             request, next_attempt_at FROM executions WHERE status IN ('queued', 'dead') \
+             AND integration_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
             vec![
                 integration_id.into(),
                 after_sequence.into(),
@@ -340,6 +356,9 @@ pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<executi
             C::Attempts,
             C::LeaseOwner,
             C::LeaseUntil,
+            C::NextAttemptAt,
+            C::ReplayOf,
+            C::IdempotencyKey,
             C::ResponseStatus,
             C::Error,
         ])
@@ -360,4 +379,77 @@ pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<executi
         .limit(f.limit)
         .all(db)
         .await
+}
+
+/// Puts dead executions back in the queue in place (same id, same sequence): attempts start
+/// over, the version may change. Returns the ids requeued, oldest first.
+pub async fn requeue_dead(
+    db: &DatabaseConnection,
+    integration_id: &str,
+    only_id: Option<&str>,
+    received: (Option<i64>, Option<i64>),
+    version: Option<i64>,
+) -> Result<Vec<String>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut sql = String::from(
+        "UPDATE executions SET status = 'queued', attempts = 0, next_attempt_at = NULL, \
+         lease_owner = NULL, lease_until = NULL, version = COALESCE(?, version) \
+         WHERE status = 'dead' AND integration_id = ?",
+    );
+    let mut values: Vec<Value> = vec![version.into(), integration_id.into()];
+    if let Some(id) = only_id {
+        sql.push_str(" AND id = ?");
+        values.push(id.into());
+    }
+    if let Some(from) = received.0 {
+        sql.push_str(" AND received_at >= ?");
+        values.push(from.into());
+    }
+    if let Some(to) = received.1 {
+        sql.push_str(" AND received_at < ?");
+        values.push(to.into());
+    }
+    sql.push_str(" RETURNING id");
+    let rows = db.query_all_raw(stmt(backend, &sql, values)).await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Marks a dead execution skipped; false if it is not dead (any more).
+pub async fn skip_dead(db: &DatabaseConnection, id: &str) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let r = db
+        .execute_raw(stmt(
+            backend,
+            "UPDATE executions SET status = 'skipped' WHERE id = ? AND status = 'dead'",
+            vec![id.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Finished executions of an integration in a status and time range, oldest first (at most
+/// `limit`), for a bulk replay as new executions.
+pub async fn finished_in_range(
+    db: &DatabaseConnection,
+    integration_id: &str,
+    status: &str,
+    received: (Option<i64>, Option<i64>),
+    limit: u64,
+) -> Result<Vec<execution::Model>, DbErr> {
+    use execution::Column as C;
+    let mut q = execution::Entity::find()
+        .filter(C::IntegrationId.eq(integration_id.to_owned()))
+        .filter(C::Status.eq(status.to_owned()));
+    if let Some(from) = received.0 {
+        q = q.filter(C::ReceivedAt.gte(from));
+    }
+    if let Some(to) = received.1 {
+        q = q.filter(C::ReceivedAt.lt(to));
+    }
+    q.order_by_asc(C::Id).limit(limit).all(db).await
 }

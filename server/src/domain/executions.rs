@@ -1,13 +1,17 @@
 //! Reading executions for the admin API.
 
-use flowgate_api::executions::{LogOut, StepOut};
+use flowgate_api::executions::{
+    BulkReplayOut, LogOut, ReplayIn, ReplayOut, ReplayVersion, StepOut,
+};
 use flowgate_api::{ExecutionOut, ExecutionStatus, Page, RequestSnapshot, ResponseSnapshot};
 
 use crate::db::entities::execution;
 use crate::db::executions::{self as q, ListFilter};
 use crate::error::{AppError, AppResult};
-use crate::executions::redact;
-use crate::time::{rfc3339, rfc3339_opt};
+use crate::executions::{self as ex, redact, Mode, NewExecution};
+use crate::journal::{Committed, JournalError};
+
+use crate::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 use crate::AppState;
 
 fn to_out(m: execution::Model, full: bool) -> ExecutionOut {
@@ -45,6 +49,9 @@ fn to_out(m: execution::Model, full: bool) -> ExecutionOut {
         started_at: rfc3339_opt(m.started_at),
         finished_at: rfc3339_opt(m.finished_at),
         attempts: m.attempts,
+        next_attempt_at: rfc3339_opt(m.next_attempt_at),
+        replay_of: m.replay_of,
+        idempotency_key: m.idempotency_key,
         request,
         response,
         steps,
@@ -103,4 +110,183 @@ pub async fn list(state: &AppState, query: ListQuery) -> AppResult<Page<Executio
         items: rows.into_iter().map(|m| to_out(m, false)).collect(),
         next_cursor,
     })
+}
+
+/// Most executions one bulk replay creates as new executions (dead ones are requeued in place,
+/// without a limit).
+pub const MAX_BULK_NEW: u64 = 10_000;
+
+/// Wakes the workers for requeued executions (an ordered lane reads again from its start).
+fn wake(state: &AppState, integration_id: &str, ordered: bool) {
+    if ordered {
+        state.signals.rewind_lane(integration_id);
+    } else {
+        state.signals.unordered_accepted();
+    }
+}
+
+/// Replays one execution: a dead one goes back to the queue in place (same id and place in its
+/// ordered lane); any other finished one runs again as a new asynchronous execution.
+pub async fn replay(state: &AppState, id: &str, input: ReplayIn) -> AppResult<ReplayOut> {
+    let m = q::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("execution"))?;
+    let status = ExecutionStatus::parse(&m.status).unwrap_or(ExecutionStatus::Errored);
+    if !status.is_final() {
+        return Err(AppError::Conflict(format!(
+            "execution {id} is {} and cannot be replayed until it ends",
+            status.as_str()
+        )));
+    }
+    let route = state.registry.route_by_integration(&m.integration_id);
+    let version = match input.version {
+        ReplayVersion::Original => m.version,
+        ReplayVersion::Current => route
+            .as_ref()
+            .map(|r| r.version)
+            .ok_or(AppError::NotFound("integration"))?,
+    };
+    if status == ExecutionStatus::Dead {
+        let ids = q::requeue_dead(
+            &state.db,
+            &m.integration_id,
+            Some(id),
+            (None, None),
+            Some(version),
+        )
+        .await?;
+        if ids.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "execution {id} changed while it was being replayed"
+            )));
+        }
+        wake(state, &m.integration_id, m.sequence.is_some());
+        return Ok(ReplayOut {
+            execution_id: id.to_owned(),
+            kind: "requeued".to_owned(),
+        });
+    }
+    let new_id = replay_as_new(state, &m, version, route.map(|r| r.doc.trigger.ordered)).await?;
+    Ok(ReplayOut {
+        execution_id: new_id,
+        kind: "new".to_owned(),
+    })
+}
+
+/// A new asynchronous execution with the stored request of `m`.
+async fn replay_as_new(
+    state: &AppState,
+    m: &execution::Model,
+    version: i64,
+    ordered_now: Option<bool>,
+) -> AppResult<String> {
+    let ordered = ordered_now.unwrap_or(m.ordered);
+    let exec = NewExecution {
+        id: ex::new_id(),
+        integration_id: m.integration_id.clone(),
+        slug: m.integration_slug.clone(),
+        version,
+        mode: Mode::Async,
+        ordered,
+        received_at: now_us(),
+        request: m.request.clone(),
+        replay_of: Some(m.id.clone()),
+        idempotency_key: None,
+    };
+    let id = exec.id.clone();
+    match state
+        .journal
+        .accept(exec, std::time::Duration::from_secs(5))
+        .await
+    {
+        Ok(Ok(_)) => Ok(id),
+        Ok(Err(e)) => Err(AppError::Internal(anyhow::anyhow!(e))),
+        Err(JournalError::Busy) => Err(AppError::Busy),
+        Err(JournalError::Stopped) => Err(AppError::ShuttingDown),
+    }
+}
+
+/// Marks a dead execution skipped: its ordered lane goes on without it.
+pub async fn skip(state: &AppState, id: &str) -> AppResult<ExecutionOut> {
+    let m = q::get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("execution"))?;
+    if !q::skip_dead(&state.db, id).await? {
+        return Err(AppError::Conflict(format!(
+            "execution {id} is {}; only dead executions can be skipped",
+            m.status
+        )));
+    }
+    wake(state, &m.integration_id, m.sequence.is_some());
+    get(state, id).await
+}
+
+/// Replays the executions of one integration in a status (default `dead`) and time range.
+pub async fn replay_bulk(
+    state: &AppState,
+    slug: &str,
+    input: ReplayIn,
+) -> AppResult<BulkReplayOut> {
+    let integration = crate::domain::integrations::find(state, slug).await?;
+    let parse = |what: &str, v: &Option<String>| -> AppResult<Option<i64>> {
+        match v {
+            None => Ok(None),
+            Some(s) => parse_rfc3339(s).map(Some).ok_or_else(|| {
+                AppError::BadRequest(format!("{what} must be an RFC 3339 timestamp"))
+            }),
+        }
+    };
+    let range = (parse("from", &input.from)?, parse("to", &input.to)?);
+    let version = match input.version {
+        ReplayVersion::Original => None,
+        ReplayVersion::Current => Some(integration.version),
+    };
+    let status = input.status.unwrap_or(ExecutionStatus::Dead);
+    match status {
+        ExecutionStatus::Dead => {
+            let ids = q::requeue_dead(&state.db, &integration.id, None, range, version).await?;
+            if !ids.is_empty() {
+                let route = state.registry.route_by_integration(&integration.id);
+                wake(
+                    state,
+                    &integration.id,
+                    route.is_some_and(|r| r.doc.trigger.ordered),
+                );
+                // Queued ordered executions of earlier versions may sit in the unordered pool.
+                state.signals.unordered_accepted();
+            }
+            Ok(BulkReplayOut {
+                requeued: ids.len() as u64,
+                created: 0,
+            })
+        }
+        ExecutionStatus::Failed | ExecutionStatus::Errored | ExecutionStatus::Succeeded => {
+            let rows = q::finished_in_range(
+                &state.db,
+                &integration.id,
+                status.as_str(),
+                range,
+                MAX_BULK_NEW,
+            )
+            .await?;
+            let ordered = state
+                .registry
+                .route_by_integration(&integration.id)
+                .map(|r| r.doc.trigger.ordered);
+            let mut created = 0;
+            for m in &rows {
+                let v = version.unwrap_or(m.version);
+                replay_as_new(state, m, v, ordered).await?;
+                created += 1;
+            }
+            Ok(BulkReplayOut {
+                requeued: 0,
+                created,
+            })
+        }
+        other => Err(AppError::BadRequest(format!(
+            "status must be dead, failed, errored or succeeded, not {}",
+            other.as_str()
+        ))),
+    }
 }

@@ -142,6 +142,56 @@ fn check_document(
             ));
         }
     }
+    let r = &t.retry;
+    if r.max_attempts == 0 || r.max_attempts > 100 {
+        errs.push(detail("trigger.retry.max_attempts", "must be 1 to 100"));
+    }
+    if r.initial_delay_ms == 0 || r.initial_delay_ms > r.max_delay_ms {
+        errs.push(detail(
+            "trigger.retry.initial_delay_ms",
+            "must be at least 1 and at most max_delay_ms",
+        ));
+    }
+    if r.max_delay_ms > 7 * 24 * 3_600_000 {
+        errs.push(detail(
+            "trigger.retry.max_delay_ms",
+            "must be at most 7 days",
+        ));
+    }
+    for (i, m) in r.retry_if.iter().enumerate() {
+        let ok = m == "error"
+            || (m.len() == 3
+                && m.ends_with("xx")
+                && matches!(m.as_bytes().first(), Some(b'1'..=b'5')))
+            || m.parse::<u16>().is_ok_and(|n| (100..=599).contains(&n));
+        if !ok {
+            errs.push(detail(
+                &format!("trigger.retry.retry_if[{i}]"),
+                "must be `error`, a status class like `5xx` or a status like `429`",
+            ));
+        }
+    }
+    if let Some(idem) = &t.idempotency {
+        if idem.header.trim().is_empty()
+            || actix_web::http::header::HeaderName::try_from(idem.header.trim()).is_err()
+        {
+            errs.push(detail(
+                "trigger.idempotency.header",
+                "must be a header name",
+            ));
+        }
+        if let Some(path) = &idem.body_path {
+            if let Err(e) = flows_runtime::JsonPath::parse(path) {
+                errs.push(detail("trigger.idempotency.body_path", e));
+            }
+        }
+        if idem.retention_hours == 0 || idem.retention_hours > 24 * 90 {
+            errs.push(detail(
+                "trigger.idempotency.retention_hours",
+                "must be 1 to 2160 (90 days)",
+            ));
+        }
+    }
     errs
 }
 
@@ -290,7 +340,7 @@ fn parse_doc(text: &str) -> AppResult<IntegrationDoc> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored document unreadable: {e}")))
 }
 
-async fn find(state: &AppState, slug: &str) -> AppResult<integration::Model> {
+pub(crate) async fn find(state: &AppState, slug: &str) -> AppResult<integration::Model> {
     integration::Entity::find()
         .filter(integration::Column::Slug.eq(slug))
         .one(&state.db)

@@ -2,6 +2,7 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
+use flowgate_api::executions::ReplayIn;
 use flowgate_api::users::UserIn;
 use flowgate_api::{IntegrationDoc, KeyIn, LoginIn, Page};
 use serde::Deserialize;
@@ -32,6 +33,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/executions", web::get().to(list_executions))
         .route("/executions/{id}", web::get().to(get_execution))
+        .route("/executions/{id}/replay", web::post().to(replay_execution))
+        .route("/executions/{id}/skip", web::post().to(skip_execution))
+        .route(
+            "/integrations/{slug}/replay",
+            web::post().to(replay_integration),
+        )
         .route("/users", web::get().to(list_users))
         .route("/users", web::post().to(create_user));
 }
@@ -196,4 +203,44 @@ async fn create_user(
     user.require(Role::Admin)?;
     let created = users::create(&state.db, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(users::to_out(&created)))
+}
+
+/// An optional JSON body: none (or empty) means the defaults.
+fn replay_input(body: &web::Bytes) -> AppResult<ReplayIn> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ReplayIn::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| crate::error::AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+async fn replay_execution(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let out = executions::replay(&state, &id, replay_input(&body)?).await?;
+    Ok(HttpResponse::Accepted().json(out))
+}
+
+async fn skip_execution(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    Ok(HttpResponse::Ok().json(executions::skip(&state, &id).await?))
+}
+
+async fn replay_integration(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let out = executions::replay_bulk(&state, &slug, replay_input(&body)?).await?;
+    Ok(HttpResponse::Accepted().json(out))
 }

@@ -112,6 +112,8 @@ pub async fn call(
         ordered: trigger.ordered,
         received_at: now_us(),
         request,
+        replay_of: None,
+        idempotency_key: None,
     };
     let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
     let dispatch = async {
@@ -357,7 +359,12 @@ async fn run_sync(
         };
         // The caller gave up (timeout): its handler wrote a "running" row; finish it.
         if let Err((_, finished)) = tx.send((answer, finished)) {
-            if st.journal.write(Write::Finish(finished)).await.is_err() {
+            if st
+                .journal
+                .write(Write::Finish(finished, None))
+                .await
+                .is_err()
+            {
                 tracing::error!(execution_id = %run_id, "journal stopped; execution end not recorded");
             }
         }
@@ -380,7 +387,7 @@ async fn run_sync(
             }
             rx.close();
             if let Ok((_, finished)) = rx.try_recv() {
-                let _ = state.journal.write(Write::Finish(finished)).await;
+                let _ = state.journal.write(Write::Finish(finished, None)).await;
             }
             Ok(gateway_timeout(&id, route))
         }

@@ -11,4 +11,5 @@
 mod admin;
 mod delivery;
 mod ingress;
+mod retries;
 pub mod support;

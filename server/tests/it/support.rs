@@ -198,7 +198,7 @@ impl TestApp {
             if status == StatusCode::OK
                 && matches!(
                     body["status"].as_str(),
-                    Some("succeeded" | "failed" | "errored")
+                    Some("succeeded" | "failed" | "errored" | "dead" | "skipped")
                 )
             {
                 return body;
