@@ -35,6 +35,10 @@ pub enum AppError {
     MissingQueryParam(String),
     #[error("{message}")]
     InvalidBody { code: &'static str, message: String },
+    #[error("the first call with this idempotency key is still running (execution {0}); try again when it has ended")]
+    IdempotencyInProgress(String),
+    #[error("a call with this idempotency key is being accepted right now; try again shortly")]
+    IdempotencyRace,
     #[error("the server is busy; try again shortly")]
     Busy,
     #[error("the server is shutting down")]
@@ -72,6 +76,9 @@ impl AppError {
             }
             MissingQueryParam(_) => (StatusCode::BAD_REQUEST, "missing_query_parameter"),
             InvalidBody { code, .. } => (StatusCode::BAD_REQUEST, code),
+            IdempotencyInProgress(_) | IdempotencyRace => {
+                (StatusCode::CONFLICT, "idempotency_in_progress")
+            }
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             Db(e)
@@ -100,6 +107,9 @@ impl AppError {
         if let AppError::Validation { details, .. } = self {
             body.error.details = details.clone();
         }
+        if let AppError::IdempotencyInProgress(id) = self {
+            body.error.execution_id = Some(id.clone());
+        }
         body
     }
 }
@@ -115,7 +125,7 @@ impl actix_web::ResponseError for AppError {
             tracing::error!(error = %self, source = ?std::error::Error::source(self), "request failed");
         }
         let mut resp = HttpResponse::build(status);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::CONFLICT {
             resp.insert_header((header::RETRY_AFTER, "1"));
         }
         resp.json(self.body())

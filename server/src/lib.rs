@@ -45,6 +45,8 @@ pub struct Inner {
     pub signals: Arc<Signals>,
     /// Request-response callers waiting for a queued (ordered) execution, by execution id.
     waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// Idempotency keys of calls being accepted right now, as `integration id \n key`.
+    pub idempotency_in_flight: Mutex<std::collections::HashSet<String>>,
     pub instance_id: String,
     pub shutdown: CancellationToken,
 }
@@ -176,6 +178,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         journal,
         signals,
         waiters: Mutex::new(HashMap::new()),
+        idempotency_in_flight: Mutex::new(std::collections::HashSet::new()),
         instance_id: format!("{}-{}", std::process::id(), executions::new_id()),
         shutdown: CancellationToken::new(),
         cfg,

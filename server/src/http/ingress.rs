@@ -99,6 +99,16 @@ pub async fn call(
         body,
     };
     let trigger = &route.doc.trigger;
+    let idempotency_key = idempotency_key(&route, &req, &input.body)?;
+    let _in_flight = match &idempotency_key {
+        Some(key) => {
+            if let Some(earlier) = earlier_call(&state, &route, key).await? {
+                return Ok(earlier);
+            }
+            Some(InFlight::claim(&state, &route.integration_id, key)?)
+        }
+        None => None,
+    };
     let exec = NewExecution {
         id: executions::new_id(),
         integration_id: route.integration_id.clone(),
@@ -113,7 +123,7 @@ pub async fn call(
         received_at: now_us(),
         request,
         replay_of: None,
-        idempotency_key: None,
+        idempotency_key: idempotency_key.clone(),
     };
     let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
     let dispatch = async {
@@ -123,7 +133,153 @@ pub async fn call(
             (true, false) => run_sync(&state, &route, exec, input, bytes.freeze()).await,
         }
     };
-    dispatch.instrument(span).await
+    let answer = dispatch.instrument(span).await;
+    if idempotency_key.is_some() {
+        // The record of a request-response call is written after its answer; the key is
+        // released only once it is on disk, so a retry of the call finds it.
+        let _ = state.journal.barrier().await;
+    }
+    answer
+}
+
+/// Longest idempotency key accepted.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The call's idempotency key: the configured header, else the configured body path.
+fn idempotency_key(
+    route: &Route,
+    req: &HttpRequest,
+    body: &flows_runtime::Body,
+) -> AppResult<Option<String>> {
+    let Some(idem) = &route.doc.trigger.idempotency else {
+        return Ok(None);
+    };
+    let from_header = req
+        .headers()
+        .get(idem.header.trim())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned());
+    let key = match from_header {
+        Some(k) => Some(k),
+        None => match (&idem.body_path, body) {
+            (Some(path), flows_runtime::Body::Json(v)) => flows_runtime::JsonPath::parse(path)
+                .ok()
+                .and_then(|p| match p.first(v) {
+                    Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                }),
+            _ => None,
+        },
+    };
+    match key {
+        Some(k) if k.is_empty() => Err(AppError::BadRequest(format!(
+            "the idempotency key ({}) is empty",
+            idem.header
+        ))),
+        Some(k) if k.len() > MAX_IDEMPOTENCY_KEY_BYTES => Err(AppError::BadRequest(format!(
+            "the idempotency key is longer than {MAX_IDEMPOTENCY_KEY_BYTES} bytes"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// The answer for a call whose key was seen within the retention: the first call's
+/// execution (asynchronous) or its stored answer (request-response).
+async fn earlier_call(
+    state: &AppState,
+    route: &Route,
+    key: &str,
+) -> AppResult<Option<HttpResponse>> {
+    let retention_hours = route
+        .doc
+        .trigger
+        .idempotency
+        .as_ref()
+        .map_or(24, |i| i.retention_hours);
+    let since = now_us() - i64::from(retention_hours) * 3_600_000_000;
+    let Some(first) =
+        crate::db::executions::by_idempotency_key(&state.db, &route.integration_id, key, since)
+            .await?
+    else {
+        return Ok(None);
+    };
+    if !route.doc.trigger.request_response {
+        return Ok(Some(
+            HttpResponse::Accepted()
+                .insert_header((header::LOCATION, format!("/api/v1/executions/{}", first.id)))
+                .insert_header((EXECUTION_HEADER, first.id.clone()))
+                .insert_header((REPLAYED_HEADER, "true"))
+                .json(serde_json::json!({"execution_id": first.id})),
+        ));
+    }
+    let stored = first
+        .response
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<flowgate_api::ResponseSnapshot>(r).ok());
+    let final_status = flowgate_api::ExecutionStatus::parse(&first.status)
+        .is_some_and(flowgate_api::ExecutionStatus::is_final);
+    match stored {
+        Some(snap) if final_status => {
+            let json_type = snap
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .is_none_or(|(_, v)| v.contains("json"));
+            let body = match snap.body {
+                serde_json::Value::Null => AnswerBody::Empty,
+                serde_json::Value::String(t) if !json_type => AnswerBody::Text(t),
+                v => AnswerBody::Json(v),
+            };
+            let mut resp = respond(
+                &first.id,
+                Answer {
+                    status: snap.status,
+                    headers: snap.headers,
+                    body,
+                },
+            );
+            resp.headers_mut().insert(
+                HeaderName::from_static(REPLAYED_HEADER),
+                HeaderValue::from_static("true"),
+            );
+            Ok(Some(resp))
+        }
+        _ => Err(AppError::IdempotencyInProgress(first.id)),
+    }
+}
+
+/// An idempotency key being accepted on this instance; released on drop.
+struct InFlight {
+    state: AppState,
+    entry: String,
+}
+
+impl InFlight {
+    fn claim(state: &AppState, integration_id: &str, key: &str) -> AppResult<InFlight> {
+        let entry = format!("{integration_id}\n{key}");
+        let mut set = match state.idempotency_in_flight.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if !set.insert(entry.clone()) {
+            return Err(AppError::IdempotencyRace);
+        }
+        Ok(InFlight {
+            state: state.clone(),
+            entry,
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut set = match self.state.idempotency_in_flight.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        set.remove(&self.entry);
+    }
 }
 
 fn check_key(state: &AppState, route: &Route, req: &HttpRequest) -> AppResult<()> {

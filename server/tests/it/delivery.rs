@@ -279,3 +279,112 @@ async fn queued_calls_run_after_a_restart(db: Db) {
     app.stop().await;
 }
 on_both!(queued_calls_run_after_a_restart);
+
+/// A call sent again with the same idempotency key gets the first call's execution (and, for
+/// request-response, its stored answer) instead of running again.
+async fn idempotent_calls_run_once(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("k").await;
+    let counter = json!([
+        {"type": "respond", "status": 201, "body_expr": "#{n: request.body.n, id: uuid()}", "headers": {"x-made": "yes"}}
+    ]);
+    let mut sync_doc = doc("idem/sync", &key, counter.clone());
+    sync_doc["trigger"]["idempotency"] = json!({"header": "Idempotency-Key"});
+    app.put_integration("idem-sync", sync_doc).await;
+    let call = |k: &'static str, n: i64| {
+        app.call(Method::POST, "idem/sync")
+            .header("x-api-key", &secret)
+            .header("idempotency-key", k)
+            .json(&json!({ "n": n }))
+            .send()
+    };
+    let first = call("order-1", 1).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_id = first.headers()["x-flowgate-execution-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let first_body: Value = first.json().await.unwrap();
+    // Same key, even with another body: the stored answer, the same execution.
+    let again = call("order-1", 99).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["x-made"], "yes");
+    assert_eq!(
+        again.headers()["x-flowgate-execution-id"].to_str().unwrap(),
+        first_id
+    );
+    assert_eq!(again.json::<Value>().await.unwrap(), first_body);
+    // Another key runs.
+    let other = call("order-2", 2).await.unwrap();
+    let other_body: Value = other.json().await.unwrap();
+    assert_eq!(other_body["n"], 2);
+    assert_ne!(other_body["id"], first_body["id"]);
+    assert_eq!(app.all_executions("idem-sync").await.len(), 2);
+
+    // Asynchronous, with the key taken from the body: one execution for all repeats.
+    let mut async_doc = doc("idem/async", &key, counter);
+    async_doc["trigger"]["request_response"] = json!(false);
+    async_doc["trigger"]["idempotency"] = json!({"body_path": "$.eventId", "retention_hours": 1});
+    app.put_integration("idem-async", async_doc).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = app
+            .call(Method::POST, "idem/async")
+            .header("x-api-key", &secret)
+            .json(&json!({"eventId": "evt-7", "n": 7}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let b: Value = r.json().await.unwrap();
+        ids.push(b["execution_id"].as_str().unwrap().to_owned());
+    }
+    assert!(ids.iter().all(|i| i == &ids[0]), "{ids:?}");
+    assert_eq!(app.wait_final(&ids[0]).await["status"], "succeeded");
+    assert_eq!(app.all_executions("idem-async").await.len(), 1);
+    let e = app.wait_final(&ids[0]).await;
+    assert_eq!(e["idempotency_key"], "evt-7");
+    // A key that is too long is refused.
+    let r = app
+        .call(Method::POST, "idem/async")
+        .header("x-api-key", &secret)
+        .json(&json!({"eventId": "x".repeat(300)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+on_both!(idempotent_calls_run_once);
+
+/// While the first call with a key still runs (its caller got a 504), a repeat is told so.
+async fn idempotent_repeat_of_a_running_call_is_refused(db: Db) {
+    let app = slow_app(db, 4).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc("idem/slow", &key, slow_steps(800));
+    d["trigger"]["timeout_ms"] = json!(100);
+    d["trigger"]["idempotency"] = json!({});
+    app.put_integration("idem-slow", d).await;
+    let send = || {
+        app.call(Method::POST, "idem/slow")
+            .header("x-api-key", &secret)
+            .header("idempotency-key", "k1")
+            .json(&json!({"n": 1}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::GATEWAY_TIMEOUT);
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let b: Value = again.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "idempotency_in_progress");
+    let id = b["error"]["execution_id"].as_str().unwrap().to_owned();
+    assert_eq!(app.wait_final(&id).await["status"], "succeeded");
+    let done = send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert_eq!(done.json::<Value>().await.unwrap()["n"], 1);
+    app.stop().await;
+}
+on_both!(idempotent_repeat_of_a_running_call_is_refused);
