@@ -71,6 +71,15 @@ enum Lanes {
     Table,
     IntegrationId,
     NextSequence,
+    Owner,
+}
+
+#[derive(DeriveIden)]
+enum Instances {
+    Table,
+    Id,
+    StartedAt,
+    HeartbeatAt,
 }
 
 #[derive(DeriveIden)]
@@ -195,6 +204,16 @@ impl MigrationTrait for Migration {
                 .table(Lanes::Table)
                 .col(string(Lanes::IntegrationId).primary_key())
                 .col(big_integer(Lanes::NextSequence))
+                .col(string_null(Lanes::Owner))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Instances::Table)
+                .col(string(Instances::Id).primary_key())
+                .col(big_integer(Instances::StartedAt))
+                .col(big_integer(Instances::HeartbeatAt))
                 .to_owned(),
         )
         .await?;
@@ -267,6 +286,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
             Executions::Table.into_iden(),
+            Instances::Table.into_iden(),
             Lanes::Table.into_iden(),
             IntegrationVersions::Table.into_iden(),
             Integrations::Table.into_iden(),

@@ -23,6 +23,7 @@ pub struct Config {
     pub auth: AuthCfg,
     pub worker: WorkerCfg,
     pub journal: JournalCfg,
+    pub cluster: ClusterCfg,
     pub runtime: RuntimeCfg,
     pub triggers: TriggersCfg,
 }
@@ -74,6 +75,12 @@ pub struct WorkerCfg {
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     pub claim_batch: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterCfg {
+    pub heartbeat_ms: u64,
+    pub dead_after_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -173,6 +180,15 @@ impl Config {
             return bad(
                 "admin_email",
                 "admin_email and admin_password must be set together",
+            );
+        }
+        if self.cluster.heartbeat_ms == 0 {
+            return bad("cluster.heartbeat_ms", "must be at least 1");
+        }
+        if self.cluster.dead_after_ms < 2 * self.cluster.heartbeat_ms {
+            return bad(
+                "cluster.dead_after_ms",
+                "must be at least twice cluster.heartbeat_ms",
             );
         }
         if self.runtime.max_duration_ms == 0 {

@@ -62,6 +62,8 @@ pub struct Finished {
     pub error: Option<String>,
     /// Set when the run failed and will be retried: the row goes back to `queued`.
     pub next_attempt_at: Option<i64>,
+    /// A request-response caller waits for this end on another instance: tell it.
+    pub notify_waiter: bool,
 }
 
 /// A claimed execution that a worker is about to run.
@@ -173,6 +175,26 @@ pub enum AnswerBody {
 }
 
 impl Answer {
+    /// The answer a stored response gives again (idempotent repeats, callers on another
+    /// instance). A string body is text unless the content type says JSON.
+    pub fn from_snapshot(snap: ResponseSnapshot) -> Answer {
+        let json_type = snap
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .is_none_or(|(_, v)| v.contains("json"));
+        let body = match snap.body {
+            Value::Null => AnswerBody::Empty,
+            Value::String(t) if !json_type => AnswerBody::Text(t),
+            v => AnswerBody::Json(v),
+        };
+        Answer {
+            status: snap.status,
+            headers: snap.headers,
+            body,
+        }
+    }
+
     /// What the stored response shows.
     pub fn snapshot(&self) -> ResponseSnapshot {
         let body = match &self.body {
@@ -290,6 +312,7 @@ pub fn conclude(
         logs: serde_json::to_string(&logs).unwrap_or_else(|_| "[]".to_owned()),
         error,
         next_attempt_at: None,
+        notify_waiter: false,
     };
     (finished, answer)
 }
@@ -309,6 +332,7 @@ pub fn broken(id: &str, message: String, at: i64, attempts: i32) -> Finished {
         logs: "[]".to_owned(),
         error: Some(message),
         next_attempt_at: None,
+        notify_waiter: false,
     }
 }
 
@@ -404,6 +428,7 @@ mod tests {
             logs: "[]".to_owned(),
             error: None,
             next_attempt_at: None,
+            notify_waiter: false,
         }
     }
 

@@ -61,14 +61,17 @@ pub enum JournalError {
 }
 
 impl Journal {
+    /// `owner` (this instance) is stamped on the rows of executions it keeps running.
     pub fn start<N: Committed>(
         db: DatabaseConnection,
+        owner: String,
+        channel: String,
         capacity: usize,
         max_batch: usize,
         notify: N,
     ) -> (Journal, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let handle = tokio::spawn(run(db, rx, max_batch, notify));
+        let handle = tokio::spawn(run(db, owner, channel, rx, max_batch, notify));
         (Journal { tx }, handle)
     }
 
@@ -123,6 +126,8 @@ impl Journal {
 
 async fn run<N: Committed>(
     db: DatabaseConnection,
+    owner: String,
+    channel: String,
     mut rx: mpsc::Receiver<Write>,
     max_batch: usize,
     notify: N,
@@ -134,18 +139,19 @@ async fn run<N: Committed>(
             tracing::info!("journal drained and stopped");
             return;
         }
-        commit_with_retry(&db, &mut batch, &notify).await;
+        commit_with_retry(&db, (&owner, &channel), &mut batch, &notify).await;
     }
 }
 
 async fn commit_with_retry<N: Committed>(
     db: &DatabaseConnection,
+    (owner, channel): (&str, &str),
     batch: &mut Vec<Write>,
     notify: &N,
 ) {
     let mut delay = Duration::from_millis(20);
     for attempt in 1..=8 {
-        match commit(db, batch).await {
+        match commit(db, owner, channel, batch).await {
             Ok(sequences) => {
                 let mut unordered = false;
                 let mut lanes: Vec<String> = Vec::new();
@@ -200,7 +206,12 @@ async fn commit_with_retry<N: Committed>(
 }
 
 /// One transaction for the whole batch. Returns, per write, the sequence assigned (if any).
-async fn commit(db: &DatabaseConnection, batch: &[Write]) -> Result<Vec<Option<i64>>, DbErr> {
+async fn commit(
+    db: &DatabaseConnection,
+    owner: &str,
+    channel: &str,
+    batch: &[Write],
+) -> Result<Vec<Option<i64>>, DbErr> {
     // Sequences first: count the ordered accepts per trigger, in arrival order.
     let mut per_lane: HashMap<&str, i64> = HashMap::new();
     for w in batch {
@@ -244,13 +255,36 @@ async fn commit(db: &DatabaseConnection, batch: &[Write]) -> Result<Vec<Option<i
         q::insert_queued(&txn, &queued).await?;
     }
     if !running.is_empty() {
-        q::insert_running_placeholders(&txn, &running).await?;
+        q::insert_running_placeholders(&txn, &running, owner).await?;
     }
     if !records.is_empty() {
         q::upsert_finished(&txn, &records).await?;
     }
     if !finished.is_empty() {
         q::finish(&txn, &finished).await?;
+    }
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Other instances learn of new work and of ends their callers wait for; PostgreSQL
+        // delivers these at commit, and only if it commits.
+        let mut payloads: Vec<String> = Vec::new();
+        for (exec, _) in &queued {
+            let p = if exec.ordered {
+                format!("l:{}", exec.integration_id)
+            } else {
+                "u".to_owned()
+            };
+            if !payloads.contains(&p) {
+                payloads.push(p);
+            }
+        }
+        for f in &finished {
+            if f.notify_waiter {
+                payloads.push(format!("d:{}", f.id));
+            }
+        }
+        if !payloads.is_empty() {
+            crate::db::cluster::notify(&txn, channel, &payloads).await?;
+        }
     }
     txn.commit().await?;
     Ok(sequences)

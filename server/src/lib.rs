@@ -2,6 +2,7 @@
 //! records executions and the workers that run queued ones.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -48,6 +49,11 @@ pub struct Inner {
     /// Idempotency keys of calls being accepted right now, as `integration id \n key`.
     pub idempotency_in_flight: Mutex<std::collections::HashSet<String>>,
     pub instance_id: String,
+    /// PostgreSQL: the LISTEN/NOTIFY channel of this Flowgate's instances.
+    pub notify_channel: String,
+    /// When this instance last recorded its heartbeat (µs): work is started only while it is
+    /// fresh, so an instance the others may take for dead does not run what they take over.
+    pub last_heartbeat: std::sync::atomic::AtomicI64,
     pub shutdown: CancellationToken,
 }
 
@@ -78,8 +84,26 @@ impl AppState {
         guard.remove(execution_id);
     }
 
-    /// Hands an answer to the caller waiting for it, if any.
-    pub fn deliver(&self, execution_id: &str, answer: Answer) {
+    /// Whether a caller on this instance waits for this execution.
+    pub fn is_waiting(&self, execution_id: &str) -> bool {
+        let guard = match self.waiters.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.contains_key(execution_id)
+    }
+
+    /// Whether this instance may start work: its last heartbeat is recent enough that no
+    /// other instance takes it for dead.
+    pub fn may_start_work(&self) -> bool {
+        let last = self
+            .last_heartbeat
+            .load(std::sync::atomic::Ordering::Relaxed);
+        time::now_us() - last < ms_to_us(self.cfg.cluster.dead_after_ms) / 2
+    }
+
+    /// Hands an answer to the caller waiting for it; false if nobody waits here.
+    pub fn deliver(&self, execution_id: &str, answer: Answer) -> bool {
         let waiter = {
             let mut guard = match self.waiters.lock() {
                 Ok(g) => g,
@@ -87,8 +111,12 @@ impl AppState {
             };
             guard.remove(execution_id)
         };
-        if let Some(tx) = waiter {
-            let _ = tx.send(answer);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(answer);
+                true
+            }
+            None => false,
         }
     }
 
@@ -116,6 +144,7 @@ pub struct Running {
     workers: tokio::task::JoinHandle<()>,
     journal: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
+    cluster: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -132,6 +161,7 @@ impl Running {
             workers,
             journal,
             housekeeping,
+            cluster,
             ..
         } = self;
         let served = server.await;
@@ -139,6 +169,12 @@ impl Running {
         state.shutdown.cancel();
         let _ = workers.await;
         let _ = housekeeping.await;
+        let _ = cluster.await;
+        // What ran is recorded; then the lanes go to other instances at once.
+        let _ = state.journal.barrier().await;
+        if let Err(e) = db::cluster::leave(&state.db, &state.instance_id).await {
+            tracing::warn!(error = %e, "leaving the cluster failed; others take over after the timeout");
+        }
         drop(state);
         let _ = tokio::time::timeout(Duration::from_secs(30), journal).await;
         tracing::info!("stopped");
@@ -153,18 +189,32 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
     db::migrate(&db).await?;
     let secret = ServerSecret::load_or_create(&cfg.data_dir)?;
     domain::users::bootstrap_admin(&db, &cfg.admin_email, &cfg.admin_password).await?;
-    let (requeued, closed) = db::executions::recover_after_restart(&db, time::now_us()).await?;
-    if requeued + closed > 0 {
+    let instance_id = format!("{}-{}", std::process::id(), executions::new_id());
+    let now = time::now_us();
+    db::cluster::register(&db, &instance_id, now).await?;
+    // SQLite is one instance's database: whatever ran before this start is over. With
+    // PostgreSQL others may be alive; only those silent for too long are over.
+    let alive_since = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        now
+    } else {
+        now - ms_to_us(cfg.cluster.dead_after_ms)
+    };
+    let reaped = db::cluster::reap(&db, alive_since, now).await?;
+    if reaped != db::cluster::Reaped::default() {
         tracing::warn!(
-            requeued,
-            closed,
-            "recovered executions interrupted by the last stop"
+            requeued = reaped.requeued,
+            closed = reaped.closed,
+            lanes = reaped.lanes,
+            "took back the work of stopped instances"
         );
     }
 
+    let notify_channel = db::cluster::channel_name(&db).await?;
     let (signals, new_lanes) = Signals::new();
     let (journal, journal_task) = Journal::start(
         db.clone(),
+        instance_id.clone(),
+        notify_channel.clone(),
         cfg.journal.queue_capacity,
         cfg.journal.max_batch,
         Arc::clone(&signals),
@@ -179,7 +229,9 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         signals,
         waiters: Mutex::new(HashMap::new()),
         idempotency_in_flight: Mutex::new(std::collections::HashSet::new()),
-        instance_id: format!("{}-{}", std::process::id(), executions::new_id()),
+        instance_id,
+        notify_channel,
+        last_heartbeat: std::sync::atomic::AtomicI64::new(now),
         shutdown: CancellationToken::new(),
         cfg,
     }));
@@ -194,6 +246,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         state.shutdown.clone(),
     ));
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let cluster = tokio::spawn(cluster::run(state.clone()));
     let addr = listener.local_addr()?;
     let server = http::serve(state.clone(), listener)?;
     tracing::info!(%addr, "flowgate listening");
@@ -204,7 +257,12 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         workers,
         journal: journal_task,
         housekeeping,
+        cluster,
     })
+}
+
+pub(crate) fn ms_to_us(ms: u64) -> i64 {
+    i64::try_from(ms.saturating_mul(1000)).unwrap_or(i64::MAX / 4)
 }
 
 /// Periodic chores off the hot path.

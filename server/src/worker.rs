@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::db::cluster;
 use crate::db::executions as q;
 use crate::executions::{self, Claimed, Finished, Mode};
 use crate::journal::{Committed, Write};
@@ -161,6 +162,11 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
             p = Arc::clone(&permits).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = shutdown.cancelled() => break,
         };
+        if !state.may_start_work() {
+            drop(first);
+            idle(&state.signals.unordered, poll, &shutdown).await;
+            continue;
+        }
         let free = u32::try_from(permits.available_permits() + 1).unwrap_or(u32::MAX);
         let now = now_us();
         let lease_until = now + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
@@ -227,6 +233,22 @@ async fn lane(
             }
             last_sequence = 0;
         }
+        // One instance runs a lane; the others stand by in case it dies.
+        let alive_since = now_us() - crate::ms_to_us(state.cfg.cluster.dead_after_ms);
+        let ours = state.may_start_work()
+            && match cluster::own_lane(&state.db, &integration_id, &state.instance_id, alive_since)
+                .await
+            {
+                Ok(ours) => ours,
+                Err(e) => {
+                    tracing::warn!(error = %e, "taking the lane failed");
+                    false
+                }
+            };
+        if !ours {
+            idle(&notify, poll, &shutdown).await;
+            continue;
+        }
         let batch = match q::lane_batch(&state.db, &integration_id, last_sequence, 256).await {
             Ok(b) => b,
             Err(e) => {
@@ -245,6 +267,9 @@ async fn lane(
             // Finish the current execution even when asked to stop, then stop.
             if shutdown.is_cancelled() {
                 return;
+            }
+            if !state.may_start_work() {
+                break;
             }
             let seq = c.sequence.unwrap_or(last_sequence);
             if c.status == ExecutionStatus::Dead.as_str() {
@@ -337,9 +362,11 @@ async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
     let finished = match prepare(state, c).await {
         Ok((flow, input)) => match run_flow(state, flow, input).await {
             Ok(outcome) => {
-                let (finished, answer) =
+                let (mut finished, answer) =
                     executions::conclude(&c.id, &outcome, started, now_us(), c.attempts);
-                state.deliver(&c.id, answer);
+                let here = state.deliver(&c.id, answer);
+                // The caller may wait on another instance: it reads the stored answer.
+                finished.notify_waiter = c.mode == Mode::Sync && !here;
                 finished
             }
             Err(e) => executions::broken(

@@ -128,12 +128,14 @@ pub async fn upsert_finished<C: ConnectionTrait>(
 pub async fn insert_running_placeholders<C: ConnectionTrait>(
     db: &C,
     rows: &[(&NewExecution, i64)],
+    owner: &str,
 ) -> Result<(), DbErr> {
     use execution::Column as C;
     for chunk in rows.chunks(400) {
         let models = chunk.iter().map(|(e, started)| {
             let mut row = new_row(e, None);
             row.status = Set("running".to_owned());
+            row.lease_owner = Set(Some(owner.to_owned()));
             row.started_at = Set(Some(*started));
             row.attempts = Set(1);
             row
@@ -286,32 +288,6 @@ pub async fn lanes_with_work(db: &DatabaseConnection) -> Result<Vec<String>, DbE
     rows.iter()
         .map(|r| r.try_get("", "integration_id"))
         .collect()
-}
-
-/// At start-up (single instance): asynchronous runs cut off by a stop go back to the queue;
-/// request-response runs whose caller is gone are closed as errored.
-pub async fn recover_after_restart(db: &DatabaseConnection, now: i64) -> Result<(u64, u64), DbErr> {
-    let backend = db.get_database_backend();
-    let requeued = db
-        .execute_raw(stmt(
-            backend,
-            "UPDATE executions SET status = 'queued', lease_owner = NULL, lease_until = NULL \
-             WHERE status = 'running' AND mode = 'async'",
-            vec![],
-        ))
-        .await?
-        .rows_affected();
-    let closed = db
-        .execute_raw(stmt(
-            backend,
-            "UPDATE executions SET status = 'errored', finished_at = ?, \
-             error = 'the server stopped while this execution ran' \
-             WHERE status = 'running' AND mode = 'sync'",
-            vec![now.into()],
-        ))
-        .await?
-        .rows_affected();
-    Ok((requeued, closed))
 }
 
 pub async fn get(db: &DatabaseConnection, id: &str) -> Result<Option<execution::Model>, DbErr> {

@@ -1,5 +1,6 @@
 //! Persistence: connection, migrations, entities and the queries the rest of the server uses.
 
+pub mod cluster;
 pub mod entities;
 pub mod executions;
 

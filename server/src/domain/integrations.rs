@@ -312,6 +312,7 @@ pub async fn save(
             compiled,
         )),
     );
+    crate::cluster::announce(state, "i").await;
     tracing::info!(integration = %model.slug, version = model.version, "integration published");
     Ok(Saved {
         out: to_out(&model, doc),
@@ -395,6 +396,7 @@ pub async fn delete(state: &AppState, slug: &str) -> AppResult<()> {
         .await?;
     txn.commit().await?;
     state.registry.put_route(&m.id, None);
+    crate::cluster::announce(state, "i").await;
     tracing::info!(integration = %slug, "integration deleted");
     Ok(())
 }

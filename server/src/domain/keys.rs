@@ -54,6 +54,7 @@ pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> 
         _ => AppError::Db(e),
     })?;
     reload(state).await?;
+    crate::cluster::announce(state, "k").await;
     tracing::info!(key_id = %model.id, "api key created");
     Ok(KeyCreatedOut {
         id: model.id,
@@ -103,6 +104,7 @@ pub async fn revoke(state: &AppState, id: &str) -> AppResult<()> {
     am.revoked_at = Set(Some(now_us()));
     am.update(&state.db).await?;
     reload(state).await?;
+    crate::cluster::announce(state, "k").await;
     tracing::info!(key_id = %id, "api key revoked");
     Ok(())
 }

@@ -221,24 +221,7 @@ async fn earlier_call(
         .is_some_and(flowgate_api::ExecutionStatus::is_final);
     match stored {
         Some(snap) if final_status => {
-            let json_type = snap
-                .headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-                .is_none_or(|(_, v)| v.contains("json"));
-            let body = match snap.body {
-                serde_json::Value::Null => AnswerBody::Empty,
-                serde_json::Value::String(t) if !json_type => AnswerBody::Text(t),
-                v => AnswerBody::Json(v),
-            };
-            let mut resp = respond(
-                &first.id,
-                Answer {
-                    status: snap.status,
-                    headers: snap.headers,
-                    body,
-                },
-            );
+            let mut resp = respond(&first.id, Answer::from_snapshot(snap));
             resp.headers_mut().insert(
                 HeaderName::from_static(REPLAYED_HEADER),
                 HeaderValue::from_static("true"),

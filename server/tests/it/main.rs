@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod cluster;
 mod delivery;
 mod ingress;
 mod retries;
