@@ -24,6 +24,7 @@ pub struct Config {
     pub worker: WorkerCfg,
     pub journal: JournalCfg,
     pub cluster: ClusterCfg,
+    pub retention: RetentionCfg,
     pub runtime: RuntimeCfg,
     pub triggers: TriggersCfg,
 }
@@ -75,6 +76,15 @@ pub struct WorkerCfg {
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     pub claim_batch: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionCfg {
+    pub max_age_hours: u64,
+    pub dead_max_age_hours: u64,
+    pub max_per_integration: u64,
+    pub batch: u64,
+    pub interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -181,6 +191,9 @@ impl Config {
                 "admin_email",
                 "admin_email and admin_password must be set together",
             );
+        }
+        if self.retention.batch == 0 || self.retention.interval_ms == 0 {
+            return bad("retention", "batch and interval_ms must be at least 1");
         }
         if self.cluster.heartbeat_ms == 0 {
             return bad("cluster.heartbeat_ms", "must be at least 1");

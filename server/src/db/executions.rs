@@ -446,3 +446,88 @@ pub async fn by_idempotency_key(
         .one(db)
         .await
 }
+
+/// Statuses of executions retention may delete (dead letters have their own age).
+const PRUNABLE: &str = "('succeeded', 'failed', 'errored', 'skipped')";
+
+/// Deletes up to `limit` executions in `statuses` (a SQL list) received before `before`.
+/// Returns how many were deleted.
+pub async fn prune_older(
+    db: &DatabaseConnection,
+    dead: bool,
+    before: i64,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let statuses = if dead { "('dead')" } else { PRUNABLE };
+    let sql = format!(
+        "DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE status IN {statuses} \
+         AND received_at < ? ORDER BY id LIMIT ?)"
+    );
+    let r = db
+        .execute_raw(stmt(
+            backend,
+            &sql,
+            vec![before.into(), i64::try_from(limit).unwrap_or(1000).into()],
+        ))
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Deletes up to `limit` finished executions of one integration beyond its newest `keep`.
+pub async fn prune_beyond_count(
+    db: &DatabaseConnection,
+    integration_id: &str,
+    keep: u64,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(stmt(
+            backend,
+            &format!(
+                "SELECT id FROM executions WHERE integration_id = ? AND status IN {PRUNABLE} \
+                 ORDER BY id DESC LIMIT 1 OFFSET ?"
+            ),
+            vec![
+                integration_id.into(),
+                i64::try_from(keep.saturating_sub(1))
+                    .unwrap_or(i64::MAX)
+                    .into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(0) };
+    let oldest_kept: String = row.try_get("", "id")?;
+    let sql = format!(
+        "DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE integration_id = ? \
+         AND status IN {PRUNABLE} AND id < ? ORDER BY id LIMIT ?)"
+    );
+    let r = db
+        .execute_raw(stmt(
+            backend,
+            &sql,
+            vec![
+                integration_id.into(),
+                oldest_kept.into(),
+                i64::try_from(limit).unwrap_or(1000).into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Integrations that have executions.
+pub async fn integrations_with_executions(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT DISTINCT integration_id FROM executions",
+            vec![],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("", "integration_id"))
+        .collect()
+}

@@ -388,3 +388,57 @@ async fn idempotent_repeat_of_a_running_call_is_refused(db: Db) {
     app.stop().await;
 }
 on_both!(idempotent_repeat_of_a_running_call_is_refused);
+
+/// Finished executions beyond the per-integration count are pruned in the background; queued
+/// work and dead letters are not.
+async fn retention_prunes_old_executions(db: Db) {
+    let (mut cfg, dir) = fresh_config(db).await;
+    cfg.retention.max_per_integration = 3;
+    cfg.retention.interval_ms = 100;
+    let app = TestApp::spawn_with(db, cfg, dir).await;
+    let (key, secret) = app.create_key("k").await;
+    app.put_integration(
+        "keep",
+        doc(
+            "keep/x",
+            &key,
+            json!([{"type": "respond", "status": 200, "body_expr": "#{n: request.body.n}"}]),
+        ),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let r = app
+            .call(Method::POST, "keep/x")
+            .header("x-api-key", &secret)
+            .json(&json!({ "n": n }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        ids.push(
+            r.headers()["x-flowgate-execution-id"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = app.all_executions("keep").await;
+        if left.len() == 3 {
+            let kept: Vec<&str> = left.iter().map(|e| e["id"].as_str().unwrap()).collect();
+            assert_eq!(
+                kept,
+                vec![ids[7].as_str(), ids[6].as_str(), ids[5].as_str()]
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{} left", left.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = app.get(&format!("/api/v1/executions/{}", ids[0])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+on_both!(retention_prunes_old_executions);
