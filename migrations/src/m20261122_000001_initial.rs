@@ -100,6 +100,7 @@ enum Executions {
     LeaseOwner,
     LeaseUntil,
     NextAttemptAt,
+    LaneKey,
     ReplayOf,
     IdempotencyKey,
     Request,
@@ -236,6 +237,7 @@ impl MigrationTrait for Migration {
                 .col(string_null(Executions::LeaseOwner))
                 .col(big_integer_null(Executions::LeaseUntil))
                 .col(big_integer_null(Executions::NextAttemptAt))
+                .col(string(Executions::LaneKey).default(""))
                 .col(string_null(Executions::ReplayOf))
                 .col(string_null(Executions::IdempotencyKey))
                 .col(text(Executions::Request))
@@ -269,6 +271,7 @@ impl MigrationTrait for Migration {
                 vec![
                     Executions::Status,
                     Executions::IntegrationId,
+                    Executions::LaneKey,
                     Executions::Sequence,
                 ],
             ),

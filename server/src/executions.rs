@@ -45,6 +45,29 @@ pub struct NewExecution {
     /// The execution this one replays.
     pub replay_of: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Ordered triggers with a lane key: this call's lane (empty: the trigger's one lane).
+    pub lane_key: String,
+}
+
+impl NewExecution {
+    /// The lane this ordered call runs in.
+    pub fn lane(&self) -> String {
+        lane_id(&self.integration_id, &self.lane_key)
+    }
+}
+
+/// A lane's id: the integration id, then `/` and the key for a keyed lane.
+pub fn lane_id(integration_id: &str, key: &str) -> String {
+    if key.is_empty() {
+        integration_id.to_owned()
+    } else {
+        format!("{integration_id}/{key}")
+    }
+}
+
+/// The integration id and the key of a lane id.
+pub fn split_lane_id(lane: &str) -> (&str, &str) {
+    lane.split_once('/').unwrap_or((lane, ""))
 }
 
 /// The end state of an execution.

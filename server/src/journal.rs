@@ -44,8 +44,8 @@ pub struct Journal {
 pub trait Committed: Send + Sync + 'static {
     /// New asynchronous unordered work is on disk.
     fn unordered_accepted(&self);
-    /// New work for these ordered triggers is on disk.
-    fn ordered_accepted(&self, integration_ids: Vec<String>);
+    /// New work for these ordered lanes (lane ids) is on disk.
+    fn ordered_accepted(&self, lanes: Vec<String>);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,8 +159,9 @@ async fn commit_with_retry<N: Committed>(
                     match w {
                         Write::Accept { exec, reply } => {
                             if exec.ordered {
-                                if !lanes.contains(&exec.integration_id) {
-                                    lanes.push(exec.integration_id.clone());
+                                let lane = exec.lane();
+                                if !lanes.contains(&lane) {
+                                    lanes.push(lane);
                                 }
                             } else {
                                 unordered = true;
@@ -269,7 +270,7 @@ async fn commit(
         let mut payloads: Vec<String> = Vec::new();
         for (exec, _) in &queued {
             let p = if exec.ordered {
-                format!("l:{}", exec.integration_id)
+                format!("l:{}", exec.lane())
             } else {
                 "u".to_owned()
             };

@@ -130,7 +130,7 @@ pub async fn run(
                     }
                 };
                 if let Some(n) = notify {
-                    let span = tracing::info_span!("lane", integration_id = %id);
+                    let span = tracing::info_span!("lane", lane = %id);
                     tasks.spawn(lane(state.clone(), id, n, shutdown.clone()).instrument(span));
                 }
             }
@@ -216,17 +216,49 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
     while running.join_next().await.is_some() {}
 }
 
-async fn lane(
-    state: AppState,
-    integration_id: String,
-    notify: Arc<Notify>,
-    shutdown: CancellationToken,
-) {
+/// Ends an idle keyed lane: what it ran is on disk, it is no longer known here or in the
+/// database. False if it could not tell (the lane then goes on).
+async fn retire_keyed_lane(state: &AppState, lane_id: &str) -> bool {
+    if state.journal.barrier().await.is_err() {
+        return true;
+    }
+    {
+        let mut guard = match state.signals.lanes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.remove(lane_id);
+    }
+    if let Err(e) = cluster::drop_lane(&state.db, lane_id, &state.instance_id).await {
+        tracing::warn!(error = %e, "releasing an idle lane failed");
+    }
+    // A call committed between the last read and the removal woke a lane that no longer
+    // listened: look once more, and start a new lane for it if needed.
+    let (integration_id, key) = executions::split_lane_id(lane_id);
+    match q::lane_has_queued(&state.db, integration_id, key).await {
+        Ok(true) => state.signals.wake_lane(lane_id),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "checking an idle lane failed");
+            state.signals.wake_lane(lane_id);
+        }
+    }
+    true
+}
+
+/// How long a keyed lane (of a trigger's `lane_key`) waits without work before it goes away.
+const KEYED_LANE_IDLE: Duration = Duration::from_secs(5);
+
+async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: CancellationToken) {
+    let (integration_id, lane_key) = executions::split_lane_id(&lane_id);
+    let (integration_id, lane_key) = (integration_id.to_owned(), lane_key.to_owned());
+    let keyed = !lane_key.is_empty();
     let poll = Duration::from_millis(state.cfg.worker.poll_interval_ms);
+    let mut idle_since = tokio::time::Instant::now();
     // Sequence of the last execution this lane is done with (ended, parked or skipped).
     let mut last_sequence = 0i64;
     while !shutdown.is_cancelled() {
-        if state.signals.take_rewind(&integration_id) {
+        if state.signals.take_rewind(&lane_id) {
             // What this lane ran must be on disk before it reads from the start again.
             if state.journal.barrier().await.is_err() {
                 return;
@@ -236,9 +268,7 @@ async fn lane(
         // One instance runs a lane; the others stand by in case it dies.
         let alive_since = now_us() - crate::ms_to_us(state.cfg.cluster.dead_after_ms);
         let ours = state.may_start_work()
-            && match cluster::own_lane(&state.db, &integration_id, &state.instance_id, alive_since)
-                .await
-            {
+            && match cluster::own_lane(&state.db, &lane_id, &state.instance_id, alive_since).await {
                 Ok(ours) => ours,
                 Err(e) => {
                     tracing::warn!(error = %e, "taking the lane failed");
@@ -249,18 +279,27 @@ async fn lane(
             idle(&notify, poll, &shutdown).await;
             continue;
         }
-        let batch = match q::lane_batch(&state.db, &integration_id, last_sequence, 256).await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the lane failed");
-                idle(&notify, poll, &shutdown).await;
+        let batch =
+            match q::lane_batch(&state.db, &integration_id, &lane_key, last_sequence, 256).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the lane failed");
+                    idle(&notify, poll, &shutdown).await;
+                    continue;
+                }
+            };
+        if batch.is_empty() {
+            if keyed && idle_since.elapsed() >= KEYED_LANE_IDLE {
+                if retire_keyed_lane(&state, &lane_id).await {
+                    return;
+                }
+                idle_since = tokio::time::Instant::now();
                 continue;
             }
-        };
-        if batch.is_empty() {
-            idle(&notify, poll, &shutdown).await;
+            idle(&notify, poll.min(KEYED_LANE_IDLE), &shutdown).await;
             continue;
         }
+        idle_since = tokio::time::Instant::now();
         let on_dead = retry_policy(&state, &integration_id).on_dead;
         let mut blocked = false;
         for c in batch {

@@ -125,6 +125,9 @@ pub struct ExecutionOut {
     /// The execution this one replays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
+    /// Ordered triggers with a lane key: the lane this execution ran in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     /// Absent in list answers; present in `GET /executions/{id}`.

@@ -34,6 +34,11 @@ pub struct TriggerDoc {
     /// Run calls strictly one at a time in arrival order.
     #[serde(default)]
     pub ordered: bool,
+    /// Ordered triggers: a JSONPath naming each call's lane (`$.customerId` into the JSON
+    /// body, or `$.request.query.customer` into the call): calls with the same key run one at
+    /// a time in arrival order, calls with different keys in parallel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane_key: Option<String>,
     /// The caller waits for the flow's answer (up to `timeout_ms`); otherwise it gets 202 at once.
     #[serde(default = "yes")]
     pub request_response: bool,

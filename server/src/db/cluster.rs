@@ -103,14 +103,25 @@ pub async fn reap(db: &DatabaseConnection, alive_since: i64, now: i64) -> Result
     })
 }
 
-/// Takes (or keeps) the lane of an ordered trigger for this instance: true if it is ours.
+/// Takes (or keeps) an ordered lane (a lane id) for this instance: true if it is ours.
 pub async fn own_lane(
     db: &DatabaseConnection,
-    integration_id: &str,
+    lane: &str,
     me: &str,
     alive_since: i64,
 ) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
+    if lane.contains('/') {
+        // A keyed lane has its row only while it runs somewhere.
+        db.execute_raw(stmt(
+            backend,
+            "INSERT INTO lanes (integration_id, next_sequence, owner) VALUES (?, 0, NULL) \
+             ON CONFLICT DO NOTHING",
+            vec![lane.into()],
+        ))
+        .await?;
+    }
+    let integration_id = lane;
     let updated = db
         .execute_raw(stmt(
             backend,
@@ -186,5 +197,17 @@ pub async fn notify<C: ConnectionTrait>(
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// A keyed lane with nothing left to do: its row goes, if this instance owns it.
+pub async fn drop_lane(db: &DatabaseConnection, lane: &str, me: &str) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_raw(stmt(
+        backend,
+        "DELETE FROM lanes WHERE integration_id = ? AND owner = ?",
+        vec![lane.into(), me.into()],
+    ))
+    .await?;
     Ok(())
 }

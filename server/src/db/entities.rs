@@ -135,6 +135,7 @@ pub mod execution {
         pub lease_owner: Option<String>,
         pub lease_until: Option<i64>,
         pub next_attempt_at: Option<i64>,
+        pub lane_key: String,
         pub replay_of: Option<String>,
         pub idempotency_key: Option<String>,
         pub request: String,

@@ -27,6 +27,7 @@ fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
         lease_owner: Set(None),
         lease_until: Set(None),
         next_attempt_at: Set(None),
+        lane_key: Set(e.lane_key.clone()),
         replay_of: Set(e.replay_of.clone()),
         idempotency_key: Set(e.idempotency_key.clone()),
         request: Set(e.request.clone()),
@@ -251,10 +252,11 @@ pub async fn claim_unordered(
     Ok(claimed)
 }
 
-/// The next queued executions of one ordered trigger after `after_sequence`, in order.
+/// The next queued (or dead) executions of one ordered lane after `after_sequence`, in order.
 pub async fn lane_batch(
     db: &DatabaseConnection,
     integration_id: &str,
+    lane_key: &str,
     after_sequence: i64,
     limit: u32,
 ) -> Result<Vec<Claimed>, DbErr> {
@@ -264,9 +266,10 @@ pub async fn lane_batch(
             backend,
             "SELECT id, mode, status, integration_id, integration_slug, version, sequence, attempts, \
              request, next_attempt_at FROM executions WHERE status IN ('queued', 'dead') \
-             AND integration_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+             AND integration_id = ? AND lane_key = ? AND sequence > ? ORDER BY sequence LIMIT ?",
             vec![
                 integration_id.into(),
+                lane_key.into(),
                 after_sequence.into(),
                 i64::from(limit).into(),
             ],
@@ -275,18 +278,41 @@ pub async fn lane_batch(
     rows.iter().map(claimed_from).collect()
 }
 
-/// Ordered triggers that have queued executions (their lanes must run).
+/// Whether an ordered lane has queued executions.
+pub async fn lane_has_queued(
+    db: &DatabaseConnection,
+    integration_id: &str,
+    lane_key: &str,
+) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(stmt(
+            backend,
+            "SELECT id FROM executions WHERE status = 'queued' AND integration_id = ? \
+             AND lane_key = ? LIMIT 1",
+            vec![integration_id.into(), lane_key.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Ordered lanes that have queued executions (they must run), as lane ids.
 pub async fn lanes_with_work(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
     let backend = db.get_database_backend();
     let rows = db
         .query_all_raw(stmt(
             backend,
-            "SELECT DISTINCT integration_id FROM executions WHERE status = 'queued' AND ordered = ?",
+            "SELECT DISTINCT integration_id, lane_key FROM executions \
+             WHERE status = 'queued' AND ordered = ?",
             vec![Value::Bool(Some(true))],
         ))
         .await?;
     rows.iter()
-        .map(|r| r.try_get("", "integration_id"))
+        .map(|r| {
+            let id: String = r.try_get("", "integration_id")?;
+            let key: String = r.try_get("", "lane_key")?;
+            Ok(crate::executions::lane_id(&id, &key))
+        })
         .collect()
 }
 
@@ -333,6 +359,7 @@ pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<executi
             C::LeaseOwner,
             C::LeaseUntil,
             C::NextAttemptAt,
+            C::LaneKey,
             C::ReplayOf,
             C::IdempotencyKey,
             C::ResponseStatus,

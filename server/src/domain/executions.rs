@@ -51,6 +51,7 @@ fn to_out(m: execution::Model, full: bool) -> ExecutionOut {
         attempts: m.attempts,
         next_attempt_at: rfc3339_opt(m.next_attempt_at),
         replay_of: m.replay_of,
+        lane_key: (!m.lane_key.is_empty()).then_some(m.lane_key),
         idempotency_key: m.idempotency_key,
         request,
         response,
@@ -117,9 +118,9 @@ pub async fn list(state: &AppState, query: ListQuery) -> AppResult<Page<Executio
 pub const MAX_BULK_NEW: u64 = 10_000;
 
 /// Wakes the workers for requeued executions (an ordered lane reads again from its start).
-fn wake(state: &AppState, integration_id: &str, ordered: bool) {
+fn wake(state: &AppState, lane: &str, ordered: bool) {
     if ordered {
-        state.signals.rewind_lane(integration_id);
+        state.signals.rewind_lane(lane);
     } else {
         state.signals.unordered_accepted();
     }
@@ -160,7 +161,11 @@ pub async fn replay(state: &AppState, id: &str, input: ReplayIn) -> AppResult<Re
                 "execution {id} changed while it was being replayed"
             )));
         }
-        wake(state, &m.integration_id, m.sequence.is_some());
+        wake(
+            state,
+            &ex::lane_id(&m.integration_id, &m.lane_key),
+            m.sequence.is_some(),
+        );
         return Ok(ReplayOut {
             execution_id: id.to_owned(),
             kind: "requeued".to_owned(),
@@ -192,6 +197,11 @@ async fn replay_as_new(
         request: m.request.clone(),
         replay_of: Some(m.id.clone()),
         idempotency_key: None,
+        lane_key: if ordered {
+            m.lane_key.clone()
+        } else {
+            String::new()
+        },
     };
     let id = exec.id.clone();
     match state
@@ -217,7 +227,11 @@ pub async fn skip(state: &AppState, id: &str) -> AppResult<ExecutionOut> {
             m.status
         )));
     }
-    wake(state, &m.integration_id, m.sequence.is_some());
+    wake(
+        state,
+        &ex::lane_id(&m.integration_id, &m.lane_key),
+        m.sequence.is_some(),
+    );
     get(state, id).await
 }
 

@@ -171,6 +171,17 @@ fn check_document(
             ));
         }
     }
+    if let Some(path) = &t.lane_key {
+        if !t.ordered {
+            errs.push(detail(
+                "trigger.lane_key",
+                "only an ordered trigger has lanes (set ordered: true)",
+            ));
+        }
+        if let Err(e) = flows_runtime::JsonPath::parse(path) {
+            errs.push(detail("trigger.lane_key", e));
+        }
+    }
     if let Some(idem) = &t.idempotency {
         if idem.header.trim().is_empty()
             || actix_web::http::header::HeaderName::try_from(idem.header.trim()).is_err()

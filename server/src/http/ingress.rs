@@ -100,6 +100,7 @@ pub async fn call(
     };
     let trigger = &route.doc.trigger;
     let idempotency_key = idempotency_key(&route, &req, &input.body)?;
+    let lane_key = lane_key(&route, &input)?;
     let _in_flight = match &idempotency_key {
         Some(key) => {
             if let Some(earlier) = earlier_call(&state, &route, key).await? {
@@ -124,6 +125,7 @@ pub async fn call(
         request,
         replay_of: None,
         idempotency_key: idempotency_key.clone(),
+        lane_key,
     };
     let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
     let dispatch = async {
@@ -140,6 +142,56 @@ pub async fn call(
         let _ = state.journal.barrier().await;
     }
     answer
+}
+
+/// Longest lane key accepted.
+const MAX_LANE_KEY_BYTES: usize = 255;
+
+/// The lane of a call to an ordered trigger with a `lane_key`: the value its JSONPath selects
+/// in the call (`$.request...`) or in the JSON body (any other path). A call without one runs
+/// in the lane of the empty key.
+fn lane_key(route: &Route, input: &flows_runtime::Input) -> AppResult<String> {
+    let trigger = &route.doc.trigger;
+    let Some(path) = trigger.lane_key.as_deref().filter(|_| trigger.ordered) else {
+        return Ok(String::new());
+    };
+    let Ok(jp) = flows_runtime::JsonPath::parse(path) else {
+        return Ok(String::new());
+    };
+    let value = if path.trim_start().starts_with("$.request") {
+        let context = serde_json::json!({"request": {
+            "method": input.method,
+            "path": input.path,
+            "query": input.query,
+            "headers": input.headers,
+            "body": match &input.body {
+                flows_runtime::Body::Json(v) => v.clone(),
+                _ => serde_json::Value::Null,
+            },
+        }});
+        jp.first(&context).cloned()
+    } else {
+        match &input.body {
+            flows_runtime::Body::Json(v) => jp.first(v).cloned(),
+            flows_runtime::Body::Form(m) => {
+                let v = serde_json::to_value(m).unwrap_or_default();
+                jp.first(&v).cloned()
+            }
+            _ => None,
+        }
+    };
+    let key = match value {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    };
+    if key.len() > MAX_LANE_KEY_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "the lane key is longer than {MAX_LANE_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(key)
 }
 
 /// Longest idempotency key accepted.
