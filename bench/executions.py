@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Queue drain and execution checks for bench/run.sh (standard library only).
+"""Queue drain and execution checks for bench/run.sh and bench/delivery.sh (standard library only).
 
   The admin token is read from the environment variable BENCH_ADMIN_TOKEN.
 
-  executions.py drain  --base URL --slug S [--t0 EPOCH] [--timeout SECS]
+  executions.py drain  --base URL [--slug S] [--t0 EPOCH] [--timeout SECS]
       Polls GET /api/v1/executions?integration=S&status=queued&limit=1 (then status=running)
-      until both are empty. Prints `DRAIN ok=1 seconds=F polls=N` (ok=0 on timeout), seconds
-      counted from --t0 (Unix time, e.g. the end of the load) or from the start of polling.
+      until both are empty (without --slug: over every integration). Prints
+      `DRAIN ok=1 seconds=F polls=N` (ok=0 on timeout), seconds counted from --t0 (Unix time,
+      e.g. the end of the load) or from the start of polling.
 
   executions.py verify --base URL --slug S [--since EPOCH] [--ended EPOCH] [--ordered]
       Pages through GET /api/v1/executions?integration=S&limit=500&cursor=... and prints
@@ -17,7 +18,17 @@
       starts before the previous one finished, sequences are unique, and every execution
       succeeded. received_at going backwards is counted (with the largest step back) but not a
       violation: calls arriving at once on different connections have no defined order.
-      A human-readable account of violations goes to stderr.
+      A human-readable account of violations goes to stderr. `attempts_gt1` counts executions
+      that ran more than once (`attempts` > 1), `attempts_max` is the largest `attempts`.
+
+  executions.py verify-many --base URL --slugs S1,S2,... [--since EPOCH] [--ended EPOCH] [--ordered]
+      The same over several integrations (e.g. one ordered lane each), read in one pass over
+      GET /api/v1/executions?limit=500&cursor=... (with one slug: filtered by it). Counts,
+      statuses, attempts and the processing rate are aggregated (executions of the measured
+      run / (last finish - first start) across all of them); with --ordered strict order is
+      checked per integration and the counters summed (`lanes`, `lanes_order_ok`). Also
+      `lane_measured_min` / `lane_measured_max`: the fewest and most executions one
+      integration got in the measured run.
 """
 
 import argparse
@@ -79,6 +90,7 @@ def items_of(page, url_hint):
 
 
 def cmd_drain(args):
+    scope = {} if args.slug is None else {"integration": args.slug}
     start = time.monotonic()
     deadline = start + args.timeout
     t0 = args.t0 if args.t0 is not None else time.time()
@@ -89,7 +101,7 @@ def cmd_drain(args):
             polls += 1
             page = get_json(
                 args.base, args.token, "/api/v1/executions",
-                {"integration": args.slug, "status": status, "limit": 1},
+                dict(scope, status=status, limit=1),
             )
             if items_of(page, "executions?status=" + status):
                 busy = True
@@ -104,10 +116,13 @@ def cmd_drain(args):
         time.sleep(0.1)
 
 
-def fetch_all(args):
+def fetch_all(args, integration=None):
+    """Every execution of one integration (or of all, with integration None), newest first."""
     items, cursor, seen_cursors = [], None, set()
     for _ in range(MAX_PAGES):
-        params = {"integration": args.slug, "limit": PAGE_LIMIT}
+        params = {"limit": PAGE_LIMIT}
+        if integration is not None:
+            params["integration"] = integration
         if cursor is not None:
             params["cursor"] = cursor
         page = get_json(args.base, args.token, "/api/v1/executions", params)
@@ -122,27 +137,33 @@ def fetch_all(args):
     raise SystemExit(f"executions.py: more than {MAX_PAGES} pages; giving up")
 
 
-def cmd_verify(args):
-    raw = fetch_all(args)
+def dedupe(raw):
     by_id, duplicates = {}, 0
     for it in raw:
         key = it.get("id")
         if key in by_id:
             duplicates += 1
         by_id[key] = it
-    execs = list(by_id.values())
+    return list(by_id.values()), duplicates
 
+
+def summarize(execs, duplicates, args):
+    """Counts, statuses, attempts and rates over `execs` (one or several integrations)."""
     by_status = {}
     for it in execs:
         by_status[it.get("status")] = by_status.get(it.get("status"), 0) + 1
     succeeded = by_status.get("succeeded", 0)
 
+    attempts = [it.get("attempts") for it in execs]
     out = {
         "total": len(execs),
         "page_duplicates": duplicates,
         "succeeded": succeeded,
         "not_succeeded": len(execs) - succeeded,
         "statuses": ",".join(f"{k}:{v}" for k, v in sorted(by_status.items(), key=str)),
+        "attempts_gt1": sum(1 for a in attempts if isinstance(a, int) and a > 1),
+        "attempts_missing": sum(1 for a in attempts if not isinstance(a, int)),
+        "attempts_max": max((a for a in attempts if isinstance(a, int)), default=0),
     }
 
     # The measured run: executions received at or after --since.
@@ -172,7 +193,12 @@ def cmd_verify(args):
             out["backlog_rate_per_s"] = f"{len(late) / (max(late) - args.ended):.1f}"
         else:
             out["backlog_rate_per_s"] = "-"
+    return out, main
 
+
+def cmd_verify(args):
+    execs, duplicates = dedupe(fetch_all(args, args.slug))
+    out, _ = summarize(execs, duplicates, args)
     ok = duplicates == 0
     if args.ordered:
         order = check_order(execs)
@@ -184,7 +210,49 @@ def cmd_verify(args):
     return 0
 
 
-def check_order(execs):
+def cmd_verify_many(args):
+    slugs = list(dict.fromkeys(s for s in args.slugs.split(",") if s))
+    if not slugs:
+        raise SystemExit("executions.py: --slugs names no integration")
+    wanted = set(slugs)
+    raw = fetch_all(args, slugs[0] if len(slugs) == 1 else None)
+    execs, duplicates = dedupe(raw)
+    groups = {s: [] for s in slugs}
+    for it in execs:
+        if it.get("integration") in wanted:
+            groups[it["integration"]].append(it)
+    mine = [it for s in slugs for it in groups[s]]
+    out, main = summarize(mine, duplicates, args)
+    out["lanes"] = len(slugs)
+    out["lanes_without_executions"] = sum(1 for s in slugs if not groups[s])
+    per_lane = {s: 0 for s in slugs}
+    for it in main:
+        per_lane[it["integration"]] += 1
+    out["lane_measured_min"] = min(per_lane.values())
+    out["lane_measured_max"] = max(per_lane.values())
+
+    ok = duplicates == 0 and out["lanes_without_executions"] == 0
+    if args.ordered:
+        sums, lanes_ok, worst_recv = {}, 0, 0.0
+        for s in slugs:
+            order = check_order(groups[s], label=s)
+            lanes_ok += order["order_ok"]
+            worst_recv = max(worst_recv, float(order.pop("received_backwards_max_ms")))
+            for k, v in order.items():
+                if k != "order_ok":
+                    sums[k] = sums.get(k, 0) + v
+        out.update(sums)
+        out["received_backwards_max_ms"] = f"{worst_recv:.3f}"
+        out["lanes_order_ok"] = lanes_ok
+        out["order_ok"] = 1 if lanes_ok == len(slugs) else 0
+        ok = ok and out["order_ok"] == 1
+    out["ok"] = 1 if ok else 0
+
+    print("VERIFY " + " ".join(f"{k}={v}" for k, v in out.items()))
+    return 0
+
+
+def check_order(execs, label=None):
     """Strict order over every execution of an ordered trigger (warm-up included)."""
     res = {
         "no_sequence": 0,
@@ -250,21 +318,26 @@ def check_order(execs):
     )
     res["order_ok"] = 1 if bad == 0 and with_seq else 0
     for line in examples:
-        print("executions.py: order violation: " + line, file=sys.stderr)
+        where = f" in {label}" if label else ""
+        print(f"executions.py: order violation{where}: " + line, file=sys.stderr)
     return res
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("drain", "verify"):
+    for name in ("drain", "verify", "verify-many"):
         s = sub.add_parser(name)
         s.add_argument("--base", required=True)
-        s.add_argument("--slug", required=True)
         if name == "drain":
+            s.add_argument("--slug", default=None)
             s.add_argument("--t0", type=float, default=None)
             s.add_argument("--timeout", type=float, default=300.0)
         else:
+            if name == "verify":
+                s.add_argument("--slug", required=True)
+            else:
+                s.add_argument("--slugs", required=True)
             s.add_argument("--since", type=float, default=None)
             s.add_argument("--ended", type=float, default=None)
             s.add_argument("--ordered", action="store_true")
@@ -272,7 +345,8 @@ def main():
     args.token = os.environ.get("BENCH_ADMIN_TOKEN", "")
     if not args.token:
         raise SystemExit("executions.py: BENCH_ADMIN_TOKEN is not set")
-    return cmd_drain(args) if args.cmd == "drain" else cmd_verify(args)
+    commands = {"drain": cmd_drain, "verify": cmd_verify, "verify-many": cmd_verify_many}
+    return commands[args.cmd](args)
 
 
 if __name__ == "__main__":
