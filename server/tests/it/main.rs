@@ -10,7 +10,6 @@
 
 mod admin;
 mod cluster;
-mod crash;
 mod delivery;
 mod ingress;
 mod retries;
