@@ -10,6 +10,7 @@
 
 mod admin;
 mod cluster;
+mod crash;
 mod delivery;
 mod ingress;
 mod retries;
