@@ -45,6 +45,8 @@ struct Server {
     database_url: String,
     child: Option<Child>,
     starts: usize,
+    /// More settings for the process (e.g. cluster timings).
+    env: Vec<(&'static str, String)>,
 }
 
 impl Server {
@@ -60,6 +62,7 @@ impl Server {
             database_url,
             child: None,
             starts: 0,
+            env: Vec::new(),
         }
     }
 
@@ -68,11 +71,13 @@ impl Server {
     }
 
     fn stdout_path(&self) -> PathBuf {
-        self.data_dir.join("server.stdout.log")
+        self.data_dir
+            .join(format!("server-{}.stdout.log", self.port))
     }
 
     fn stderr_path(&self) -> PathBuf {
-        self.data_dir.join("server.stderr.log")
+        self.data_dir
+            .join(format!("server-{}.stderr.log", self.port))
     }
 
     fn log_file(path: &Path, marker: &str) -> std::fs::File {
@@ -106,6 +111,9 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Self::log_file(&self.stdout_path(), &marker))
             .stderr(Self::log_file(&self.stderr_path(), &marker));
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
         if self.database_url.is_empty() {
             cmd.env_remove("FLOWGATE_DATABASE_URL");
         } else {
@@ -645,3 +653,200 @@ async fn kill_9_loses_no_acknowledged_call(db: Db) {
     server.kill();
 }
 on_both!(kill_9_loses_no_acknowledged_call);
+
+/// Two instances on one PostgreSQL database take calls for both triggers; one is killed with
+/// SIGKILL halfway and not restarted: the other takes over its claimed executions and its
+/// ordered lane, and every acknowledged call ends succeeded, the ordered ones in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_of_one_instance_loses_nothing() {
+    const CALLS: usize = 1_500;
+    let (cfg, dir) = fresh_config(Db::Postgres).await;
+    let timings = vec![
+        ("FLOWGATE_CLUSTER__HEARTBEAT_MS", "200".to_owned()),
+        ("FLOWGATE_CLUSTER__DEAD_AFTER_MS", "1000".to_owned()),
+    ];
+    let mut a = Server::new(dir.path(), cfg.database_url.clone());
+    let mut b = Server::new(dir.path(), cfg.database_url.clone());
+    a.env = timings.clone();
+    b.env = timings;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    a.start(&http).await;
+    b.start(&http).await;
+    let mut api = Api {
+        base: a.base(),
+        http: http.clone(),
+        token: String::new(),
+    };
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "login: {body}");
+    api.token = body["token"].as_str().unwrap().to_owned();
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/keys",
+            Some(json!({"label": "two"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "key: {body}");
+    let key_id = body["id"].as_str().unwrap().to_owned();
+    let secret = body["secret"].as_str().unwrap().to_owned();
+    for (slug, path, ordered) in [
+        (UNORDERED, "crash/unordered", false),
+        (ORDERED, "crash/ordered", true),
+    ] {
+        let mut d = doc(path, &key_id, steps());
+        d["trigger"]["request_response"] = json!(false);
+        d["trigger"]["ordered"] = json!(ordered);
+        let (status, body) = api
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/integrations/{slug}"),
+                Some(d),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{slug}: {body}");
+    }
+    // B learns of the key and the integrations.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = http
+            .post(format!("{}/t/crash/unordered", b.base()))
+            .header("x-api-key", &secret)
+            .json(&json!({"n": -1}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::ACCEPTED {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instance B never served the trigger"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // 16 callers alternate between the instances; a refused call goes to the other one.
+    let bases = Arc::new([a.base(), b.base()]);
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked: Arc<Mutex<Vec<(String, &'static str, usize)>>> = Arc::default();
+    let mut callers = tokio::task::JoinSet::new();
+    for caller in 0..16usize {
+        let (bases, next, acked, http, secret) = (
+            Arc::clone(&bases),
+            Arc::clone(&next),
+            Arc::clone(&acked),
+            http.clone(),
+            secret.clone(),
+        );
+        callers.spawn(async move {
+            let mut turn = caller;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= 2 * CALLS {
+                    return;
+                }
+                let (slug, path) = if i % 2 == 0 {
+                    (ORDERED, "crash/ordered")
+                } else {
+                    (UNORDERED, "crash/unordered")
+                };
+                let n = i / 2;
+                let started = Instant::now();
+                loop {
+                    turn += 1;
+                    let base = &bases[turn % 2];
+                    let sent = http
+                        .post(format!("{base}/t/{path}"))
+                        .header("x-api-key", &secret)
+                        .json(&json!({ "n": n }))
+                        .send()
+                        .await;
+                    if let Ok(r) = sent {
+                        if r.status() == StatusCode::ACCEPTED {
+                            if let Ok(body) = r.json::<Value>().await {
+                                if let Some(id) = body["execution_id"].as_str() {
+                                    acked.lock().unwrap().push((id.to_owned(), slug, n));
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    assert!(started.elapsed() < SEND_TIMEOUT, "call {i} never accepted");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        });
+    }
+    // Kill A when half the calls are in.
+    let deadline = Instant::now() + SEND_TIMEOUT;
+    while acked.lock().unwrap().len() < CALLS {
+        assert!(Instant::now() < deadline, "calls stalled before the kill");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    a.kill();
+    while let Some(r) = callers.join_next().await {
+        if let Err(e) = r {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    assert_eq!(acked.len(), 2 * CALLS);
+
+    // B takes over: everything drains.
+    api.base = b.base();
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while api.any_with_status("queued").await || api.any_with_status("running").await {
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain on B\n{}",
+            b.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut by_id: HashMap<String, Value> = HashMap::new();
+    for slug in [UNORDERED, ORDERED] {
+        for e in api.all_executions(slug).await {
+            by_id.insert(e["id"].as_str().unwrap().to_owned(), e);
+        }
+    }
+    for (id, slug, n) in &acked {
+        let e = by_id
+            .get(id)
+            .unwrap_or_else(|| panic!("acknowledged call {slug} n={n} ({id}) is lost"));
+        assert_eq!(e["status"], "succeeded", "{slug} n={n}: {e}");
+    }
+    // Answers of a sample, and strict order of the whole ordered lane.
+    for (id, _, n) in acked.iter().step_by(25) {
+        let (status, e) = api.get(&format!("/api/v1/executions/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(e["response"]["body"]["n"], *n, "{e}");
+    }
+    let mut lane: Vec<&Value> = by_id
+        .values()
+        .filter(|e| e["integration"] == ORDERED)
+        .collect();
+    lane.sort_by_key(|e| e["sequence"].as_i64());
+    for w in lane.windows(2) {
+        assert!(w[0]["sequence"].as_i64() < w[1]["sequence"].as_i64());
+        assert!(
+            parse_time(w[0], "finished_at") <= parse_time(w[1], "started_at"),
+            "ordered executions overlap: {} / {}",
+            w[0],
+            w[1]
+        );
+    }
+    for line in b.warnings().iter().take(10) {
+        println!("B: {line}");
+    }
+    b.kill();
+}
