@@ -738,7 +738,8 @@ async fn crash_of_one_instance_loses_nothing() {
     // 16 callers alternate between the instances; a refused call goes to the other one.
     let bases = Arc::new([a.base(), b.base()]);
     let next = Arc::new(AtomicUsize::new(0));
-    let acked: Arc<Mutex<Vec<(String, &'static str, usize)>>> = Arc::default();
+    type Calls = Vec<(String, &'static str, usize)>;
+    let acked: Arc<Mutex<Calls>> = Arc::default();
     let mut callers = tokio::task::JoinSet::new();
     for caller in 0..16usize {
         let (bases, next, acked, http, secret) = (
