@@ -255,6 +255,8 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
     let keyed = !lane_key.is_empty();
     let poll = Duration::from_millis(state.cfg.worker.poll_interval_ms);
     let mut idle_since = tokio::time::Instant::now();
+    let mut owned_at: Option<tokio::time::Instant> = None;
+    let recheck = Duration::from_millis(state.cfg.cluster.heartbeat_ms);
     // Sequence of the last execution this lane is done with (ended, parked or skipped).
     let mut last_sequence = 0i64;
     while !shutdown.is_cancelled() {
@@ -265,16 +267,30 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
             }
             last_sequence = 0;
         }
-        // One instance runs a lane; the others stand by in case it dies.
-        let alive_since = now_us() - crate::ms_to_us(state.cfg.cluster.dead_after_ms);
+        // One instance runs a lane; the others stand by in case it dies. A lane stays ours
+        // while our heartbeat is fresh (only a dead owner's lanes are released), so it is
+        // checked again only now and then, not for every batch.
+        let fresh = owned_at.is_some_and(|t: tokio::time::Instant| t.elapsed() < recheck);
         let ours = state.may_start_work()
-            && match cluster::own_lane(&state.db, &lane_id, &state.instance_id, alive_since).await {
-                Ok(ours) => ours,
-                Err(e) => {
-                    tracing::warn!(error = %e, "taking the lane failed");
-                    false
+            && (fresh || {
+                let alive_since = now_us() - crate::ms_to_us(state.cfg.cluster.dead_after_ms);
+                match cluster::own_lane(&state.db, &lane_id, &state.instance_id, alive_since).await
+                {
+                    Ok(true) => {
+                        owned_at = Some(tokio::time::Instant::now());
+                        true
+                    }
+                    Ok(false) => {
+                        owned_at = None;
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "taking the lane failed");
+                        owned_at = None;
+                        false
+                    }
                 }
-            };
+            });
         if !ours {
             idle(&notify, poll, &shutdown).await;
             continue;

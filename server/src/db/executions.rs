@@ -10,6 +10,25 @@ use super::entities::execution;
 use super::stmt;
 use crate::executions::{Claimed, Finished, Mode, NewExecution};
 
+/// Splits a batch into pieces of 128, 32, 8, 2 and 1 rows: a multi-row statement per piece,
+/// and only five statement shapes, so the database's prepared-statement cache keeps them
+/// (a batch of any size as one statement would be prepared anew each time).
+fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = [128, 32, 8, 2, 1]
+            .into_iter()
+            .find(|&n| rest.len() >= n)
+            .unwrap_or(1);
+        let (head, tail) = rest.split_at(size.min(rest.len()));
+        rest = tail;
+        Some(head)
+    })
+}
+
 fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
     execution::ActiveModel {
         id: Set(e.id.clone()),
@@ -85,7 +104,7 @@ pub async fn insert_queued<C: ConnectionTrait>(
     db: &C,
     rows: &[(&NewExecution, Option<i64>)],
 ) -> Result<(), DbErr> {
-    for chunk in rows.chunks(400) {
+    for chunk in pieces(rows) {
         let models = chunk.iter().map(|(e, seq)| new_row(e, *seq));
         execution::Entity::insert_many(models)
             .exec_without_returning(db)
@@ -100,7 +119,7 @@ pub async fn upsert_finished<C: ConnectionTrait>(
     rows: &[(&NewExecution, &Finished)],
 ) -> Result<(), DbErr> {
     use execution::Column as C;
-    for chunk in rows.chunks(400) {
+    for chunk in pieces(rows) {
         let models = chunk.iter().map(|(e, f)| finished_row(e, f));
         execution::Entity::insert_many(models)
             .on_conflict(
@@ -132,7 +151,7 @@ pub async fn insert_running_placeholders<C: ConnectionTrait>(
     owner: &str,
 ) -> Result<(), DbErr> {
     use execution::Column as C;
-    for chunk in rows.chunks(400) {
+    for chunk in pieces(rows) {
         let models = chunk.iter().map(|(e, started)| {
             let mut row = new_row(e, None);
             row.status = Set("running".to_owned());
@@ -154,7 +173,7 @@ pub async fn insert_running_placeholders<C: ConnectionTrait>(
 pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<(), DbErr> {
     const COLUMNS: usize = 11;
     let backend = db.get_database_backend();
-    for chunk in rows.chunks(400) {
+    for chunk in pieces(rows) {
         let tuple = format!("({})", ["?"; COLUMNS].join(", "));
         let sql = format!(
             "WITH v(id, status, started_at, finished_at, attempts, response_status, response, \
@@ -557,4 +576,20 @@ pub async fn integrations_with_executions(db: &DatabaseConnection) -> Result<Vec
     rows.iter()
         .map(|r| r.try_get("", "integration_id"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pieces_cover_the_batch_in_few_shapes() {
+        for n in [0usize, 1, 2, 3, 7, 8, 9, 127, 128, 129, 300, 513] {
+            let rows: Vec<usize> = (0..n).collect();
+            let parts: Vec<&[usize]> = super::pieces(&rows).collect();
+            assert_eq!(parts.concat(), rows, "{n}");
+            assert!(
+                parts.iter().all(|p| [128, 32, 8, 2, 1].contains(&p.len())),
+                "{n}"
+            );
+        }
+    }
 }
