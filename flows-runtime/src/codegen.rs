@@ -45,6 +45,12 @@ impl CompiledFlow {
     pub fn step_count(&self) -> usize {
         self.inner.steps.len()
     }
+
+    /// Whether runs of this flow record `vars` around each step (see
+    /// [`crate::Runtime::compile_capturing`]).
+    pub fn captures(&self) -> bool {
+        self.inner.capture
+    }
 }
 
 pub(crate) struct FlowInner {
@@ -56,6 +62,8 @@ pub(crate) struct FlowInner {
     pub regions: Vec<Region>,
     /// Some snippet mentions `raw_body`.
     pub uses_raw_body: bool,
+    /// Compiled for a test run: each step records `vars` as it found and left it.
+    pub capture: bool,
 }
 
 pub(crate) struct StepMeta {
@@ -289,9 +297,13 @@ impl Gen {
 }
 
 /// Compiles a flow with the given engine (the runtime's, so limits and functions match).
+/// With `capture`, each step also records `vars` as it found and left it: the calls doing so
+/// are added on the lines of the step's enter and leave calls, so line numbers (and the
+/// positions errors report) are the same as without.
 pub(crate) fn compile_with(
     engine: &Engine,
     steps: &[Step],
+    capture: bool,
 ) -> Result<CompiledFlow, Vec<ValidationError>> {
     let mut errors = Vec::new();
     let placed = place(steps, &mut errors);
@@ -382,7 +394,7 @@ pub(crate) fn compile_with(
         .filter(|(_, p)| p.depth == 1)
         .map(|(i, _)| i)
         .collect();
-    emit_list(&mut gen, &placed, &snippets, &path_ids, &top);
+    emit_list(&mut gen, &placed, &snippets, &path_ids, &top, capture);
 
     let ast = match engine.compile_with_scope(&compile_scope(), &gen.out) {
         Ok(ast) => ast,
@@ -427,6 +439,7 @@ pub(crate) fn compile_with(
             steps,
             regions: gen.regions,
             uses_raw_body: checker.uses_raw_body,
+            capture,
         }),
     })
 }
@@ -468,6 +481,7 @@ fn emit_list(
     snippets: &[Vec<(&'static str, Snippet)>],
     path_ids: &[Vec<(String, usize)>],
     list: &[usize],
+    capture: bool,
 ) {
     for &n in list {
         let (Some(p), Some(mine), Some(ids)) = (placed.get(n), snippets.get(n), path_ids.get(n))
@@ -479,7 +493,17 @@ fn emit_list(
             gen.glue(n, &format!("// step {}: {kind} (disabled)", p.index));
             continue;
         }
-        gen.glue(n, &format!("// step {}: {kind}\n__fg_enter({n});", p.index));
+        if capture {
+            gen.glue(
+                n,
+                &format!(
+                    "// step {}: {kind}\n__fg_enter({n}); vars.__fg_snap_in({n});",
+                    p.index
+                ),
+            );
+        } else {
+            gen.glue(n, &format!("// step {}: {kind}\n__fg_enter({n});", p.index));
+        }
         match p.step {
             Step::Map(m) => {
                 let fields: Vec<String> = ids
@@ -506,9 +530,9 @@ fn emit_list(
                     gen.glue(n, "if __fg_bool(");
                     gen.lines(n, Some("if"), 1, &s.body);
                     gen.glue(n, ") {");
-                    emit_list(gen, placed, snippets, path_ids, &p.then);
+                    emit_list(gen, placed, snippets, path_ids, &p.then, capture);
                     gen.glue(n, "} else {");
-                    emit_list(gen, placed, snippets, path_ids, &p.otherwise);
+                    emit_list(gen, placed, snippets, path_ids, &p.otherwise, capture);
                     gen.glue(n, "}");
                 }
             }
@@ -530,7 +554,11 @@ fn emit_list(
                 "message_expr",
             ),
         }
-        gen.glue(n, &format!("__fg_leave({n});"));
+        if capture {
+            gen.glue(n, &format!("vars.__fg_snap_out({n}); __fg_leave({n});"));
+        } else {
+            gen.glue(n, &format!("__fg_leave({n});"));
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::functions::{self, select_result};
 use crate::guard::{guard_total, guard_variable, total_check_due, SizeLimits};
 use crate::limits::Limits;
 use crate::outcome::ResponseBody;
-use crate::trace::{LogEntry, StepStatus, StepTrace};
+use crate::trace::{LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_SNAPSHOT_BYTES};
 use crate::validate::header_problem;
 
 /// Most log lines kept per run; further ones are counted and dropped.
@@ -91,6 +91,8 @@ pub(crate) struct RunState {
     pub measured: HashMap<String, (u32, u32)>,
     /// Variable accesses so far.
     pub accesses: u64,
+    /// Flows compiled for capture: `vars` around each step (by pre-order number).
+    pub snapshots: Option<Vec<StepSnapshot>>,
 }
 
 impl RunState {
@@ -147,6 +149,55 @@ impl RunState {
             message,
         });
     }
+}
+
+/// `vars` as JSON for a snapshot, replaced by a string saying so when larger than
+/// [`MAX_SNAPSHOT_BYTES`] (or not representable).
+pub(crate) fn snapshot_of(vars: &Dynamic) -> Value {
+    /// Takes bytes until the cap, then refuses (so a huge value is not written out in full).
+    struct Capped(usize);
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            if self.0 > MAX_SNAPSHOT_BYTES {
+                Err(std::io::Error::other("too large"))
+            } else {
+                Ok(buf.len())
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    match to_json(vars) {
+        Ok(v) => {
+            if serde_json::to_writer(Capped(0), &v).is_ok() {
+                v
+            } else {
+                Value::String(format!(
+                    "(truncated: vars is larger than {MAX_SNAPSHOT_BYTES} bytes of JSON)"
+                ))
+            }
+        }
+        Err(e) => Value::String(format!("(vars cannot be shown as JSON: {e})")),
+    }
+}
+
+fn record_snapshot(vars: &Dynamic, n: INT, output: bool) -> Res<()> {
+    with_run(|st| {
+        let slot = usize::try_from(n)
+            .ok()
+            .and_then(|n| st.snapshots.as_mut()?.get_mut(n));
+        if let Some(slot) = slot {
+            let v = Some(snapshot_of(vars));
+            if output {
+                slot.output = v;
+            } else {
+                slot.input = v;
+            }
+        }
+        Ok(())
+    })
 }
 
 fn micros(d: Duration) -> u64 {
@@ -263,6 +314,13 @@ fn register_internals(engine: &mut Engine) {
             }
             Ok(())
         })
+    });
+    // Only flows compiled for capture call these (test runs).
+    engine.register_fn("__fg_snap_in", |vars: &mut Dynamic, n: INT| -> Res<()> {
+        record_snapshot(vars, n, false)
+    });
+    engine.register_fn("__fg_snap_out", |vars: &mut Dynamic, n: INT| -> Res<()> {
+        record_snapshot(vars, n, true)
     });
     engine.register_fn("__fg_bool", |v: Dynamic| -> Res<bool> {
         v.as_bool()

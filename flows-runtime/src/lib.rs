@@ -45,7 +45,7 @@ mod trace;
 mod validate;
 
 pub use limits::Limits;
-pub use trace::{LogEntry, StepStatus, StepTrace};
+pub use trace::{LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_SNAPSHOT_BYTES};
 pub use validate::{
     header_problem, is_identifier, validate_structure, ValidationError, MAX_DEPTH,
     MAX_JSONPATH_BYTES, MAX_SNIPPET_BYTES, MAX_STEPS,

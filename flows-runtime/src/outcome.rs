@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::trace::{LogEntry, StepStatus, StepTrace};
+use crate::trace::{LogEntry, StepSnapshot, StepStatus, StepTrace};
 
 /// The result of [`crate::Runtime::execute`].
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,9 @@ pub struct Outcome {
     pub logs: Vec<LogEntry>,
     /// Wall-clock time of the whole run.
     pub duration: Duration,
+    /// For flows compiled with [`crate::Runtime::compile_capturing`]: `vars` around each
+    /// step, parallel to `steps`. Empty otherwise.
+    pub snapshots: Vec<StepSnapshot>,
 }
 
 impl Outcome {

@@ -14,13 +14,13 @@ use crate::body::{Body, Input};
 use crate::codegen::{compile_with, CompiledFlow, FlowInner};
 use crate::convert::{to_dynamic, to_text};
 use crate::engine::{
-    build_engine, Ended, Guard, RunState, Stop, ENDED_TOKEN, GUARD, MAX_LOG_ENTRIES, MAX_VARIABLES,
-    RUN, TIMEOUT_TOKEN,
+    build_engine, snapshot_of, Ended, Guard, RunState, Stop, ENDED_TOKEN, GUARD, MAX_LOG_ENTRIES,
+    MAX_VARIABLES, RUN, TIMEOUT_TOKEN,
 };
 use crate::guard::TOTAL_SIZE_FACTOR;
 use crate::limits::Limits;
 use crate::outcome::{FlowResult, Outcome, RuntimeError};
-use crate::trace::{LogEntry, StepStatus, StepTrace};
+use crate::trace::{LogEntry, StepSnapshot, StepStatus, StepTrace};
 use crate::validate::ValidationError;
 
 /// Stack a run gets: unless the calling thread has this much left, the run moves to a stack of
@@ -96,7 +96,18 @@ impl Runtime {
         &self,
         steps: &[crate::model::Step],
     ) -> Result<CompiledFlow, Vec<ValidationError>> {
-        compile_with(&self.engine, steps)
+        compile_with(&self.engine, steps, false)
+    }
+
+    /// Like [`Runtime::compile`], for test runs: each run of the flow also records `vars` as
+    /// each step found it and left it ([`Outcome::snapshots`], each at most
+    /// [`crate::MAX_SNAPSHOT_BYTES`] of JSON). Flows compiled with [`Runtime::compile`] record
+    /// nothing and pay nothing for it.
+    pub fn compile_capturing(
+        &self,
+        steps: &[crate::model::Step],
+    ) -> Result<CompiledFlow, Vec<ValidationError>> {
+        compile_with(&self.engine, steps, true)
     }
 
     /// Runs a flow for one call. Blocking (call it off the async executor); never panics and
@@ -198,6 +209,9 @@ impl Runtime {
             ended: None,
             measured: HashMap::new(),
             accesses: 0,
+            snapshots: inner
+                .capture
+                .then(|| vec![StepSnapshot::default(); inner.steps.len()]),
         };
         let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
             Ok(p) => p,
@@ -215,6 +229,11 @@ impl Runtime {
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.engine.run_ast_with_scope(&mut scope, &inner.ast)
         }));
+        let final_vars = if inner.capture {
+            scope.get("vars").map(snapshot_of)
+        } else {
+            None
+        };
         drop(scope);
 
         let stopped = GUARD.with(|g| g.replace(previous_guard)).stop;
@@ -271,11 +290,20 @@ impl Runtime {
                 message,
             });
         }
+        let mut snapshots = state.snapshots.take().unwrap_or_default();
+        // Steps the flow ended or broke in never reached their end: they left `vars` as the
+        // flow ended.
+        for snap in &mut snapshots {
+            if snap.input.is_some() && snap.output.is_none() {
+                snap.output.clone_from(&final_vars);
+            }
+        }
         let outcome = Outcome {
             result,
             steps: state.trace,
             logs: state.logs,
             duration: started.elapsed(),
+            snapshots,
         };
         (outcome, stopped == Stop::Timeout)
     }
@@ -414,6 +442,7 @@ fn internal_outcome(message: &str, started: Instant) -> Outcome {
         steps: Vec::new(),
         logs: Vec::new(),
         duration: started.elapsed(),
+        snapshots: Vec::new(),
     }
 }
 
@@ -972,6 +1001,93 @@ mod tests {
         assert_eq!(
             answered(&rt.execute(&flow, &inp)).2,
             &ResponseBody::Json(json!(["body", "headers", "method", "path", "query"]))
+        );
+    }
+
+    #[test]
+    fn capture_records_vars_around_each_step_and_only_when_asked() {
+        let doc = json!([
+            {"type": "map", "to": "m", "fields": {"id": "$.request.body.id"}},
+            {"type": "condition", "if": "vars.m.id == \"A1\"",
+             "then": [{"type": "script", "code": "vars.x = 1;"}],
+             "else": [{"type": "log", "message": "never"}]},
+            {"type": "log", "message": "off", "disabled": true},
+            {"type": "script", "code": "vars.y = 2;\nlet a = 1 / 0;"},
+            {"type": "respond", "body_expr": "vars"}
+        ]);
+        let steps: Vec<Step> = serde_json::from_value(doc).unwrap();
+        let rt = runtime();
+        let plain = rt.compile(&steps).unwrap();
+        let captured = rt.compile_capturing(&steps).unwrap();
+        assert!(!plain.captures() && captured.captures());
+        // Production flows are untouched: no capture calls in their program.
+        assert!(!plain.source().contains("__fg_snap"), "{}", plain.source());
+        assert!(captured.source().contains("vars.__fg_snap_in(0)"));
+        assert_eq!(
+            plain.source().lines().count(),
+            captured.source().lines().count()
+        );
+        let inp = input(Body::Json(json!({"id": "A1"})));
+        let o = rt.execute(&plain, &inp);
+        assert!(o.snapshots.is_empty());
+        let c = rt.execute(&captured, &inp);
+        // Same result, same trace, same error position.
+        assert_eq!(c.result, o.result);
+        assert_eq!(statuses(&c), statuses(&o));
+        assert_eq!(c.steps[5].error, o.steps[5].error);
+        assert_eq!(c.snapshots.len(), c.steps.len());
+        let snap = |i: usize| (c.snapshots[i].input.clone(), c.snapshots[i].output.clone());
+        assert_eq!(snap(0), (Some(json!({})), Some(json!({"m": {"id": "A1"}}))));
+        assert_eq!(
+            snap(1),
+            (
+                Some(json!({"m": {"id": "A1"}})),
+                Some(json!({"m": {"id": "A1"}, "x": 1}))
+            )
+        );
+        assert_eq!(
+            snap(2),
+            (
+                Some(json!({"m": {"id": "A1"}})),
+                Some(json!({"m": {"id": "A1"}, "x": 1}))
+            )
+        );
+        assert_eq!(snap(3), (None, None), "branch not taken");
+        assert_eq!(snap(4), (None, None), "disabled");
+        // The step the flow broke in shows vars as the flow ended.
+        assert_eq!(
+            snap(5),
+            (
+                Some(json!({"m": {"id": "A1"}, "x": 1})),
+                Some(json!({"m": {"id": "A1"}, "x": 1, "y": 2}))
+            )
+        );
+        assert_eq!(snap(6), (None, None), "not reached");
+
+        // A step that responds ends the flow: its output is vars as it ended.
+        let steps: Vec<Step> = serde_json::from_value(json!([
+            {"type": "script", "code": "vars.a = 1; respond(201, vars);"}
+        ]))
+        .unwrap();
+        let c = rt.execute(&rt.compile_capturing(&steps).unwrap(), &inp);
+        assert_eq!(answered(&c).0, 201);
+        assert_eq!(c.snapshots[0].input, Some(json!({})));
+        assert_eq!(c.snapshots[0].output, Some(json!({"a": 1})));
+
+        // Large snapshots are replaced by a note.
+        let steps: Vec<Step> = serde_json::from_value(json!([
+            {"type": "script", "code": "let s = \"\"; s.pad(70000, 'x'); vars.big = s;"}
+        ]))
+        .unwrap();
+        let c = rt.execute(&rt.compile_capturing(&steps).unwrap(), &inp);
+        assert_eq!(c.result, FlowResult::Completed);
+        assert_eq!(c.snapshots[0].input, Some(json!({})));
+        let out = c.snapshots[0].output.clone().unwrap();
+        assert!(
+            out.as_str()
+                .unwrap()
+                .starts_with("(truncated: vars is larger than 65536"),
+            "{out}"
         );
     }
 

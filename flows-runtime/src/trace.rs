@@ -37,3 +37,19 @@ pub struct LogEntry {
     pub level: String,
     pub message: String,
 }
+
+/// Longest snapshot of `vars` kept per step, in bytes of JSON; a larger one is replaced by a
+/// string saying so.
+pub const MAX_SNAPSHOT_BYTES: usize = 64 * 1024;
+
+/// What `vars` held around one step. Recorded only by flows compiled for a test run
+/// ([`crate::Runtime::compile_capturing`]); a production run records nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSnapshot {
+    /// `vars` as the step found it; `None` for a step that did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+    /// `vars` after the step (for a step that ended the flow or broke: as the flow ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
+}
