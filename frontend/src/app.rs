@@ -1,0 +1,157 @@
+//! The shell: sign-in gate, navigation and routes.
+
+use flowgate_api::{LoginIn, LoginOut, UserOut};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{Redirect, Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::api;
+use crate::components::{ConfirmDialog, Confirmer, Loading, NoticeStack, Notices, Notify};
+use crate::pages;
+
+/// Who is signed in (None: nobody).
+#[derive(Clone, Copy)]
+pub struct Session(pub RwSignal<Option<UserOut>>);
+
+impl Session {
+    pub fn is_admin(&self) -> bool {
+        self.0.with(|u| u.as_ref().is_some_and(|u| u.role == "admin"))
+    }
+    pub fn can_edit(&self) -> bool {
+        self.0
+            .with(|u| u.as_ref().is_some_and(|u| u.role == "admin" || u.role == "designer"))
+    }
+}
+
+pub fn use_session() -> Session {
+    use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None)))
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let user = RwSignal::new(None::<UserOut>);
+    let checked = RwSignal::new(false);
+    let lost = RwSignal::new(0u32);
+    api::watch_session_loss(lost);
+    provide_context(Session(user));
+    provide_context(Notices(RwSignal::new(Vec::new())));
+    provide_context(Confirmer(RwSignal::new(None)));
+
+    Effect::new(move |_| {
+        if lost.get() > 0 {
+            user.set(None);
+        }
+    });
+    spawn_local(async move {
+        if let Ok(me) = api::get::<UserOut>("/auth/me").await {
+            user.set(Some(me));
+        }
+        checked.set(true);
+    });
+
+    view! {
+        <Router>
+            <NoticeStack/>
+            <ConfirmDialog/>
+            {move || {
+                if !checked.get() {
+                    view! { <div class="boot"><Loading/></div> }.into_any()
+                } else if user.with(Option::is_none) {
+                    view! { <Login/> }.into_any()
+                } else {
+                    view! { <Shell/> }.into_any()
+                }
+            }}
+        </Router>
+    }
+}
+
+#[component]
+fn Shell() -> impl IntoView {
+    let session = use_session();
+    let notify = Notify::new();
+    let sign_out = move |_| {
+        spawn_local(async move {
+            match api::post::<(), _>("/auth/logout", &()).await {
+                Ok(()) | Err(api::ApiError { status: 401, .. }) => session.0.set(None),
+                Err(e) => notify.error(format!("Could not sign out: {e}")),
+            }
+        });
+    };
+    let email = move || session.0.with(|u| u.as_ref().map(|u| u.email.clone()).unwrap_or_default());
+    let role = move || session.0.with(|u| u.as_ref().map(|u| u.role.clone()).unwrap_or_default());
+    view! {
+        <div class="shell">
+            <nav class="sidebar" aria-label="Main">
+                <div class="brand"><span class="brand-mark">"⟶"</span>" Flowgate"</div>
+                <A href="/integrations" attr:class="nav-link">"Integrations"</A>
+                <A href="/executions" attr:class="nav-link">"Executions"</A>
+                <A href="/keys" attr:class="nav-link">"API keys"</A>
+                <Show when=move || session.is_admin()>
+                    <A href="/users" attr:class="nav-link">"Users"</A>
+                </Show>
+                <div class="sidebar-foot">
+                    <div class="who" title=email>{email}</div>
+                    <div class="who-role">{role}</div>
+                    <button class="btn btn-ghost" id="sign-out" on:click=sign_out>"Sign out"</button>
+                </div>
+            </nav>
+            <main class="content">
+                <Routes fallback=|| view! { <div class="page"><h1>"Not found"</h1><p>"This page does not exist. "<a href="/integrations">"Go to integrations"</a></p></div> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/integrations"/> }/>
+                    <Route path=path!("/integrations") view=pages::integrations::IntegrationsPage/>
+                    <Route path=path!("/integrations/:slug") view=pages::editor::EditorPage/>
+                    <Route path=path!("/executions") view=pages::executions::ExecutionsPage/>
+                    <Route path=path!("/executions/:id") view=pages::executions::ExecutionPage/>
+                    <Route path=path!("/keys") view=pages::keys::KeysPage/>
+                    <Route path=path!("/users") view=pages::users::UsersPage/>
+                </Routes>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Login() -> impl IntoView {
+    let session = use_session();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let body = LoginIn { email: email.get_untracked(), password: password.get_untracked() };
+        spawn_local(async move {
+            match api::post::<LoginOut, _>("/auth/login", &body).await {
+                Ok(out) => session.0.set(Some(out.user)),
+                Err(e) if e.status == 401 => error.set(Some("Wrong email or password.".into())),
+                Err(e) => error.set(Some(e.describe())),
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <div class="login-wrap">
+            <form class="login card" on:submit=submit>
+                <div class="brand brand-large"><span class="brand-mark">"⟶"</span>" Flowgate"</div>
+                <p class="muted">"Sign in to design integrations and watch every call."</p>
+                <label for="email">"Email"</label>
+                <input id="email" type="email" autocomplete="username" required
+                    prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+                <label for="password">"Password"</label>
+                <input id="password" type="password" autocomplete="current-password" required
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                {move || error.get().map(|e| view! { <div class="error-box" role="alert" id="login-error">{e}</div> })}
+                <button class="btn btn-primary btn-block" type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+        </div>
+    }
+}

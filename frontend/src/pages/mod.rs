@@ -1,0 +1,7 @@
+//! One module per page.
+
+pub mod editor;
+pub mod executions;
+pub mod integrations;
+pub mod keys;
+pub mod users;
