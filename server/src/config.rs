@@ -27,6 +27,7 @@ pub struct Config {
     pub retention: RetentionCfg,
     pub runtime: RuntimeCfg,
     pub triggers: TriggersCfg,
+    pub ui: UiCfg,
 }
 
 impl std::fmt::Debug for Config {
@@ -118,6 +119,12 @@ pub struct RuntimeCfg {
 pub struct TriggersCfg {
     pub max_timeout_ms: u64,
     pub max_body_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UiCfg {
+    /// The built web UI (`index.html` and its files); relative to the working directory.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +256,7 @@ mod tests {
         let cfg = Config::defaults().unwrap();
         assert_eq!(cfg.listen, "127.0.0.1:8080");
         assert_eq!(cfg.data_dir, PathBuf::from("./flowgate-data"));
+        assert_eq!(cfg.ui.dir, PathBuf::from("frontend/dist"));
         assert!(cfg
             .effective_database_url()
             .ends_with("flowgate-data/flowgate.db?mode=rwc"));
@@ -264,7 +272,9 @@ mod tests {
             jail.set_env("FLOWGATE_CONFIG", "f.toml");
             jail.set_env("FLOWGATE_WORKER__CONCURRENCY", "5");
             jail.set_env("FLOWGATE_DATABASE_URL", "postgres://u@h/db");
+            jail.set_env("FLOWGATE_UI__DIR", "/srv/flowgate-ui");
             let cfg = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(cfg.ui.dir, PathBuf::from("/srv/flowgate-ui"));
             assert_eq!(cfg.listen, "127.0.0.1:9000");
             assert_eq!(cfg.worker.concurrency, 5);
             assert_eq!(cfg.effective_database_url(), "postgres://u@h/db");

@@ -17,6 +17,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("there is no draft to publish")]
+    NoDraft,
     #[error("authentication required")]
     Unauthorized,
     #[error("invalid email or password")]
@@ -65,6 +67,7 @@ impl AppError {
             Validation { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
             BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            NoDraft => (StatusCode::BAD_REQUEST, "no_draft"),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             BadCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             InvalidApiKey => (StatusCode::UNAUTHORIZED, "invalid_api_key"),

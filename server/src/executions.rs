@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use flowgate_api::executions::{LogOut, StepOut};
-use flowgate_api::integrations::RetryPolicy;
+use flowgate_api::integrations::{QueryParam, RetryPolicy};
 use flowgate_api::{ExecutionStatus, RequestSnapshot, ResponseSnapshot};
 use flows_runtime::{Body, FlowResult, Input, Outcome, ResponseBody, StepStatus};
 use serde_json::{json, Value};
@@ -246,15 +246,9 @@ fn error_answer(status: u16, code: &str, message: &str, execution_id: &str) -> A
     }
 }
 
-/// Maps a flow's outcome to its final state and the caller's answer.
-pub fn conclude(
-    id: &str,
-    outcome: &Outcome,
-    started_at: i64,
-    finished_at: i64,
-    attempts: i32,
-) -> (Finished, Answer) {
-    let (status, answer, error) = match &outcome.result {
+/// How a run ended for its execution: the final status, the caller's answer and the error.
+pub fn answer_of(id: &str, outcome: &Outcome) -> (ExecutionStatus, Answer, Option<String>) {
+    match &outcome.result {
         FlowResult::Responded {
             status,
             headers,
@@ -297,32 +291,47 @@ pub fn conclude(
             ),
             Some(e.to_string()),
         ),
-    };
+    }
+}
+
+/// `ok`, `error` or `skipped`.
+pub fn step_status(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Ok => "ok",
+        StepStatus::Error => "error",
+        StepStatus::Skipped => "skipped",
+    }
+}
+
+pub fn log_out(l: &flows_runtime::LogEntry) -> LogOut {
+    LogOut {
+        step: l.step.clone(),
+        level: l.level.clone(),
+        message: l.message.clone(),
+    }
+}
+
+/// Maps a flow's outcome to its final state and the caller's answer.
+pub fn conclude(
+    id: &str,
+    outcome: &Outcome,
+    started_at: i64,
+    finished_at: i64,
+    attempts: i32,
+) -> (Finished, Answer) {
+    let (status, answer, error) = answer_of(id, outcome);
     let steps: Vec<StepOut> = outcome
         .steps
         .iter()
         .map(|s| StepOut {
             index: s.index.clone(),
             step_type: s.step_type.clone(),
-            status: match s.status {
-                StepStatus::Ok => "ok",
-                StepStatus::Error => "error",
-                StepStatus::Skipped => "skipped",
-            }
-            .to_owned(),
+            status: step_status(s.status).to_owned(),
             duration_us: s.duration_us,
             error: s.error.clone(),
         })
         .collect();
-    let logs: Vec<LogOut> = outcome
-        .logs
-        .iter()
-        .map(|l| LogOut {
-            step: l.step.clone(),
-            level: l.level.clone(),
-            message: l.message.clone(),
-        })
-        .collect();
+    let logs: Vec<LogOut> = outcome.logs.iter().map(log_out).collect();
     let finished = Finished {
         id: id.to_owned(),
         status,
@@ -338,6 +347,57 @@ pub fn conclude(
         notify_waiter: false,
     };
     (finished, answer)
+}
+
+/// Fills in the defaults of a trigger's declared query parameters; the name of a required
+/// one that is missing.
+pub fn apply_query_params(
+    params: &[QueryParam],
+    query: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    for p in params {
+        if query.contains_key(&p.name) {
+            continue;
+        }
+        match &p.default {
+            Some(d) => {
+                query.insert(p.name.clone(), d.clone());
+            }
+            None if p.required => return Err(p.name.clone()),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether a media range accepts a media type's essence (`text/*` accepts `text/xml`).
+pub fn media_matches(range: &str, essence: &str) -> bool {
+    if range == "*/*" || range == essence {
+        return true;
+    }
+    match (range.strip_suffix("/*"), essence.split_once('/')) {
+        (Some(t), Some((et, _))) => t == et,
+        _ => false,
+    }
+}
+
+/// A body's content type a trigger does not accept (its essence, or `(none)`); `None` when
+/// accepted (an empty list accepts anything).
+pub fn refused_media_type(accepted: &[String], content_type: Option<&str>) -> Option<String> {
+    if accepted.is_empty() {
+        return None;
+    }
+    let essence = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if accepted.iter().any(|r| media_matches(r, &essence)) {
+        None
+    } else if essence.is_empty() {
+        Some("(none)".to_owned())
+    } else {
+        Some(essence)
+    }
 }
 
 /// The end state of an execution that could not even start (its flow or input is gone).

@@ -1,7 +1,12 @@
 //! Integrations: a trigger plus a flow of steps, saved as immutable versions.
 
+use std::collections::BTreeMap;
+
 use flows_runtime::model::Step;
 use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorDetail;
+use crate::executions::{ExecutionStatus, LogOut, ResponseSnapshot};
 
 /// The document an integration designer saves with `PUT /api/v1/integrations/{slug}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +169,152 @@ pub struct IntegrationOut {
     pub steps: Vec<Step>,
     pub created_at: String,
     pub updated_at: String,
+    /// `draft` (never published: version 0, no endpoint served yet), `disabled` (published,
+    /// `enabled` false: callers get 404), or `published`.
+    #[serde(default)]
+    pub status: String,
+    /// An unpublished draft exists (`GET /api/v1/integrations/{slug}/draft`).
+    #[serde(default)]
+    pub has_draft: bool,
+    /// Calls of the last 24 hours; filled in the list answer, absent in a single `GET`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<IntegrationStats>,
+}
+
+/// Recent calls of an integration (`GET /api/v1/integrations`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationStats {
+    /// When the newest execution was received (RFC 3339), if any.
+    #[serde(default)]
+    pub last_call_at: Option<String>,
+    /// Executions received in the last 24 hours.
+    #[serde(default)]
+    pub calls_24h: u64,
+    /// Of those, the ones that ended `failed`, `errored` or `dead`.
+    #[serde(default)]
+    pub errors_24h: u64,
+}
+
+/// `GET`/`PUT /api/v1/integrations/{slug}/draft`: the document being edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftOut {
+    pub document: IntegrationDoc,
+    /// True: a saved draft; false: no draft, this is the published document.
+    pub is_draft: bool,
+    /// When the draft was saved (or the published version, when `is_draft` is false).
+    pub saved_at: String,
+    /// The published version the draft started from (0: never published).
+    pub based_on_version: i64,
+    /// Every validation and compile problem of `document` (empty: it can be published).
+    #[serde(default)]
+    pub problems: Vec<ErrorDetail>,
+}
+
+/// `POST /api/v1/integrations/{slug}/publish` (an empty body is the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishIn {
+    /// Absent: publish the draft. Set: publish the document of this stored version again, as
+    /// a new version (a rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+/// `PATCH /api/v1/integrations/{slug}`: changes that need no new version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationPatch {
+    /// Turn the endpoint on or off (a disabled integration answers 404 to callers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// `POST /api/v1/integrations/validate`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValidateOut {
+    /// Every problem of the document (empty: valid).
+    #[serde(default)]
+    pub problems: Vec<ErrorDetail>,
+}
+
+/// `POST /api/v1/integrations/{slug}/test`: run a flow once, recording nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRunIn {
+    /// The document to run; absent: the draft, else the published document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<IntegrationDoc>,
+    #[serde(default)]
+    pub request: TestRequest,
+}
+
+/// The call a test run simulates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    #[serde(default = "default_test_method")]
+    pub method: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The body's media type (also taken from a `content-type` header when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The body as the caller would send it (raw text).
+    #[serde(default)]
+    pub body: String,
+}
+
+impl Default for TestRequest {
+    fn default() -> Self {
+        TestRequest {
+            method: default_test_method(),
+            query: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            content_type: None,
+            body: String::new(),
+        }
+    }
+}
+
+pub fn default_test_method() -> String {
+    "POST".to_owned()
+}
+
+/// What a test run did. Nothing of it is recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRunOut {
+    /// `succeeded`, `failed` or `errored`, as the execution would have ended.
+    pub status: ExecutionStatus,
+    /// What the caller would have got.
+    pub response: ResponseSnapshot,
+    pub steps: Vec<TestStepOut>,
+    #[serde(default)]
+    pub logs: Vec<LogOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_us: u64,
+}
+
+/// One step of a test run, with `vars` as the step found and left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestStepOut {
+    pub index: String,
+    #[serde(rename = "type")]
+    pub step_type: String,
+    /// `ok`, `error` or `skipped`.
+    pub status: String,
+    pub duration_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `vars` before the step (steps that ran); at most 64 KiB of JSON, else a string saying
+    /// it was truncated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
+    /// `vars` after the step (for the step that ended or broke the flow: as it ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
 }
 
 /// One entry of `GET /api/v1/integrations/{slug}/versions`.

@@ -11,9 +11,13 @@ pub mod users;
 
 pub use error::{ErrorBody, ErrorDetail, ErrorInner};
 pub use executions::{ExecutionOut, ExecutionStatus, RequestSnapshot, ResponseSnapshot};
-pub use integrations::{IntegrationDoc, IntegrationOut, QueryParam, TriggerAuth, TriggerDoc};
+pub use integrations::{
+    DraftOut, IntegrationDoc, IntegrationOut, IntegrationPatch, IntegrationStats, PublishIn,
+    QueryParam, TestRequest, TestRunIn, TestRunOut, TestStepOut, TriggerAuth, TriggerDoc,
+    ValidateOut,
+};
 pub use keys::{KeyCreatedOut, KeyIn, KeyOut};
-pub use users::{LoginIn, LoginOut, UserOut};
+pub use users::{LoginIn, LoginOut, UserOut, UserPatch};
 
 use serde::{Deserialize, Serialize};
 

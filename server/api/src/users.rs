@@ -57,3 +57,48 @@ impl std::fmt::Debug for UserIn {
             .finish_non_exhaustive()
     }
 }
+
+/// `PATCH /api/v1/users/{id}` (admin): only the fields given change.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// `admin`, `designer` or `viewer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// A disabled user cannot sign in; their sessions end at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// A new password (at least 8 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for UserPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPatch")
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_debug_printed() {
+        let p = UserPatch {
+            password: Some("hunter2hunter2".into()),
+            ..UserPatch::default()
+        };
+        let text = format!("{p:?}");
+        assert!(!text.contains("hunter2") && text.contains("[redacted]"), "{text}");
+        let l = LoginIn {
+            email: "a@b.c".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{l:?}").contains("hunter2"));
+    }
+}

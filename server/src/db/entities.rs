@@ -113,6 +113,31 @@ pub mod integration_version {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod integration_draft {
+    use sea_orm::entity::prelude::*;
+
+    /// The unpublished draft of an integration (at most one).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "integration_drafts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub integration_id: String,
+        /// The draft document (JSON), valid or not.
+        pub document: String,
+        /// The draft's trigger path (normalised), to find drafts claiming a path.
+        pub trigger_path: String,
+        /// The published version it was started from (0: never published).
+        pub based_on_version: i64,
+        pub saved_by: Option<String>,
+        pub saved_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod execution {
     use sea_orm::entity::prelude::*;
 

@@ -344,6 +344,10 @@ pub struct ListFilter {
     pub status: Option<String>,
     /// Only executions with an id below this one (the cursor).
     pub before_id: Option<String>,
+    /// Received at or after this time (µs).
+    pub received_from: Option<i64>,
+    /// Received before this time (µs).
+    pub received_to: Option<i64>,
     pub limit: u64,
 }
 
@@ -359,6 +363,12 @@ pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<executi
     }
     if let Some(before) = &f.before_id {
         q = q.filter(C::Id.lt(before.clone()));
+    }
+    if let Some(from) = f.received_from {
+        q = q.filter(C::ReceivedAt.gte(from));
+    }
+    if let Some(to) = f.received_to {
+        q = q.filter(C::ReceivedAt.lt(to));
     }
     // The list does not need the large columns.
     q.select_only()
@@ -561,6 +571,49 @@ pub async fn prune_beyond_count(
         ))
         .await?;
     Ok(r.rows_affected())
+}
+
+/// Recent calls of one integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallStats {
+    pub integration_id: String,
+    /// Newest `received_at`, if any execution is left.
+    pub last_call_at: Option<i64>,
+    /// Executions received since `since`.
+    pub calls: i64,
+    /// Of those, the ones `failed`, `errored` or `dead`.
+    pub errors: i64,
+}
+
+/// Call statistics of every integration in one statement. Each figure is a look-up in the
+/// index on `(integration_id, received_at)` (the newest call, the range since `since`), so
+/// the cost follows the number of integrations and of recent calls, not the table's size.
+pub async fn call_stats(db: &DatabaseConnection, since: i64) -> Result<Vec<CallStats>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT i.id AS integration_id, \
+             (SELECT MAX(e.received_at) FROM executions e WHERE e.integration_id = i.id) \
+               AS last_call_at, \
+             (SELECT COUNT(*) FROM executions e WHERE e.integration_id = i.id \
+               AND e.received_at >= ?) AS calls, \
+             (SELECT COUNT(*) FROM executions e WHERE e.integration_id = i.id \
+               AND e.received_at >= ? AND e.status IN ('failed', 'errored', 'dead')) AS errors \
+             FROM integrations i",
+            vec![since.into(), since.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CallStats {
+                integration_id: r.try_get("", "integration_id")?,
+                last_call_at: r.try_get("", "last_call_at")?,
+                calls: r.try_get("", "calls")?,
+                errors: r.try_get("", "errors")?,
+            })
+        })
+        .collect()
 }
 
 /// Integrations that have executions.

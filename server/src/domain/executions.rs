@@ -73,6 +73,22 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
+    /// Received at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Received before (RFC 3339).
+    pub to: Option<String>,
+}
+
+/// An optional RFC 3339 parameter as Unix microseconds; 400 when it does not parse.
+fn parse_time(what: &str, v: Option<&str>) -> AppResult<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(s) => parse_rfc3339(s).map(Some).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "{what} must be an RFC 3339 timestamp like 2026-11-23T08:00:00Z"
+            ))
+        }),
+    }
 }
 
 pub async fn list(state: &AppState, query: ListQuery) -> AppResult<Page<ExecutionOut>> {
@@ -93,10 +109,14 @@ pub async fn list(state: &AppState, query: ListQuery) -> AppResult<Page<Executio
             return Err(AppError::BadRequest("cursor is not valid".into()));
         }
     }
+    let received_from = parse_time("from", query.from.as_deref())?;
+    let received_to = parse_time("to", query.to.as_deref())?;
     let filter = ListFilter {
         integration: query.integration,
         status: query.status,
         before_id: query.cursor,
+        received_from,
+        received_to,
         limit: limit + 1,
     };
     let mut rows = q::list(&state.db, &filter).await?;
@@ -242,15 +262,15 @@ pub async fn replay_bulk(
     input: ReplayIn,
 ) -> AppResult<BulkReplayOut> {
     let integration = crate::domain::integrations::find(state, slug).await?;
-    let parse = |what: &str, v: &Option<String>| -> AppResult<Option<i64>> {
-        match v {
-            None => Ok(None),
-            Some(s) => parse_rfc3339(s).map(Some).ok_or_else(|| {
-                AppError::BadRequest(format!("{what} must be an RFC 3339 timestamp"))
-            }),
-        }
-    };
-    let range = (parse("from", &input.from)?, parse("to", &input.to)?);
+    if integration.version == 0 {
+        return Err(AppError::Conflict(format!(
+            "integration {slug} was never published; it has no executions to replay"
+        )));
+    }
+    let range = (
+        parse_time("from", input.from.as_deref())?,
+        parse_time("to", input.to.as_deref())?,
+    );
     let version = match input.version {
         ReplayVersion::Original => None,
         ReplayVersion::Current => Some(integration.version),

@@ -72,14 +72,14 @@ pub async fn list(state: &AppState) -> AppResult<Vec<KeyOut>> {
         .order_by_asc(api_key::Column::Id)
         .all(&state.db)
         .await?;
-    let integrations = crate::domain::integrations::list(state).await?;
+    let integrations = crate::domain::integrations::published(state).await?;
     Ok(keys
         .into_iter()
         .map(|k| {
             let used_by = integrations
                 .iter()
-                .filter(|i| matches!(&i.trigger.auth, TriggerAuth::ApiKey { keys } if keys.contains(&k.id)))
-                .map(|i| i.slug.clone())
+                .filter(|(_, doc)| matches!(&doc.trigger.auth, TriggerAuth::ApiKey { keys } if keys.contains(&k.id)))
+                .map(|(slug, _)| slug.clone())
                 .collect();
             KeyOut {
                 id: k.id,

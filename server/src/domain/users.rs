@@ -1,10 +1,10 @@
 //! Admin users, sign-in and sessions.
 
 use flowgate_api::users::UserIn;
-use flowgate_api::{LoginOut, UserOut};
+use flowgate_api::{LoginOut, UserOut, UserPatch};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::auth::{dummy_hash, generate_token, hash_password, verify_password, ServerSecret};
@@ -73,24 +73,34 @@ fn normalise_email(email: &str) -> AppResult<String> {
     }
 }
 
-/// Creates a user (argon2id hash computed off the async executor).
-pub async fn create(db: &DatabaseConnection, input: UserIn) -> AppResult<user::Model> {
-    let email = normalise_email(&input.email)?;
-    if input.password.chars().count() < 8 {
+fn check_password(password: &str) -> AppResult<()> {
+    if password.chars().count() < 8 {
         return Err(AppError::BadRequest(
             "the password must have at least 8 characters".into(),
         ));
     }
-    if Role::parse(&input.role).is_none() {
-        return Err(AppError::BadRequest(format!(
-            "role must be one of {}",
-            ROLES.join(", ")
-        )));
-    }
-    let password = input.password;
+    Ok(())
+}
+
+fn check_role(role: &str) -> AppResult<Role> {
+    Role::parse(role)
+        .ok_or_else(|| AppError::BadRequest(format!("role must be one of {}", ROLES.join(", "))))
+}
+
+/// The argon2id hash of a password, computed off the async executor.
+async fn hash_off_thread(password: String) -> AppResult<String> {
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(anyhow::Error::from)??;
+    Ok(hash)
+}
+
+/// Creates a user (argon2id hash computed off the async executor).
+pub async fn create(db: &DatabaseConnection, input: UserIn) -> AppResult<user::Model> {
+    let email = normalise_email(&input.email)?;
+    check_password(&input.password)?;
+    check_role(&input.role)?;
+    let hash = hash_off_thread(input.password).await?;
     let model = user::ActiveModel {
         id: Set(crate::executions::new_id()),
         email: Set(email),
@@ -213,4 +223,76 @@ pub async fn get(state: &AppState, id: &str) -> AppResult<UserOut> {
         .await?
         .ok_or(AppError::NotFound("user"))?;
     Ok(to_out(&u))
+}
+
+/// Changes a user's role, disabled flag or password (admin). Disabling ends the user's
+/// sessions at once; a new password ends their sessions except the caller's own. An admin
+/// cannot disable or demote themself, and the last enabled admin stays one.
+pub async fn patch(
+    state: &AppState,
+    actor: &CurrentUser,
+    id: &str,
+    input: UserPatch,
+    caller_token: Option<&str>,
+) -> AppResult<UserOut> {
+    if let Some(role) = &input.role {
+        check_role(role)?;
+    }
+    let hash = match input.password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(hash_off_thread(p).await?)
+        }
+        None => None,
+    };
+    let txn = state.db.begin().await?;
+    let u = user::Entity::find_by_id(id.to_owned())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let disabling = input.disabled == Some(true) && !u.disabled;
+    let demoting = u.role == "admin" && input.role.as_deref().is_some_and(|r| r != "admin");
+    if u.id == actor.id && (disabling || demoting) {
+        return Err(AppError::Conflict(
+            "you cannot disable yourself or take away your own admin role; ask another admin"
+                .into(),
+        ));
+    }
+    if u.role == "admin" && !u.disabled && (disabling || demoting) {
+        let enabled_admins = user::Entity::find()
+            .filter(user::Column::Role.eq("admin"))
+            .filter(user::Column::Disabled.eq(false))
+            .count(&txn)
+            .await?;
+        if enabled_admins <= 1 {
+            return Err(AppError::Conflict(
+                "this is the last enabled admin; make another user admin first".into(),
+            ));
+        }
+    }
+    let password_changed = hash.is_some();
+    let mut am: user::ActiveModel = u.into();
+    if let Some(role) = input.role {
+        am.role = Set(role);
+    }
+    if let Some(disabled) = input.disabled {
+        am.disabled = Set(disabled);
+    }
+    if let Some(hash) = hash {
+        am.password_hash = Set(hash);
+    }
+    let updated = am.update(&txn).await?;
+    if updated.disabled || password_changed {
+        let mut end = session::Entity::delete_many().filter(session::Column::UserId.eq(id));
+        if !updated.disabled {
+            if let Some(token) = caller_token.filter(|_| id == actor.id) {
+                let keep = hex::encode(state.secret.digest(token.as_bytes()));
+                end = end.filter(session::Column::Id.ne(keep));
+            }
+        }
+        end.exec(&txn).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(user_id = %id, by = %actor.id, "user changed");
+    Ok(to_out(&updated))
 }

@@ -4,13 +4,16 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use flowgate_api::executions::ReplayIn;
 use flowgate_api::users::UserIn;
-use flowgate_api::{IntegrationDoc, KeyIn, LoginIn, Page};
+use flowgate_api::{
+    IntegrationDoc, IntegrationPatch, KeyIn, LoginIn, Page, PublishIn, TestRunIn, UserPatch,
+};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{session_token, SESSION_COOKIE};
 use crate::domain::executions::ListQuery;
 use crate::domain::users::{CurrentUser, Role};
-use crate::domain::{executions, integrations, keys, users};
+use crate::domain::{drafts, executions, integrations, keys, test_runs, users};
 use crate::error::AppResult;
 use crate::AppState;
 
@@ -24,13 +27,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/keys", web::post().to(create_key))
         .route("/keys/{id}", web::delete().to(revoke_key))
         .route("/integrations", web::get().to(list_integrations))
+        // Before `/integrations/{slug}`: `validate` is not a slug (and is reserved as one).
+        .route(
+            "/integrations/validate",
+            web::post().to(validate_integration),
+        )
         .route("/integrations/{slug}", web::get().to(get_integration))
         .route("/integrations/{slug}", web::put().to(put_integration))
+        .route("/integrations/{slug}", web::patch().to(patch_integration))
         .route("/integrations/{slug}", web::delete().to(delete_integration))
         .route(
             "/integrations/{slug}/versions",
             web::get().to(list_versions),
         )
+        .route("/integrations/{slug}/draft", web::get().to(get_draft))
+        .route("/integrations/{slug}/draft", web::put().to(put_draft))
+        .route("/integrations/{slug}/draft", web::delete().to(delete_draft))
+        .route("/integrations/{slug}/publish", web::post().to(publish))
+        .route("/integrations/{slug}/test", web::post().to(test_run))
         .route("/executions", web::get().to(list_executions))
         .route("/executions/{id}", web::get().to(get_execution))
         .route("/executions/{id}/replay", web::post().to(replay_execution))
@@ -40,7 +54,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(replay_integration),
         )
         .route("/users", web::get().to(list_users))
-        .route("/users", web::post().to(create_user));
+        .route("/users", web::post().to(create_user))
+        .route("/users/{id}", web::patch().to(patch_user));
 }
 
 async fn login(state: State, body: web::Json<LoginIn>) -> AppResult<HttpResponse> {
@@ -129,6 +144,80 @@ async fn put_integration(
     })
 }
 
+async fn patch_integration(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    body: web::Json<IntegrationPatch>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let out = integrations::patch(&state, &slug, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn validate_integration(
+    state: State,
+    user: CurrentUser,
+    body: web::Json<IntegrationDoc>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    Ok(HttpResponse::Ok().json(integrations::validate(&state, body.into_inner()).await?))
+}
+
+async fn get_draft(
+    state: State,
+    _user: CurrentUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(drafts::get(&state, &slug).await?))
+}
+
+async fn put_draft(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    body: web::Json<IntegrationDoc>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let saved = drafts::save(&state, &slug, body.into_inner(), &user.id).await?;
+    Ok(if saved.created {
+        HttpResponse::Created().json(saved.out)
+    } else {
+        HttpResponse::Ok().json(saved.out)
+    })
+}
+
+async fn delete_draft(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    drafts::discard(&state, &slug).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn publish(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let input: PublishIn = optional_json(&body)?;
+    Ok(HttpResponse::Ok().json(drafts::publish(&state, &slug, input, &user.id).await?))
+}
+
+async fn test_run(
+    state: State,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    body: web::Json<TestRunIn>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    Ok(HttpResponse::Ok().json(test_runs::run(&state, &slug, body.into_inner()).await?))
+}
+
 async fn delete_integration(
     state: State,
     user: CurrentUser,
@@ -157,6 +246,8 @@ struct ExecutionsQuery {
     status: Option<String>,
     limit: Option<u64>,
     cursor: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 async fn list_executions(
@@ -172,6 +263,8 @@ async fn list_executions(
             status: q.status,
             limit: q.limit,
             cursor: q.cursor,
+            from: q.from,
+            to: q.to,
         },
     )
     .await?;
@@ -205,13 +298,30 @@ async fn create_user(
     Ok(HttpResponse::Created().json(users::to_out(&created)))
 }
 
+async fn patch_user(
+    state: State,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Json<UserPatch>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let token = session_token(&req);
+    let out = users::patch(&state, &user, &id, body.into_inner(), token.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
 /// An optional JSON body: none (or empty) means the defaults.
-fn replay_input(body: &web::Bytes) -> AppResult<ReplayIn> {
+fn optional_json<T: DeserializeOwned + Default>(body: &web::Bytes) -> AppResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ReplayIn::default());
+        return Ok(T::default());
     }
     serde_json::from_slice(body)
         .map_err(|e| crate::error::AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn replay_input(body: &web::Bytes) -> AppResult<ReplayIn> {
+    optional_json(body)
 }
 
 async fn replay_execution(

@@ -337,16 +337,6 @@ fn check_key(state: &AppState, route: &Route, req: &HttpRequest) -> AppResult<()
     Ok(())
 }
 
-fn media_matches(range: &str, essence: &str) -> bool {
-    if range == "*/*" || range == essence {
-        return true;
-    }
-    match (range.strip_suffix("/*"), essence.split_once('/')) {
-        (Some(t), Some((et, _))) => t == et,
-        _ => false,
-    }
-}
-
 fn check_content_type(
     route: &Route,
     content_type: Option<&str>,
@@ -366,18 +356,9 @@ fn check_content_type(
     if !has_body {
         return Ok(());
     }
-    let essence = content_type
-        .and_then(|ct| ct.split(';').next())
-        .map(|s| s.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if accepted.iter().any(|r| media_matches(r, &essence)) {
-        Ok(())
-    } else {
-        Err(AppError::UnsupportedMediaType(if essence.is_empty() {
-            "(none)".to_owned()
-        } else {
-            essence
-        }))
+    match executions::refused_media_type(accepted, content_type) {
+        None => Ok(()),
+        Some(essence) => Err(AppError::UnsupportedMediaType(essence)),
     }
 }
 
@@ -388,18 +369,8 @@ fn query_params(route: &Route, raw: &str) -> AppResult<BTreeMap<String, String>>
     for (k, v) in pairs {
         query.entry(k).or_insert(v);
     }
-    for p in &route.doc.trigger.query_params {
-        if query.contains_key(&p.name) {
-            continue;
-        }
-        match &p.default {
-            Some(d) => {
-                query.insert(p.name.clone(), d.clone());
-            }
-            None if p.required => return Err(AppError::MissingQueryParam(p.name.clone())),
-            None => {}
-        }
-    }
+    executions::apply_query_params(&route.doc.trigger.query_params, &mut query)
+        .map_err(AppError::MissingQueryParam)?;
     Ok(query)
 }
 
@@ -637,7 +608,7 @@ fn respond(id: &str, answer: Answer) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::media_matches;
+    use crate::executions::{media_matches, refused_media_type};
 
     #[test]
     fn media_ranges_match() {
@@ -646,5 +617,15 @@ mod tests {
         assert!(media_matches("*/*", "image/png"));
         assert!(!media_matches("text/*", "application/json"));
         assert!(!media_matches("application/json", "application/xml"));
+        let accepted = ["application/json".to_owned()];
+        assert_eq!(
+            refused_media_type(&accepted, Some("Application/JSON; charset=utf-8")),
+            None
+        );
+        assert_eq!(
+            refused_media_type(&accepted, None).as_deref(),
+            Some("(none)")
+        );
+        assert_eq!(refused_media_type(&[], Some("x/y")), None);
     }
 }

@@ -1,7 +1,8 @@
-//! HTTP: the admin API under `/api/v1`, consumer endpoints under `/t/`, health.
+//! HTTP: the admin API under `/api/v1`, consumer endpoints under `/t/`, health, the web UI.
 
 mod admin;
 mod ingress;
+pub mod ui;
 
 use std::net::TcpListener;
 
@@ -23,10 +24,12 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .unwrap_or(2),
         n => n,
     };
+    let ui_files = web::Data::new(ui::UiFiles::new(&state.cfg.ui.dir));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(ui_files.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(4 * 1024 * 1024)
@@ -45,7 +48,8 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .service(web::scope("/api/v1").configure(admin::routes))
             // A scope with a default service: matched by prefix, no pattern to run per call.
             .service(web::scope("/t").default_service(web::to(ingress::call)))
-            .default_service(web::to(not_found))
+            // The web UI; unknown `/api/...` paths still get the JSON 404.
+            .default_service(web::to(ui::serve))
     })
     .workers(workers)
     .shutdown_timeout(30)
@@ -61,10 +65,6 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "database unavailable"}))
     }
-}
-
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("route"))
 }
 
 /// The bearer token or session cookie of a request.
