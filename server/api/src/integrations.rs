@@ -325,3 +325,44 @@ pub struct VersionOut {
     pub created_by: Option<String>,
     pub document: IntegrationDoc,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integration_out_without_the_new_fields_still_parses() {
+        let old = serde_json::json!({
+            "id": "i", "slug": "s", "name": "n", "description": "", "enabled": true,
+            "version": 2, "endpoint": "/t/a", "trigger": {"path": "a", "auth": {"type": "none"}},
+            "steps": [], "created_at": "x", "updated_at": "y"
+        });
+        let out: IntegrationOut = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (out.status.as_str(), out.has_draft, out.stats),
+            ("", false, None)
+        );
+    }
+
+    #[test]
+    fn test_run_input_defaults() {
+        let t: TestRunIn = serde_json::from_str("{}").unwrap();
+        assert_eq!(t.document, None);
+        assert_eq!(t.request.method, "POST");
+        let t: TestRunIn =
+            serde_json::from_str(r#"{"request": {"body": "{\"a\":1}", "query": {"q": "1"}}}"#)
+                .unwrap();
+        assert_eq!(
+            (t.request.method.as_str(), t.request.body.as_str()),
+            ("POST", "{\"a\":1}")
+        );
+        assert!(serde_json::from_str::<TestRunIn>(r#"{"requets": {}}"#).is_err());
+        let p: PublishIn = serde_json::from_str("{}").unwrap();
+        assert_eq!(p.version, None);
+        let step: TestStepOut = serde_json::from_value(serde_json::json!({
+            "index": "0", "type": "map", "status": "ok", "duration_us": 1
+        }))
+        .unwrap();
+        assert_eq!(serde_json::to_value(&step).unwrap()["type"], "map");
+    }
+}

@@ -94,7 +94,10 @@ mod tests {
             ..UserPatch::default()
         };
         let text = format!("{p:?}");
-        assert!(!text.contains("hunter2") && text.contains("[redacted]"), "{text}");
+        assert!(
+            !text.contains("hunter2") && text.contains("[redacted]"),
+            "{text}"
+        );
         let l = LoginIn {
             email: "a@b.c".into(),
             password: "hunter2".into(),

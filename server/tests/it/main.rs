@@ -15,3 +15,6 @@ mod delivery;
 mod ingress;
 mod retries;
 pub mod support;
+mod ui_api;
+mod ui_static;
+mod users_api;
