@@ -91,7 +91,7 @@ async fn finish<T: DeserializeOwned>(resp: Result<Response, gloo_net::Error>) ->
     }
     if resp.status() == 204 {
         // Only `()`-like types are asked for on 204 answers.
-        return serde_json::from_str("null").map_err(|e| ApiError::network(e));
+        return serde_json::from_str("null").map_err(ApiError::network);
     }
     resp.json::<T>().await.map_err(|e| ApiError {
         status: 200,

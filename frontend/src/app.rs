@@ -16,11 +16,14 @@ pub struct Session(pub RwSignal<Option<UserOut>>);
 
 impl Session {
     pub fn is_admin(&self) -> bool {
-        self.0.with(|u| u.as_ref().is_some_and(|u| u.role == "admin"))
+        self.0
+            .with(|u| u.as_ref().is_some_and(|u| u.role == "admin"))
     }
     pub fn can_edit(&self) -> bool {
-        self.0
-            .with(|u| u.as_ref().is_some_and(|u| u.role == "admin" || u.role == "designer"))
+        self.0.with(|u| {
+            u.as_ref()
+                .is_some_and(|u| u.role == "admin" || u.role == "designer")
+        })
     }
 }
 
@@ -50,6 +53,8 @@ pub fn App() -> impl IntoView {
         checked.set(true);
     });
 
+    // Re-render the gate only when signing in or out, not on every write to `user`.
+    let signed_in = Memo::new(move |_| user.with(Option::is_some));
     view! {
         <Router>
             <NoticeStack/>
@@ -57,7 +62,7 @@ pub fn App() -> impl IntoView {
             {move || {
                 if !checked.get() {
                     view! { <div class="boot"><Loading/></div> }.into_any()
-                } else if user.with(Option::is_none) {
+                } else if !signed_in.get() {
                     view! { <Login/> }.into_any()
                 } else {
                     view! { <Shell/> }.into_any()
@@ -79,8 +84,16 @@ fn Shell() -> impl IntoView {
             }
         });
     };
-    let email = move || session.0.with(|u| u.as_ref().map(|u| u.email.clone()).unwrap_or_default());
-    let role = move || session.0.with(|u| u.as_ref().map(|u| u.role.clone()).unwrap_or_default());
+    let email = move || {
+        session
+            .0
+            .with(|u| u.as_ref().map(|u| u.email.clone()).unwrap_or_default())
+    };
+    let role = move || {
+        session
+            .0
+            .with(|u| u.as_ref().map(|u| u.role.clone()).unwrap_or_default())
+    };
     view! {
         <div class="shell">
             <nav class="sidebar" aria-label="Main">
@@ -126,7 +139,10 @@ fn Login() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        let body = LoginIn { email: email.get_untracked(), password: password.get_untracked() };
+        let body = LoginIn {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
         spawn_local(async move {
             match api::post::<LoginOut, _>("/auth/login", &body).await {
                 Ok(out) => session.0.set(Some(out.user)),

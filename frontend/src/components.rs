@@ -119,7 +119,7 @@ pub fn ConfirmDialog() -> impl IntoView {
                     .map(|r| {
                         let run = r.on_confirm.clone();
                         view! {
-                            <div class="modal-backdrop">
+                            <div class="modal-backdrop confirm-backdrop">
                                 <div class="modal" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title">
                                     <h2 id="confirm-title">{r.title.clone()}</h2>
                                     <p>{r.message.clone()}</p>
@@ -166,7 +166,11 @@ pub fn Modal(
 
 #[component]
 pub fn Loading(#[prop(optional, into)] what: String) -> impl IntoView {
-    let text = if what.is_empty() { "Loading…".to_owned() } else { format!("Loading {what}…") };
+    let text = if what.is_empty() {
+        "Loading…".to_owned()
+    } else {
+        format!("Loading {what}…")
+    };
     view! { <div class="loading" aria-busy="true"><span class="spinner"></span>{text}</div> }
 }
 
@@ -290,12 +294,19 @@ pub fn copy_to_clipboard(text: &str) {
 }
 
 #[component]
-pub fn CopyButton(#[prop(into)] text: String, #[prop(optional, into)] label: String) -> impl IntoView {
+pub fn CopyButton(
+    #[prop(into)] text: Signal<String>,
+    #[prop(optional, into)] label: String,
+) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let label = if label.is_empty() { "Copy".to_owned() } else { label };
+    let label = if label.is_empty() {
+        "Copy".to_owned()
+    } else {
+        label
+    };
     view! {
         <button class="btn btn-small" type="button" on:click=move |_| {
-            copy_to_clipboard(&text);
+            copy_to_clipboard(&text.get_untracked());
             copied.set(true);
             spawn_local(async move {
                 gloo_timers::future::TimeoutFuture::new(1500).await;

@@ -1,6 +1,538 @@
+//! API keys: a consumer sends one in the `X-API-Key` header when it calls a webhook trigger,
+//! and a trigger accepts only the keys picked in its settings.
+//!
+//! Everyone signed in reads the list; admins create keys (the secret is shown once, in the
+//! creation dialog) and revoke them.
+
+use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut, Page};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, enc, ApiError};
+use crate::app::use_session;
+use crate::components::{ago, confirm, short_time, CopyButton, Empty, Loading, Modal, Notify};
+
+/// From this many keys on, the list gets a filter box.
+const FILTER_FROM: usize = 8;
+
+/// What the server accepts as a pasted secret (mirrors the server's rule, so the form can say
+/// what is wrong before sending it).
+fn secret_problem(secret: &str) -> Option<&'static str> {
+    if secret.is_empty() {
+        Some("Paste the secret, or untick “Paste an existing secret” to let Flowgate generate one.")
+    } else if secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        Some("The secret cannot contain spaces or line breaks.")
+    } else if secret.len() < 24 {
+        Some("The secret is too short: it needs at least 24 characters.")
+    } else if secret.len() > 256 {
+        Some("The secret is too long: at most 256 characters.")
+    } else {
+        None
+    }
+}
+
+/// The server's messages start in lower case (they read well after "Could not …: ").
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `2026-11-23 12:01:02` as date and time, which may wrap onto two lines in a narrow table.
+fn when(rfc3339: &str) -> impl IntoView {
+    let text = short_time(rfc3339);
+    let (date, time) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+    view! { <span class="nowrap">{date.to_owned()}</span>" "<span class="nowrap muted">{time.to_owned()}</span> }
+}
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    view! { <div class="page"><h1>"KeysPage"</h1></div> }
+    let session = use_session();
+    let notify = Notify::new();
+    let keys = RwSignal::new(None::<Result<Vec<KeyOut>, ApiError>>);
+    let creating = RwSignal::new(false);
+    // The key created last, highlighted in the list for a moment.
+    let fresh = RwSignal::new(None::<String>);
+    let filter = RwSignal::new(String::new());
+
+    // Loads the list. A failed refresh keeps the list on screen and says so in a notice; a
+    // failed first load replaces the list with the error.
+    let load = move || {
+        spawn_local(async move {
+            match api::get::<Page<KeyOut>>("/keys").await {
+                Ok(page) => {
+                    keys.try_set(Some(Ok(page.items)));
+                }
+                Err(e) => {
+                    let shown = keys
+                        .try_with_untracked(|k| matches!(k, Some(Ok(_))))
+                        .unwrap_or(false);
+                    if shown {
+                        notify.error(format!("Could not refresh the keys: {e}"));
+                    } else {
+                        keys.try_set(Some(Err(e)));
+                    }
+                }
+            }
+        });
+    };
+    load();
+
+    let retry = move |_| {
+        keys.set(None);
+        load();
+    };
+
+    let on_created = Callback::new(move |k: KeyCreatedOut| {
+        // Shown at once behind the dialog; the reload fills in what the server knows.
+        let row = KeyOut {
+            id: k.id.clone(),
+            label: k.label.clone(),
+            prefix: k.prefix.clone(),
+            created_at: k.created_at.clone(),
+            last_used_at: None,
+            integrations: Vec::new(),
+        };
+        keys.update(|list| match list {
+            Some(Ok(list)) => {
+                if !list.iter().any(|x| x.id == row.id) {
+                    list.push(row);
+                }
+            }
+            _ => *list = Some(Ok(vec![row])),
+        });
+        fresh.set(Some(k.id));
+        filter.set(String::new());
+        load();
+    });
+    let on_close = Callback::new(move |()| {
+        creating.set(false);
+        load();
+    });
+
+    let revoke = move |k: KeyOut| {
+        let uses = match k.integrations.len() {
+            0 => "No trigger accepts it at the moment.".to_owned(),
+            n => format!(
+                "{} accept{} it: {}.",
+                plural(n, "integration", "integrations"),
+                if n == 1 { "s" } else { "" },
+                k.integrations.join(", ")
+            ),
+        };
+        confirm(
+            format!("Revoke “{}”?", k.label),
+            format!(
+                "Calls with this key will be refused at once. {uses} This cannot be undone: \
+                 to let the consumer in again, create a new key and give it the new secret."
+            ),
+            "Revoke key",
+            move || {
+                let id = k.id.clone();
+                let label = k.label.clone();
+                spawn_local(async move {
+                    match api::delete(&format!("/keys/{}", enc(&id))).await {
+                        Ok(()) => {
+                            keys.try_update(|list| {
+                                if let Some(Ok(list)) = list {
+                                    list.retain(|x| x.id != id);
+                                }
+                            });
+                            fresh.try_set(None);
+                            notify.ok(format!("Key “{label}” revoked"));
+                        }
+                        Err(e) if e.status == 404 => {
+                            notify.error(format!("Key “{label}” was already revoked."));
+                            load();
+                        }
+                        Err(e) => notify.error(format!("Could not revoke “{label}”: {e}")),
+                    }
+                });
+            },
+        );
+    };
+
+    let table = move || {
+        let admin = session.is_admin();
+        let q = filter.get().trim().to_lowercase();
+        let fresh_id = fresh.get();
+        keys.with(|r| match r {
+            None => view! { <Loading what="API keys"/> }.into_any(),
+            Some(Err(e)) => {
+                let text = if e.status == 403 {
+                    "Your role may not read API keys.".to_owned()
+                } else {
+                    format!("Could not load the API keys: {}", e.describe())
+                };
+                view! {
+                    <div class="error-box load-error" role="alert">
+                        <span>{text}</span>
+                        <button class="btn btn-small" type="button" on:click=retry>"Try again"</button>
+                    </div>
+                }
+                .into_any()
+            }
+            Some(Ok(list)) if list.is_empty() => view! {
+                <Empty title="No API keys yet">
+                    <p class="empty-lead">
+                        "A key lets another system call your webhook triggers: it sends the key's secret in the "
+                        <code>"X-API-Key"</code>" header."
+                    </p>
+                    <ol class="next-steps">
+                        <li>"Create a key and give its secret to the system that will call you."</li>
+                        <li>"Open an integration and pick the key in its trigger's settings."</li>
+                    </ol>
+                    {if admin {
+                        view! {
+                            <button class="btn btn-primary" type="button" on:click=move |_| creating.set(true)>
+                                "Create your first key"
+                            </button>
+                        }
+                        .into_any()
+                    } else {
+                        view! { <p class="muted small">"Only admins create keys: ask one to create it for you."</p> }
+                            .into_any()
+                    }}
+                </Empty>
+            }
+            .into_any(),
+            Some(Ok(list)) => {
+                let shown: Vec<KeyOut> = list
+                    .iter()
+                    .filter(|k| {
+                        q.is_empty()
+                            || k.label.to_lowercase().contains(&q)
+                            || k.prefix.to_lowercase().contains(&q)
+                            || k.integrations.iter().any(|s| s.contains(&q))
+                    })
+                    .cloned()
+                    .collect();
+                if shown.is_empty() {
+                    return view! {
+                        <Empty title="No key matches">
+                            "No key has that label, prefix or integration. Clear the filter to see them all."
+                        </Empty>
+                    }
+                    .into_any();
+                }
+                let rows = shown
+                    .into_iter()
+                    .map(|k| {
+                        let is_new = fresh_id.as_deref() == Some(k.id.as_str());
+                        key_row(k, admin, is_new, revoke)
+                    })
+                    .collect_view();
+                view! {
+                    <div class="table-wrap">
+                        <table class="table keys-table" id="keys">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Label"</th>
+                                    <th scope="col">"Key"</th>
+                                    <th scope="col">"Accepted by"</th>
+                                    <th scope="col">"Created"</th>
+                                    <th scope="col">"Last used"</th>
+                                    {admin.then(|| view! { <th scope="col" class="actions"><span class="sr-only">"Actions"</span></th> })}
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }
+        })
+    };
+
+    let count = move || {
+        keys.with(|r| match r {
+            Some(Ok(list)) if !list.is_empty() => Some(plural(list.len(), "live key", "live keys")),
+            _ => None,
+        })
+    };
+    let show_filter =
+        move || keys.with(|r| matches!(r, Some(Ok(list)) if list.len() >= FILTER_FROM));
+
+    view! {
+        <div class="page admin-page">
+            <div class="page-head">
+                <div>
+                    <h1>"API keys"</h1>
+                    <p class="page-sub">
+                        "Systems that call your webhook triggers send a key in the "<code>"X-API-Key"</code>
+                        " header. A trigger accepts only the keys picked in its settings."
+                    </p>
+                </div>
+                <div class="spacer"></div>
+                <Show when=show_filter>
+                    <input type="search" class="admin-filter" placeholder="Filter by label, prefix or integration"
+                        aria-label="Filter keys" prop:value=filter
+                        on:input=move |ev| filter.set(event_target_value(&ev))/>
+                </Show>
+                <Show
+                    when=move || session.is_admin()
+                    fallback=|| view! { <span class="muted small read-only-note">"Read-only: only admins create and revoke keys."</span> }
+                >
+                    <button class="btn btn-primary" type="button" id="new-key" on:click=move |_| creating.set(true)>
+                        "Create key"
+                    </button>
+                </Show>
+            </div>
+            {move || count().map(|c| view! { <div class="list-meta muted small">{c}</div> })}
+            {table}
+            <Show when=move || creating.get() && session.is_admin()>
+                <CreateKeyModal on_created=on_created on_close=on_close/>
+            </Show>
+        </div>
+    }
+}
+
+/// One row of the list.
+fn key_row(
+    k: KeyOut,
+    admin: bool,
+    is_new: bool,
+    revoke: impl Fn(KeyOut) + Copy + Send + 'static,
+) -> impl IntoView {
+    let uses = if k.integrations.is_empty() {
+        view! { <span class="muted small">"No trigger yet"</span> }.into_any()
+    } else {
+        view! {
+            <div class="chips">
+                {k.integrations
+                    .iter()
+                    .map(|slug| {
+                        let href = format!("/integrations/{slug}");
+                        view! { <a class="chip mono" href=href title="Open this integration">{slug.clone()}</a> }
+                    })
+                    .collect_view()}
+            </div>
+        }
+        .into_any()
+    };
+    let last_used = match &k.last_used_at {
+        Some(t) => view! { <span title=short_time(t)>{ago(t)}</span> }.into_any(),
+        None => view! { <span class="muted">"never"</span> }.into_any(),
+    };
+    let label = k.label.clone();
+    let action = admin.then(|| {
+        let k = k.clone();
+        let aria = format!("Revoke {label}");
+        view! {
+            <td class="actions">
+                <button class="btn btn-small btn-quiet-danger revoke-key" type="button" aria-label=aria
+                    on:click=move |_| revoke(k.clone())>"Revoke"</button>
+            </td>
+        }
+    });
+    view! {
+        <tr data-key-label=k.label.clone() data-key-id=k.id.clone() class=if is_new { "row-new" } else { "" }>
+            <td class="key-label">
+                <span class="strong">{k.label.clone()}</span>
+                {is_new.then(|| view! { <span class="badge badge-ok new-tag">"new"</span> })}
+            </td>
+            <td><code class="key-prefix" title="The first characters of the secret">{format!("{}…", k.prefix)}</code></td>
+            <td class="key-uses">{uses}</td>
+            <td class="when" title=ago(&k.created_at)>{when(&k.created_at)}</td>
+            <td class="nowrap key-last-used">{last_used}</td>
+            {action}
+        </tr>
+    }
+}
+
+/// The creation dialog: a form, then (once created) the secret, shown this one time.
+#[component]
+fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -> impl IntoView {
+    let label = RwSignal::new(String::new());
+    let paste = RwSignal::new(false);
+    let secret = RwSignal::new(String::new());
+    let reveal = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let created = RwSignal::new(None::<KeyCreatedOut>);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let l = label.get_untracked().trim().to_owned();
+        if l.is_empty() {
+            error.set(Some(
+                "Give the key a label, such as the name of the system that will use it.".into(),
+            ));
+            return;
+        }
+        if l.chars().count() > 100 {
+            error.set(Some(
+                "The label is too long: at most 100 characters.".into(),
+            ));
+            return;
+        }
+        let s = if paste.get_untracked() {
+            let s = secret.get_untracked().trim().to_owned();
+            if let Some(problem) = secret_problem(&s) {
+                error.set(Some(problem.into()));
+                return;
+            }
+            Some(s)
+        } else {
+            None
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::post::<KeyCreatedOut, _>(
+                "/keys",
+                &KeyIn {
+                    label: l,
+                    secret: s,
+                },
+            )
+            .await;
+            if busy.try_set(false).is_some() {
+                return; // the dialog was closed meanwhile
+            }
+            match result {
+                Ok(k) => {
+                    secret.set(String::new());
+                    created.set(Some(k.clone()));
+                    on_created.try_run(k);
+                }
+                Err(e) if e.status == 409 => error.set(Some(format!(
+                    "{} Paste a different secret, or let Flowgate generate one.",
+                    sentence(&e.message)
+                ))),
+                Err(e) if e.status == 403 => error.set(Some("Only admins create keys.".into())),
+                Err(e) => error.set(Some(format!("Could not create the key: {}", e.describe()))),
+            }
+        });
+    };
+
+    move || match created.get() {
+        None => {
+            let label_ref = NodeRef::<leptos::html::Input>::new();
+            label_ref.on_load(|el| {
+                let _ = el.focus();
+            });
+            let secret_hint = move || {
+                let n = secret.with(|s| s.trim().len());
+                if n == 0 {
+                    "24 to 256 visible characters, no spaces. Use this when the consumer already has a secret you must keep."
+                        .to_owned()
+                } else {
+                    format!(
+                        "{} — 24 to 256 visible characters, no spaces.",
+                        plural(n, "character", "characters")
+                    )
+                }
+            };
+            view! {
+                <Modal title="Create API key".to_owned() on_close=on_close>
+                    <form class="create-key-form" on:submit=submit novalidate>
+                        <div class="field">
+                            <label for="key-label">"Label"</label>
+                            <input id="key-label" type="text" maxlength="100" autocomplete="off"
+                                placeholder="Billing system" required node_ref=label_ref
+                                prop:value=label on:input=move |ev| {
+                                    error.set(None);
+                                    label.set(event_target_value(&ev));
+                                }/>
+                            <div class="hint">"Name it after the system that will use it, so you know who is cut off if you revoke it."</div>
+                        </div>
+                        <div class="field">
+                            <label class="check" for="key-paste">
+                                <input id="key-paste" type="checkbox" prop:checked=paste
+                                    on:change=move |ev| {
+                                        error.set(None);
+                                        paste.set(event_target_checked(&ev));
+                                    }/>
+                                "Paste an existing secret"
+                            </label>
+                            <div class="hint check-hint">"Otherwise Flowgate generates a strong one for you."</div>
+                        </div>
+                        <Show when=move || paste.get()>
+                            <div class="field">
+                                <label for="key-paste-secret">"Secret"</label>
+                                <div class="input-with-button">
+                                    <input id="key-paste-secret" class="mono"
+                                        type=move || if reveal.get() { "text" } else { "password" }
+                                        autocomplete="off" spellcheck="false"
+                                        prop:value=secret on:input=move |ev| {
+                                            error.set(None);
+                                            secret.set(event_target_value(&ev));
+                                        }/>
+                                    <button class="btn btn-small" type="button"
+                                        aria-pressed=move || reveal.get().to_string()
+                                        aria-controls="key-paste-secret"
+                                        on:click=move |_| reveal.update(|r| *r = !*r)>
+                                        {move || if reveal.get() { "Hide" } else { "Show" }}
+                                    </button>
+                                </div>
+                                <div class="hint">{secret_hint}</div>
+                            </div>
+                        </Show>
+                        {move || error.get().map(|e| view! { <div class="error-box" role="alert" id="key-error">{e}</div> })}
+                        <div class="modal-actions">
+                            <button class="btn" type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                            <button class="btn btn-primary" type="submit" id="create-key" disabled=move || busy.get()>
+                                {move || if busy.get() { "Creating…" } else { "Create key" }}
+                            </button>
+                        </div>
+                    </form>
+                </Modal>
+            }
+            .into_any()
+        }
+        Some(k) => {
+            let secret_ref = NodeRef::<leptos::html::Div>::new();
+            secret_ref.on_load(|el| {
+                let _ = el.focus();
+            });
+            let label_text = k.label.clone();
+            view! {
+                <Modal title="Copy the new key's secret".to_owned() on_close=on_close>
+                    <div class="key-created" id="key-created">
+                        <p>
+                            "The key “"<strong>{k.label.clone()}</strong>"” is ready. Give this secret to the system that will call your triggers; it sends it in the "
+                            <code>"X-API-Key"</code>" header."
+                        </p>
+                        <div class="warn-box" role="alert">
+                            <strong>"This secret will not be shown again."</strong>
+                            " Flowgate keeps only a digest of it. Copy it now and store it somewhere safe, such as the consumer's secret store."
+                        </div>
+                        <div class="secret-line">
+                            <div class="secret-once" id="key-secret" tabindex="0" node_ref=secret_ref
+                                aria-label="The key's secret">{k.secret.clone()}</div>
+                            <CopyButton text=k.secret.clone() label="Copy secret"/>
+                        </div>
+                        <p class="muted small next-step">
+                            "Next: open an integration and pick “"{label_text}"” in its trigger's settings, so the trigger accepts it."
+                        </p>
+                    </div>
+                    <div class="modal-actions">
+                        <button class="btn btn-primary" type="button" id="key-done" on:click=move |_| on_close.run(())>
+                            "I have copied it"
+                        </button>
+                    </div>
+                </Modal>
+            }
+            .into_any()
+        }
+    }
 }

@@ -1,0 +1,305 @@
+// Browser tests: the real flowgate binary on an ephemeral port with a fresh SQLite database,
+// driven through Debian's chromium with playwright-core. Walks the journeys people make.
+//
+//   node e2e/run.mjs [--shots]      (--shots: also write the docs/ui/*.png screenshots)
+//
+// FLOWGATE_BIN (default target/debug/flowgate) and FLOWGATE_UI_DIR (default frontend/dist).
+// On a failure the page is saved as e2e/artifacts/<test>.png and the server log is kept.
+import { chromium } from '../tools/node_modules/playwright-core/index.mjs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = process.env.FLOWGATE_BIN || join(root, 'target/debug/flowgate');
+const uiDir = process.env.FLOWGATE_UI_DIR || join(root, 'frontend/dist');
+const artifacts = join(root, 'e2e/artifacts');
+const docShots = process.argv.includes('--shots') ? join(root, 'docs/ui') : null;
+const ADMIN = { email: 'admin@example.com', password: 'e2e-admin-password' };
+const deadline = Date.now() + 5 * 60_000;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+  });
+}
+
+async function startServer() {
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'flowgate-e2e-'));
+  const log = join(data, 'server.log');
+  const out = openSync(log, 'w');
+  const child = spawn(bin, ['serve'], {
+    env: {
+      ...process.env,
+      FLOWGATE_LISTEN: `127.0.0.1:${port}`,
+      FLOWGATE_DATA_DIR: data,
+      FLOWGATE_ADMIN_EMAIL: ADMIN.email,
+      FLOWGATE_ADMIN_PASSWORD: ADMIN.password,
+      FLOWGATE_UI__DIR: uiDir,
+      RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', out, out],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`flowgate exited (${child.exitCode}):\n${readFileSync(log, 'utf8')}`);
+    try { if ((await fetch(`${base}/healthz`)).ok) return { base, child, data, log }; } catch { /* not up yet */ }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`flowgate did not come up:\n${readFileSync(log, 'utf8')}`);
+}
+
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+const server = await startServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+context.setDefaultTimeout(10_000);
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', e => pageErrors.push(String(e)));
+page.on('console', m => { if (m.type() === 'error' && !/status of 40[0-9]/.test(m.text())) pageErrors.push(m.text()); });
+const url = p => `${server.base}${p}`;
+const state = {};
+
+async function shot(name) {
+  if (!docShots) return;
+  mkdirSync(docShots, { recursive: true });
+  await page.screenshot({ path: join(docShots, `${name}.png`) });
+}
+
+async function waitSaved() {
+  // The draft is saved 700 ms after the last edit; wait until it says so.
+  await page.waitForFunction(() => /Draft saved|No unpublished|published/.test(document.querySelector('#save-state')?.textContent || ''));
+}
+
+const tests = [
+  ['the UI is served with long caching for hashed files and deep links reload', async () => {
+    const index = await fetch(url('/integrations/whatever'));
+    check(index.status === 200, `deep link answered ${index.status}`);
+    const html = await index.text();
+    const js = html.match(/\/(pkg\/flowgate-ui\.[0-9a-f]{16}\.js)/);
+    check(js, 'index.html names a hashed script');
+    const asset = await fetch(url(`/${js[1]}`));
+    check(asset.status === 200, `script answered ${asset.status}`);
+    check(/immutable/.test(asset.headers.get('cache-control') || ''), `cache-control ${asset.headers.get('cache-control')}`);
+    check((await fetch(url('/api/v1/nope'))).status === 404, 'unknown API paths stay 404');
+  }],
+
+  ['sign in: wrong password is refused in words, the session survives a reload', async () => {
+    await page.goto(url('/'));
+    await page.fill('#email', ADMIN.email);
+    await page.fill('#password', 'not-the-password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#login-error');
+    check(/wrong email or password/i.test(await page.textContent('#login-error')), 'error says what is wrong');
+    await shot('sign-in');
+    await page.fill('#password', ADMIN.password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('h1:has-text("Integrations")');
+    await page.reload();
+    await page.waitForSelector('h1:has-text("Integrations")');
+    await page.waitForSelector('text=No integrations yet');
+  }],
+
+  ['create an API key: the secret is shown once', async () => {
+    await page.click('a:has-text("API keys")');
+    await page.click('#new-key');
+    await page.fill('#key-label', 'e2e consumer');
+    await page.click('#create-key');
+    const secret = (await page.textContent('#key-secret')).trim();
+    check(secret.length >= 20, `secret looks like a secret: ${secret}`);
+    state.secret = secret;
+    await shot('key-created');
+    await page.keyboard.press('Escape');
+    await page.goto(url('/keys'));
+    await page.waitForSelector('[data-key-label="e2e consumer"]');
+    check(!(await page.content()).includes(secret), 'the secret is not shown again');
+    await shot('keys');
+  }],
+
+  ['build a flow from the palette: map + script + respond, with errors shown on the step', async () => {
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'Create customer record');
+    check(await page.inputValue('#new-slug') === 'create-customer-record', 'slug follows the name');
+    await page.fill('#new-path', 'acme/CreateCustomerRecord');
+    await page.click('#create-integration');
+    await page.waitForSelector('#pipeline');
+    await page.waitForSelector('text=No steps yet');
+    // A new trigger has no key yet: the problem shows on the trigger card.
+    await page.waitForSelector('#trigger-card .problem');
+
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=map]');
+    const map = '.step-card[data-index="0"]';
+    await page.waitForSelector(map);
+    await page.fill(`${map} .map-to`, 'customer');
+    await page.click(`${map} .add-map-field`);
+    await page.locator(`${map} .map-field-name`).nth(1).fill('event');
+    await page.locator(`${map} .map-field-value`).nth(1).fill('$.request.body.eventType');
+
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=script]');
+    const script = '.step-card[data-index="1"]';
+    await page.waitForSelector(script);
+    await page.fill(`${script} textarea`, 'vars.customer.key = "USER:" + vars.customer.id +;');
+    await page.waitForSelector(`${script} .step-problems .problem`);
+    check(/syntax|expect|error/i.test(await page.textContent(`${script} .step-problems`)), 'compile error is on the script step');
+    await shot('editor-error');
+    await page.fill(`${script} textarea`, 'vars.customer.key = "USER:" + vars.customer.id;');
+    await page.waitForSelector(`${script} .step-problems`, { state: 'detached' });
+
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=respond]');
+    const respond = '.step-card[data-index="2"]';
+    await page.waitForSelector(respond);
+    await page.locator(`${respond} .code-input`).fill('vars.customer');
+
+    await page.click('#auth-api-key');
+    await page.check('.key-chip[data-key-label="e2e consumer"] input');
+    await page.waitForSelector('#trigger-card .problem', { state: 'detached' });
+    await waitSaved();
+    check(await page.locator('#problem-count').count() === 0, 'no problems left');
+  }],
+
+  ['test-run the draft with a sample payload and see the trace', async () => {
+    await page.selectOption('#test-sample', '0');
+    await page.click('#run-test');
+    await page.waitForSelector('#test-result');
+    check(await page.getAttribute('#test-result', 'data-status') === 'succeeded', 'the test run succeeded');
+    check((await page.textContent('#test-response-status')).trim() === '200', 'answered 200');
+    const body = await page.textContent('#test-response-body');
+    check(body.includes('USER:IDNUMBER1234') && body.includes('UPDATE'), `response body: ${body}`);
+    const steps = await page.$$eval('#test-trace .trace-step', els => els.map(e => e.dataset.status));
+    check(JSON.stringify(steps) === '["ok","ok","ok"]', `trace: ${steps}`);
+    await page.click('#test-trace .trace-step[data-index="0"] summary');
+    await page.waitForSelector('#test-trace .trace-step[data-index="0"] .io');
+    await shot('editor');
+    const recorded = await page.evaluate(async () => (await (await fetch('/api/v1/executions')).json()).items.length);
+    check(recorded === 0, `a test run records nothing (found ${recorded})`);
+  }],
+
+  ['publish, call the endpoint, see the execution with its trace', async () => {
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 1")');
+    const call = body => fetch(url('/t/acme/CreateCustomerRecord'), {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': state.secret }, body });
+    const resp = await call(readFileSync(join(root, 'assets/samples/identity-user-update.json')));
+    const answer = await resp.text();
+    check(resp.status === 200, `call answered ${resp.status}: ${answer}`);
+    check(JSON.parse(answer).key === 'USER:IDNUMBER1234', `answer ${answer}`);
+    const anon = await fetch(url('/t/acme/CreateCustomerRecord'), { method: 'POST', body: '{}' });
+    check(anon.status === 401, `a call without key answered ${anon.status}`);
+
+    await page.click('a:has-text("Executions")');
+    await page.waitForSelector('tr.execution-row[data-status="succeeded"]');
+    await shot('executions');
+    await page.click('tr.execution-row[data-status="succeeded"] a');
+    await page.waitForSelector('#step-trace');
+    check(await page.locator('#step-trace .trace-step').count() === 3, 'three steps in the trace');
+    check(/succeeded/i.test(await page.textContent('#execution-status')), 'status succeeded');
+    await shot('execution');
+  }],
+
+  ['versions: publish a change, diff it, roll back', async () => {
+    await page.goto(url('/integrations/create-customer-record'));
+    await page.waitForSelector('#pipeline');
+    await page.locator('.step-card[data-index="2"] .code-input').fill('#{ key: vars.customer.key, v: 2 }');
+    await waitSaved();
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 2")');
+    await page.click('#show-versions');
+    await page.waitForSelector('#diff');
+    check((await page.textContent('#diff')).includes('v: 2'), 'the diff shows the change');
+    await shot('versions');
+    await page.click('#versions tr[data-version="1"] .rollback');
+    await page.click('#confirm-action');
+    await page.waitForSelector('.notice:has-text("as version 3")');
+    const r = await fetch(url('/t/acme/CreateCustomerRecord'), { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': state.secret }, body: '{"id":"7","eventType":"X"}' });
+    const a = await r.json();
+    check(a.key === 'USER:7' && a.v === undefined, `rolled-back flow answers ${JSON.stringify(a)}`);
+  }],
+
+  ['integrations list shows status and last call; users can be added', async () => {
+    await page.goto(url('/integrations'));
+    await page.waitForSelector('tr[data-slug="create-customer-record"]');
+    const row = await page.textContent('tr[data-slug="create-customer-record"]');
+    check(/published/i.test(row) && /v3/.test(row), `row: ${row}`);
+    check(!/never/.test(row), 'the last call is shown');
+    await shot('integrations');
+    await page.click('a:has-text("Users")');
+    await page.click('#new-user');
+    await page.fill('#user-email', 'designer@example.com');
+    await page.fill('#user-password', 'designer-password-1');
+    await page.selectOption('#user-role', 'designer');
+    await page.click('#create-user');
+    await page.waitForSelector('[data-user-email="designer@example.com"]');
+    await shot('users');
+  }],
+
+  ['revoke the key: the next call is refused', async () => {
+    await page.goto(url('/keys'));
+    await page.click('[data-key-label="e2e consumer"] .revoke-key');
+    await page.click('#confirm-action');
+    await page.waitForSelector('[data-key-label="e2e consumer"] .revoke-key', { state: 'detached' });
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 401; i++) {
+      const r = await fetch(url('/t/acme/CreateCustomerRecord'), { method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': state.secret }, body: '{"id":"1"}' });
+      status = r.status;
+      if (status !== 401) await new Promise(r => setTimeout(r, 100));
+    }
+    check(status === 401, `a call with the revoked key answered ${status}`);
+  }],
+
+  ['sign out ends the session', async () => {
+    await page.click('#sign-out');
+    await page.waitForSelector('#email');
+    await page.reload();
+    await page.waitForSelector('#email');
+  }],
+];
+
+let passed = 0, failed = 0;
+for (const [name, fn] of tests) {
+  if (Date.now() > deadline) { console.log(`SKIP  ${name} (suite time limit)`); failed++; continue; }
+  const t0 = Date.now();
+  try {
+    await fn();
+    if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.splice(0).join(' | ')}`);
+    passed++;
+    console.log(`PASS  ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    mkdirSync(artifacts, { recursive: true });
+    const file = join(artifacts, `${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    console.log(`FAIL  ${name} (${Date.now() - t0} ms)\n      ${String(e.stack || e).split('\n').slice(0, 4).join('\n      ')}\n      screenshot: ${file}`);
+    pageErrors.length = 0;
+  }
+}
+
+await browser.close();
+server.child.kill('SIGTERM');
+await new Promise(r => setTimeout(r, 300));
+if (failed) {
+  console.log(`server log: ${server.log}`);
+} else {
+  rmSync(server.data, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,345 @@
+//! The trigger card: endpoint, methods, the two switches (request-response, ordered delivery),
+//! query parameters, accepted bodies, and which API keys may call it.
+
+use flowgate_api::keys::{KeyCreatedOut, KeyIn, KeyOut};
+use flowgate_api::{Page, QueryParam, TriggerAuth};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::Ctx;
+use crate::api::{self, ApiError};
+use crate::app::use_session;
+use crate::components::{origin, CopyButton, Notify};
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+#[component]
+pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
+    let open = RwSignal::new(true);
+    let ro = ctx.readonly;
+    let t0 = ctx.doc.with_untracked(|d| d.trigger.clone());
+    let url = move || {
+        format!(
+            "{}/t/{}",
+            origin(),
+            ctx.doc.with(|d| d.trigger.path.clone())
+        )
+    };
+    let summary = move || {
+        ctx.doc.with(|d| {
+            let t = &d.trigger;
+            let auth = match &t.auth {
+                TriggerAuth::ApiKey { keys } => format!(
+                    "{} API key{}",
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" }
+                ),
+                TriggerAuth::None => "open (no key)".into(),
+            };
+            format!(
+                "{} · {} · {} · {}",
+                t.methods.join(", "),
+                if t.request_response {
+                    format!("waits up to {} s", t.timeout_ms as f64 / 1000.0)
+                } else {
+                    "202 at once".into()
+                },
+                if t.ordered { "ordered" } else { "parallel" },
+                auth
+            )
+        })
+    };
+    let problems = move || ctx.problems_at("trigger");
+    let qp_rows: Vec<QueryParam> = t0.query_params.clone();
+    let content_types = t0.content_types.join(", ");
+
+    view! {
+        <section class="trigger-card card" class:has-problems=move || !problems().is_empty() id="trigger-card">
+            <div class="step-head">
+                <span class="step-type type-trigger">"Trigger"</span>
+                <span class="mono trigger-url" id="trigger-url">{url}</span>
+                <CopyButton text=Signal::derive(url) label="Copy URL"/>
+                <div class="spacer"></div>
+                <button class="icon-btn" type="button" aria-label="Collapse or expand trigger settings"
+                    on:click=move |_| open.update(|o| *o = !*o)>{move || if open.get() { "▾" } else { "▸" }}</button>
+            </div>
+            <div class="muted small trigger-summary">{summary}</div>
+            {move || {
+                let ps = problems();
+                (!ps.is_empty()).then(|| view! {
+                    <ul class="step-problems">{ps.into_iter().map(|d| view! {
+                        <li class="problem" data-path=d.path.clone()><b>{d.path.trim_start_matches("trigger.").to_owned()}": "</b>{d.message}</li>
+                    }).collect_view()}</ul>
+                })
+            }}
+            <div class="step-body" class:hidden=move || !open.get()>
+                <div class="row">
+                    <div class="field">
+                        <label for="trigger-path">"Endpoint path"</label>
+                        <div class="input-prefix"><span class="mono">"/t/"</span>
+                            <input id="trigger-path" type="text" class="mono" readonly=ro prop:value=t0.path.clone()
+                                on:input=move |ev| { let v = event_target_value(&ev); ctx.edit(|d| d.trigger.path = v); }/>
+                        </div>
+                    </div>
+                    <fieldset class="field methods">
+                        <legend>"Methods"</legend>
+                        {METHODS.into_iter().map(|m| {
+                            let on = t0.methods.iter().any(|x| x == m);
+                            view! {
+                                <label class="check chip"><input type="checkbox" prop:checked=on disabled=ro
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        ctx.edit(|d| {
+                                            d.trigger.methods.retain(|x| x != m);
+                                            if on { d.trigger.methods.push(m.to_owned()); }
+                                            d.trigger.methods.sort_by_key(|x| METHODS.iter().position(|y| y == x));
+                                        });
+                                    }/>{m}</label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                </div>
+
+                <div class="switches">
+                    <div class="switch-box">
+                        <label class="check"><input type="checkbox" id="request-response" prop:checked=t0.request_response disabled=ro
+                            on:change=move |ev| { let on = event_target_checked(&ev); ctx.edit(|d| d.trigger.request_response = on); }/>
+                            "Request-response"</label>
+                        <div class="hint">"On: the caller waits for the flow's answer. Off: it gets 202 at once and the call runs from the queue (never lost)."</div>
+                        <Show when=move || ctx.doc.with(|d| d.trigger.request_response)>
+                            <div class="field inline-field">
+                                <label for="timeout">"Timeout (ms)"</label>
+                                <input id="timeout" type="number" min="1" readonly=ro prop:value=t0.timeout_ms.to_string()
+                                    on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u64>() { ctx.edit(|d| d.trigger.timeout_ms = v) } }/>
+                            </div>
+                        </Show>
+                    </div>
+                    <div class="switch-box">
+                        <label class="check"><input type="checkbox" id="ordered" prop:checked=t0.ordered disabled=ro
+                            on:change=move |ev| { let on = event_target_checked(&ev); ctx.edit(|d| d.trigger.ordered = on); }/>
+                            "Ordered delivery"</label>
+                        <div class="hint">"Calls run strictly one at a time in arrival order (this also throttles the systems the flow calls)."</div>
+                        <Show when=move || ctx.doc.with(|d| d.trigger.ordered)>
+                            <div class="field inline-field">
+                                <label for="lane-key">"Lane key (optional JSONPath)"</label>
+                                <input id="lane-key" type="text" class="mono" placeholder="$.customerId" readonly=ro
+                                    list="jsonpath-suggestions"
+                                    prop:value=t0.lane_key.clone().unwrap_or_default()
+                                    on:input=move |ev| {
+                                        let v = event_target_value(&ev);
+                                        ctx.edit(|d| d.trigger.lane_key = (!v.trim().is_empty()).then_some(v));
+                                    }/>
+                            </div>
+                        </Show>
+                    </div>
+                </div>
+
+                <KeyPicker ctx=ctx/>
+
+                <details class="sub-details">
+                    <summary>"Query parameters, bodies and limits"</summary>
+                    <QueryParams ctx=ctx rows=qp_rows/>
+                    <div class="row">
+                        <div class="field">
+                            <label for="content-types">"Accepted body types"</label>
+                            <input id="content-types" type="text" class="mono" placeholder="any (e.g. application/json, text/*)" readonly=ro
+                                prop:value=content_types
+                                on:input=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    ctx.edit(|d| d.trigger.content_types = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+                                }/>
+                        </div>
+                        <div class="field" style="max-width: 200px">
+                            <label for="max-body">"Body size limit (KiB)"</label>
+                            <input id="max-body" type="number" min="1" readonly=ro prop:value=(t0.max_body_bytes / 1024).to_string()
+                                on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u64>() { ctx.edit(|d| d.trigger.max_body_bytes = v.saturating_mul(1024)) } }/>
+                        </div>
+                    </div>
+                    <div class="row">
+                        <div class="field" style="max-width: 200px">
+                            <label for="max-attempts">"Attempts (asynchronous calls)"</label>
+                            <input id="max-attempts" type="number" min="1" readonly=ro prop:value=t0.retry.max_attempts.to_string()
+                                on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u32>() { ctx.edit(|d| d.trigger.retry.max_attempts = v) } }/>
+                            <div class="hint">"Failed runs are retried with back-off, then kept as dead letters."</div>
+                        </div>
+                    </div>
+                </details>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn QueryParams(ctx: Ctx, rows: Vec<QueryParam>) -> impl IntoView {
+    let ro = ctx.readonly;
+    let next = StoredValue::new(rows.len() as u32);
+    let rows = RwSignal::new(
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, q)| (i as u32, q))
+            .collect::<Vec<_>>(),
+    );
+    let emit = move || {
+        let list: Vec<QueryParam> = rows.with_untracked(|r| {
+            r.iter()
+                .map(|(_, q)| q.clone())
+                .filter(|q| !q.name.trim().is_empty())
+                .collect()
+        });
+        ctx.edit(|d| d.trigger.query_params = list);
+    };
+    view! {
+        <div class="field">
+            <label>"Query parameters"</label>
+            <div class="pairs query-params">
+                <div class="pair pair3 pair-head"><span>"Name"</span><span>"Default"</span><span>"Required"</span><span></span></div>
+                <For each=move || rows.get() key=|r| r.0 let:row>
+                    {
+                        let id = row.0;
+                        let q = row.1.clone();
+                        view! {
+                            <div class="pair pair3">
+                                <input type="text" class="mono" aria-label="Parameter name" placeholder="customer" readonly=ro prop:value=q.name.clone()
+                                    on:input=move |ev| { let v = event_target_value(&ev); rows.update_untracked(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == id) { x.1.name = v; }); emit(); }/>
+                                <input type="text" class="mono" aria-label="Default value" placeholder="(none)" readonly=ro prop:value=q.default.clone().unwrap_or_default()
+                                    on:input=move |ev| { let v = event_target_value(&ev); rows.update_untracked(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == id) { x.1.default = (!v.is_empty()).then_some(v); }); emit(); }/>
+                                <label class="check"><input type="checkbox" aria-label="Required" prop:checked=q.required disabled=ro
+                                    on:change=move |ev| { let on = event_target_checked(&ev); rows.update_untracked(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == id) { x.1.required = on; }); emit(); }/>"required"</label>
+                                {(!ro).then(|| view! { <button class="icon-btn" type="button" aria-label="Remove parameter" on:click=move |_| { rows.update(|r| r.retain(|x| x.0 != id)); emit(); }>"×"</button> })}
+                            </div>
+                        }
+                    }
+                </For>
+                {(!ro).then(|| view! {
+                    <button class="btn-link" type="button" on:click=move |_| {
+                        let n = next.get_value();
+                        next.set_value(n + 1);
+                        rows.update(|r| r.push((n, QueryParam { name: String::new(), default: None, required: false })));
+                    }>"+ Add parameter"</button>
+                })}
+            </div>
+        </div>
+    }
+}
+
+/// Which API keys may call the trigger: pick existing ones or create one on the spot.
+#[component]
+fn KeyPicker(ctx: Ctx) -> impl IntoView {
+    let session = use_session();
+    let ro = ctx.readonly;
+    let notify = Notify::new();
+    let keys = RwSignal::new(None::<Result<Vec<KeyOut>, ApiError>>);
+    let load = move || {
+        spawn_local(async move {
+            let r = api::get::<Page<KeyOut>>("/keys").await.map(|p| p.items);
+            keys.try_set(Some(r));
+        })
+    };
+    load();
+    let open_auth = move || {
+        ctx.doc
+            .with(|d| matches!(d.trigger.auth, TriggerAuth::None))
+    };
+    let selected = move |id: &str| {
+        ctx.doc.with(|d| match &d.trigger.auth {
+            TriggerAuth::ApiKey { keys } => keys.iter().any(|k| k == id),
+            TriggerAuth::None => false,
+        })
+    };
+    let new_label = RwSignal::new(String::new());
+    let created = RwSignal::new(None::<KeyCreatedOut>);
+    let create = move |_| {
+        let label = new_label.get_untracked();
+        if label.trim().is_empty() {
+            notify.error("Give the new key a label (who will use it).");
+            return;
+        }
+        spawn_local(async move {
+            match api::post::<KeyCreatedOut, _>(
+                "/keys",
+                &KeyIn {
+                    label,
+                    secret: None,
+                },
+            )
+            .await
+            {
+                Ok(k) => {
+                    let id = k.id.clone();
+                    ctx.edit(|d| match &mut d.trigger.auth {
+                        TriggerAuth::ApiKey { keys } => keys.push(id),
+                        TriggerAuth::None => {
+                            d.trigger.auth = TriggerAuth::ApiKey { keys: vec![id] }
+                        }
+                    });
+                    created.set(Some(k));
+                    new_label.set(String::new());
+                    load();
+                }
+                Err(e) => notify.error(format!("Could not create the key: {e}")),
+            }
+        });
+    };
+    view! {
+        <fieldset class="field key-picker">
+            <legend>"Who may call it"</legend>
+            <div class="row" style="gap: 18px; margin-bottom: 8px">
+                <label class="check"><input type="radio" name="auth" id="auth-api-key" prop:checked=move || !open_auth() disabled=ro
+                    on:change=move |_| ctx.edit(|d| if matches!(d.trigger.auth, TriggerAuth::None) { d.trigger.auth = TriggerAuth::ApiKey { keys: Vec::new() } })/>
+                    "Callers with an API key (X-API-Key header)"</label>
+                <label class="check"><input type="radio" name="auth" id="auth-none" prop:checked=open_auth disabled=ro
+                    on:change=move |_| ctx.edit(|d| d.trigger.auth = TriggerAuth::None)/>
+                    "Anyone with the URL"</label>
+            </div>
+            <Show when=move || !open_auth()>
+                {move || match keys.get() {
+                    None => view! { <div class="muted small">"Loading keys…"</div> }.into_any(),
+                    Some(Err(e)) => view! { <div class="error-box">{format!("Keys could not be loaded: {e}")}</div> }.into_any(),
+                    Some(Ok(list)) if list.is_empty() => view! {
+                        <div class="muted small">"No API keys exist yet. Create one below; its secret is shown once."</div>
+                    }.into_any(),
+                    Some(Ok(list)) => view! {
+                        <div class="key-list">
+                            {list.into_iter().map(|k| {
+                                let id = k.id.clone();
+                                let id2 = k.id.clone();
+                                view! {
+                                    <label class="check chip key-chip" data-key-label=k.label.clone()>
+                                        <input type="checkbox" disabled=ro prop:checked=move || selected(&id)
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                let id = id2.clone();
+                                                ctx.edit(|d| if let TriggerAuth::ApiKey { keys } = &mut d.trigger.auth {
+                                                    keys.retain(|k| *k != id);
+                                                    if on { keys.push(id); }
+                                                });
+                                            }/>
+                                        {k.label.clone()}<span class="mono muted small">{format!(" {}…", k.prefix)}</span>
+                                    </label>
+                                }
+                            }).collect_view()}
+                        </div>
+                    }.into_any(),
+                }}
+                <Show when=move || !ro && session.is_admin()>
+                    <div class="row new-key-row">
+                        <div class="field">
+                            <label for="trigger-new-key">"New key for this trigger"</label>
+                            <input id="trigger-new-key" type="text" placeholder="Label, e.g. identity service" prop:value=new_label
+                                on:input=move |ev| new_label.set(event_target_value(&ev))/>
+                        </div>
+                        <button class="btn" type="button" id="trigger-create-key" on:click=create style="margin-bottom: 12px">"Create and select"</button>
+                    </div>
+                </Show>
+                {move || created.get().map(|k| view! {
+                    <div class="warn-box">
+                        <b>{format!("Secret of “{}”: copy it now, it is not shown again.", k.label)}</b>
+                        <div class="secret-once" id="trigger-key-secret">{k.secret.clone()}</div>
+                        <CopyButton text=k.secret.clone() label="Copy secret"/>
+                        " "<button class="btn btn-small" type="button" on:click=move |_| created.set(None)>"I saved it"</button>
+                    </div>
+                })}
+            </Show>
+        </fieldset>
+    }
+}
