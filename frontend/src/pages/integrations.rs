@@ -187,11 +187,11 @@ pub fn IntegrationsPage() -> impl IntoView {
                                     let published = i.status != "draft";
                                     view! {
                                         <tr data-slug=i.slug.clone()>
-                                            <td>
+                                            <td class="name-cell">
                                                 <a href=href class="strong">{i.name.clone()}</a>
                                                 <div class="muted small mono">{i.slug.clone()}</div>
                                             </td>
-                                            <td class="mono small">{i.endpoint.clone()}</td>
+                                            <td class="mono small endpoint-cell">{i.endpoint.clone()}</td>
                                             <td>
                                                 <Badge kind=i.status.clone()/>
                                                 {i.has_draft.then(|| view! { <span class="muted small" title="Unpublished changes">" · edited"</span> })}

@@ -323,6 +323,9 @@ pub struct VersionOut {
     pub version: i64,
     pub created_at: String,
     pub created_by: Option<String>,
+    /// The email of the user who published it (absent when that user no longer exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_email: Option<String>,
     pub document: IntegrationDoc,
 }
 

@@ -259,7 +259,7 @@ fn step_card(ctx: Ctx, path: ListPath, i: usize, n: usize, step: Step) -> impl I
                     <button class="icon-btn move-down" type="button" title="Move down" aria-label="Move down" disabled=is_last
                         on:click=move |_| restructure(ctx, &p.get_value(), |l| if i + 1 < l.len() { l.swap(i, i + 1) })>"↓"</button>
                     <button class="icon-btn delete-step" type="button" title="Delete step" aria-label="Delete step"
-                        on:click=move |_| restructure(ctx, &p.get_value(), |l| if i < l.len() { l.remove(i); })>"🗑"</button>
+                        on:click=move |_| restructure(ctx, &p.get_value(), |l| if i < l.len() { l.remove(i); })>"✕"</button>
                 })}
             </div>
             {move || {

@@ -68,9 +68,20 @@ fn parse_lines(text: &str, sep: char) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A sample as a person would paste it: pretty JSON.
+fn sample_text(raw: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| raw.to_owned())
+}
+
 #[component]
 pub fn TestPanel(ctx: Ctx) -> impl IntoView {
-    let first = SAMPLES.first().map(|s| s.1.to_owned()).unwrap_or_default();
+    let first = SAMPLES
+        .first()
+        .map(|s| sample_text(s.1))
+        .unwrap_or_default();
     let body = RwSignal::new(first);
     let method = RwSignal::new(ctx.doc.with_untracked(|d| {
         d.trigger
@@ -159,7 +170,7 @@ pub fn TestPanel(ctx: Ctx) -> impl IntoView {
                     <select id="test-sample" on:change=move |ev| {
                         if let Ok(i) = event_target_value(&ev).parse::<usize>() {
                             if let Some((_, s)) = SAMPLES.get(i) {
-                                body.set((*s).to_owned());
+                                body.set(sample_text(s));
                                 content_type.set("application/json".into());
                                 body_version.update(|n| *n += 1);
                             }

@@ -157,7 +157,7 @@ pub fn Versions(
                                     view! {
                                         <tr data-version=n.to_string()>
                                             <td><b>{format!("v{n}")}</b>{move || (current.get() == n).then(|| view! { <span class="badge badge-published" style="margin-left: 6px">"live"</span> })}</td>
-                                            <td class="small">{short_time(&v.created_at)}<div class="muted">{v.created_by.clone().unwrap_or_default()}</div></td>
+                                            <td class="small">{short_time(&v.created_at)}<div class="muted">{v.created_by_email.clone().unwrap_or_default()}</div></td>
                                             <td><input type="radio" name="diff-a" aria-label=format!("Compare from v{n}") prop:checked=move || left.get() == Some(n) on:change=move |_| left.set(Some(n))/></td>
                                             <td><input type="radio" name="diff-b" aria-label=format!("Compare to v{n}") prop:checked=move || right.get() == Some(n) on:change=move |_| right.set(Some(n))/></td>
                                             <td class="actions">

@@ -386,12 +386,23 @@ pub async fn versions(state: &AppState, slug: &str) -> AppResult<Vec<VersionOut>
         .order_by_desc(integration_version::Column::Version)
         .all(&state.db)
         .await?;
+    let authors: std::collections::HashSet<String> =
+        rows.iter().filter_map(|v| v.created_by.clone()).collect();
+    let emails: std::collections::HashMap<String, String> =
+        crate::db::entities::user::Entity::find()
+            .filter(crate::db::entities::user::Column::Id.is_in(authors))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect();
     rows.iter()
         .map(|v| {
             Ok(VersionOut {
                 version: v.version,
                 created_at: rfc3339(v.created_at),
                 created_by: v.created_by.clone(),
+                created_by_email: v.created_by.as_ref().and_then(|id| emails.get(id).cloned()),
                 document: parse_doc(&v.document)?,
             })
         })
