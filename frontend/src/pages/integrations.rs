@@ -363,3 +363,26 @@ fn NewIntegration(
         </Modal>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_names() {
+        assert_eq!(slugify("Create Customer Record"), "create-customer-record");
+        assert_eq!(slugify("  ACME: users / sync!! "), "acme-users-sync");
+        assert_eq!(slugify("ünïcode ok"), "n-code-ok");
+        assert_eq!(slugify("---"), "");
+        assert_eq!(slugify(&"x".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn a_new_draft_has_a_trigger_waiting_for_keys_and_no_steps() {
+        let d = starter_doc("Sync", "acme/sync");
+        assert_eq!(d.trigger.path, "acme/sync");
+        assert_eq!(d.trigger.methods, vec!["POST".to_owned()]);
+        assert!(matches!(d.trigger.auth, TriggerAuth::ApiKey { ref keys } if keys.is_empty()));
+        assert!(d.steps.is_empty());
+    }
+}

@@ -601,3 +601,46 @@ pub fn PairRows(
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps() -> Vec<Step> {
+        serde_json::from_value(serde_json::json!([
+            {"type": "log", "message": "a"},
+            {"type": "condition", "if": "true",
+             "then": [{"type": "log", "message": "t0"}, {"type": "condition", "if": "false", "else": [{"type": "log", "message": "deep"}]}],
+             "else": [{"type": "fail", "status": 422}]}
+        ]))
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn indexes_match_the_servers_scheme() {
+        assert_eq!(step_index(&[], 3), "3");
+        assert_eq!(step_index(&[(1, true)], 0), "1.then.0");
+        assert_eq!(step_index(&[(1, true), (1, false)], 0), "1.then.1.else.0");
+    }
+
+    #[test]
+    fn nested_lists_are_reached_by_path() {
+        let mut s = steps();
+        assert_eq!(s.len(), 2);
+        assert_eq!(list_mut(&mut s, &[(1, true)]).map(|l| l.len()), Some(2));
+        assert_eq!(list_mut(&mut s, &[(1, false)]).map(|l| l.len()), Some(1));
+        let deep = list_mut(&mut s, &[(1, true), (1, false)]);
+        assert_eq!(deep.map(|l| l[0].type_name()), Some("log"));
+        // A path through something that is not a condition leads nowhere.
+        assert!(list_mut(&mut s, &[(0, true)]).is_none());
+        assert!(list_mut(&mut s, &[(9, true)]).is_none());
+    }
+
+    #[test]
+    fn every_palette_entry_makes_a_step_of_its_type() {
+        for (t, _, _) in PALETTE {
+            assert_eq!(new_step(t).map(|s| s.type_name()), Some(*t));
+        }
+        assert!(new_step("http").is_none());
+    }
+}

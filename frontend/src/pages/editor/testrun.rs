@@ -278,3 +278,37 @@ fn TestResult(out: TestRunOut) -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_paths_are_offered() {
+        let v = serde_json::json!({"id": "1", "user": {"e-mail": "x"}, "items": [{"sku": "a"}]});
+        let mut out = Vec::new();
+        paths_of(&v, "$.request.body", &mut out);
+        for p in [
+            "$.request.body.id",
+            "$.request.body.user['e-mail']",
+            "$.request.body.items[*]",
+            "$.request.body.items[0].sku",
+        ] {
+            assert!(out.iter().any(|x| x == p), "{p} missing from {out:?}");
+        }
+    }
+
+    #[test]
+    fn every_sample_is_json_and_lines_parse() {
+        for (name, raw) in SAMPLES {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(raw).is_ok(),
+                "{name}"
+            );
+        }
+        let q = parse_lines("a=1\n b = two \nnoequals\n=x", '=');
+        assert_eq!(q.get("a").map(String::as_str), Some("1"));
+        assert_eq!(q.get("b").map(String::as_str), Some("two"));
+        assert_eq!(q.len(), 2);
+    }
+}

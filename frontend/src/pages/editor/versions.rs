@@ -194,3 +194,38 @@ pub fn Versions(
         </Modal>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_changed_lines_only() {
+        let d = diff_lines("a\nb\nc\nd", "a\nB\nc\nd\ne");
+        assert_eq!(
+            d,
+            vec![
+                Line::Same("a".into()),
+                Line::Removed("b".into()),
+                Line::Added("B".into()),
+                Line::Same("c".into()),
+                Line::Same("d".into()),
+                Line::Added("e".into()),
+            ]
+        );
+        assert!(diff_lines("x\ny", "x\ny")
+            .iter()
+            .all(|l| matches!(l, Line::Same(_))));
+    }
+
+    #[test]
+    fn folding_keeps_context_around_changes() {
+        let a: String = (0..20).map(|i| format!("{i}\n")).collect();
+        let b = a.replace("10\n", "ten\n");
+        let folded = fold(diff_lines(&a, &b), 2);
+        assert_eq!(folded.first(), Some(&Err(8)));
+        assert_eq!(folded.last(), Some(&Err(7)));
+        let shown: Vec<&Line> = folded.iter().filter_map(|l| l.as_ref().ok()).collect();
+        assert_eq!(shown.len(), 6); // 2 before, removed, added, 2 after
+    }
+}
