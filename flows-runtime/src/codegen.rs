@@ -88,6 +88,10 @@ pub(crate) enum Action {
         level: LogLevel,
         message: Option<String>,
     },
+    Emit {
+        event: String,
+        payload: serde_json::Value,
+    },
 }
 
 /// Lines of the generated source that belong to one step (a snippet of it, or glue).
@@ -361,6 +365,11 @@ pub(crate) fn compile_with(
                         add("message_expr", e, true, &mut checker);
                     }
                 }
+                Step::Emit(e) => {
+                    if let Some(x) = &e.payload_expr {
+                        add("payload_expr", x, true, &mut checker);
+                    }
+                }
             }
         }
         snippets.push(mine);
@@ -467,6 +476,10 @@ fn action_of(step: &Step) -> Action {
             level: l.level,
             message: l.message.clone(),
         },
+        Step::Emit(e) => Action::Emit {
+            event: e.event.clone(),
+            payload: e.payload.clone().unwrap_or(serde_json::Value::Null),
+        },
         _ => Action::None,
     }
 }
@@ -552,6 +565,13 @@ fn emit_list(
                 "__fg_log",
                 find(mine, "message_expr"),
                 "message_expr",
+            ),
+            Step::Emit(_) => emit_action(
+                gen,
+                n,
+                "__fg_emit",
+                find(mine, "payload_expr"),
+                "payload_expr",
             ),
         }
         if capture {

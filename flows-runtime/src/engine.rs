@@ -11,7 +11,9 @@ use rhai::packages::{
     BasicMapPackage, BasicMathPackage, BasicStringPackage, BitFieldPackage, LogicPackage,
     MoreStringPackage, Package,
 };
-use rhai::{Dynamic, Engine, EvalAltResult, Module, OptimizationLevel, Position, INT};
+use rhai::{
+    Dynamic, Engine, EvalAltResult, ImmutableString, Module, OptimizationLevel, Position, INT,
+};
 use serde_json::Value;
 
 use crate::codegen::{Action, FlowInner};
@@ -20,7 +22,11 @@ use crate::functions::{self, select_result};
 use crate::guard::{guard_total, guard_variable, total_check_due, SizeLimits};
 use crate::limits::Limits;
 use crate::outcome::ResponseBody;
-use crate::trace::{LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_SNAPSHOT_BYTES};
+use crate::trace::{
+    EmittedEvent, LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_EVENTS_PER_RUN,
+    MAX_EVENTS_TOTAL_BYTES, MAX_EVENT_PAYLOAD_BYTES, MAX_SNAPSHOT_BYTES,
+};
+use crate::validate::event_type_problem;
 use crate::validate::header_problem;
 
 /// Most log lines kept per run; further ones are counted and dropped.
@@ -93,6 +99,9 @@ pub(crate) struct RunState {
     pub accesses: u64,
     /// Flows compiled for capture: `vars` around each step (by pre-order number).
     pub snapshots: Option<Vec<StepSnapshot>>,
+    /// Events emitted so far, and the bytes of JSON of their payloads.
+    pub events: Vec<EmittedEvent>,
+    pub events_bytes: usize,
 }
 
 impl RunState {
@@ -126,6 +135,34 @@ impl RunState {
             .and_then(|&(n, _)| self.trace.get(n))
             .map(|t| t.index.clone())
             .unwrap_or_default()
+    }
+
+    /// Collects an event (the type already checked), within the per-run caps.
+    pub fn emit(&mut self, event_type: String, payload: Value) -> Result<(), String> {
+        if self.events.len() >= MAX_EVENTS_PER_RUN {
+            return Err(format!(
+                "emit: a run may emit at most {MAX_EVENTS_PER_RUN} events"
+            ));
+        }
+        let bytes = serde_json::to_vec(&payload).map_or(0, |v| v.len());
+        if bytes > MAX_EVENT_PAYLOAD_BYTES {
+            return Err(format!(
+                "emit: the payload of `{event_type}` is {bytes} bytes of JSON; at most {MAX_EVENT_PAYLOAD_BYTES} are allowed"
+            ));
+        }
+        if self.events_bytes + bytes > MAX_EVENTS_TOTAL_BYTES {
+            return Err(format!(
+                "emit: the events of a run may hold at most {MAX_EVENTS_TOTAL_BYTES} bytes of JSON together"
+            ));
+        }
+        self.events_bytes += bytes;
+        let step = self.current_step();
+        self.events.push(EmittedEvent {
+            event_type,
+            payload,
+            step,
+        });
+        Ok(())
     }
 
     pub fn log(&mut self, level: &str, message: &str) {
@@ -424,6 +461,44 @@ fn register_internals(engine: &mut Engine) {
             Ok(())
         })
     });
+
+    engine.register_fn("__fg_emit", |n: INT| -> Res<()> {
+        with_run(|st| {
+            let (event, payload) = match usize::try_from(n)
+                .ok()
+                .and_then(|n| st.flow.steps.get(n))
+                .map(|m| &m.action)
+            {
+                Some(Action::Emit { event, payload }) => (event.clone(), payload.clone()),
+                _ => return Err("not an emit step".to_owned()),
+            };
+            st.emit(event, payload)
+        })
+    });
+    engine.register_fn("__fg_emit", |n: INT, payload: Dynamic| -> Res<()> {
+        let payload = to_json(&payload).map_err(|e| format!("emit: the payload {e}"))?;
+        with_run(|st| {
+            let event = match usize::try_from(n)
+                .ok()
+                .and_then(|n| st.flow.steps.get(n))
+                .map(|m| &m.action)
+            {
+                Some(Action::Emit { event, .. }) => event.clone(),
+                _ => return Err("not an emit step".to_owned()),
+            };
+            st.emit(event, payload)
+        })
+    });
+    engine.register_fn(
+        "emit",
+        |event: ImmutableString, payload: Dynamic| -> Res<()> {
+            if let Some(problem) = event_type_problem(&event) {
+                return Err(format!("emit: {problem}").into());
+            }
+            let payload = to_json(&payload).map_err(|e| format!("emit: the payload {e}"))?;
+            with_run(|st| st.emit(event.as_str().to_owned(), payload))
+        },
+    );
 
     // What scripts call to end the flow.
     engine.register_fn("respond", |status: INT, body: Dynamic| -> Res<()> {

@@ -45,10 +45,13 @@ mod trace;
 mod validate;
 
 pub use limits::Limits;
-pub use trace::{LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_SNAPSHOT_BYTES};
+pub use trace::{
+    EmittedEvent, LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_EVENTS_PER_RUN,
+    MAX_EVENTS_TOTAL_BYTES, MAX_EVENT_PAYLOAD_BYTES, MAX_SNAPSHOT_BYTES,
+};
 pub use validate::{
-    header_problem, is_identifier, validate_structure, ValidationError, MAX_DEPTH,
-    MAX_JSONPATH_BYTES, MAX_SNIPPET_BYTES, MAX_STEPS,
+    event_type_problem, header_problem, is_identifier, validate_structure, ValidationError,
+    MAX_DEPTH, MAX_JSONPATH_BYTES, MAX_SNIPPET_BYTES, MAX_STEPS,
 };
 
 #[cfg(feature = "engine")]

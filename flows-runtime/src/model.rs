@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One step of a flow.
 ///
-/// Future step types (`http`, `emit`) will be further variants; the document keeps its shape.
+/// Further step types will be further variants; the document keeps its shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Step {
@@ -25,6 +25,8 @@ pub enum Step {
     Fail(FailStep),
     /// Writes a line into the execution's log.
     Log(LogStep),
+    /// Publishes an event (collected in the run's outcome; the server delivers it).
+    Emit(EmitStep),
 }
 
 fn is_false(b: &bool) -> bool {
@@ -179,8 +181,27 @@ pub struct LogStep {
     pub message_expr: Option<String>,
 }
 
+/// `{"type":"emit","event":"user.updated","payload_expr":"#{id: vars.m.id}"}` or
+/// `"payload": {..}` (a JSON literal). With neither, the payload is `null`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmitStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    /// The event type: letters, digits, `.`, `_` and `-`, 1 to 128 characters (`user.updated`).
+    pub event: String,
+    /// A JSON literal sent as the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+    /// A Rhai expression computing the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_expr: Option<String>,
+}
+
 impl Step {
-    /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail` or `log`.
+    /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log` or `emit`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Step::Map(_) => "map",
@@ -189,6 +210,7 @@ impl Step {
             Step::Respond(_) => "respond",
             Step::Fail(_) => "fail",
             Step::Log(_) => "log",
+            Step::Emit(_) => "emit",
         }
     }
 
@@ -201,6 +223,7 @@ impl Step {
             Step::Respond(s) => s.name.as_deref(),
             Step::Fail(s) => s.name.as_deref(),
             Step::Log(s) => s.name.as_deref(),
+            Step::Emit(s) => s.name.as_deref(),
         }
     }
 
@@ -213,6 +236,7 @@ impl Step {
             Step::Respond(s) => s.disabled,
             Step::Fail(s) => s.disabled,
             Step::Log(s) => s.disabled,
+            Step::Emit(s) => s.disabled,
         }
     }
 }
@@ -233,10 +257,12 @@ mod tests {
              "else": [{"type": "fail", "status": 422, "message_expr": "`no: ${request.body.eventType}`"}]},
             {"type": "respond", "status": 201, "headers": {"x-a": "b"}, "body": {"ok": true}},
             {"type": "respond", "status": 200, "body_expr": "vars.out", "disabled": true},
-            {"type": "log", "message": "done"}
+            {"type": "log", "message": "done"},
+            {"type": "emit", "event": "user.updated", "payload_expr": "#{id: 1}"},
+            {"type": "emit", "name": "lit", "event": "a-b_c", "payload": {"x": [1]}}
         ]);
         let steps: Vec<Step> = serde_json::from_value(doc.clone()).unwrap();
-        assert_eq!(steps.len(), 7);
+        assert_eq!(steps.len(), 9);
         assert_eq!(steps[2].name(), Some("count"));
         assert!(steps[5].is_disabled());
         let types: Vec<&str> = steps.iter().map(Step::type_name).collect();
@@ -249,7 +275,9 @@ mod tests {
                 "condition",
                 "respond",
                 "respond",
-                "log"
+                "log",
+                "emit",
+                "emit"
             ]
         );
         match &steps[3] {

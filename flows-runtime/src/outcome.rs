@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::trace::{LogEntry, StepSnapshot, StepStatus, StepTrace};
+use crate::trace::{EmittedEvent, LogEntry, StepSnapshot, StepStatus, StepTrace};
 
 /// The result of [`crate::Runtime::execute`].
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,10 @@ pub struct Outcome {
     /// For flows compiled with [`crate::Runtime::compile_capturing`]: `vars` around each
     /// step, parallel to `steps`. Empty otherwise.
     pub snapshots: Vec<StepSnapshot>,
+    /// Events emitted by `emit` steps and `emit()`, in order (at most
+    /// [`crate::MAX_EVENTS_PER_RUN`]). Kept whatever the result: the server decides whether
+    /// an errored run's events are published.
+    pub events: Vec<EmittedEvent>,
 }
 
 impl Outcome {

@@ -212,6 +212,8 @@ impl Runtime {
             snapshots: inner
                 .capture
                 .then(|| vec![StepSnapshot::default(); inner.steps.len()]),
+            events: Vec::new(),
+            events_bytes: 0,
         };
         let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
             Ok(p) => p,
@@ -304,6 +306,7 @@ impl Runtime {
             logs: state.logs,
             duration: started.elapsed(),
             snapshots,
+            events: state.events,
         };
         (outcome, stopped == Stop::Timeout)
     }
@@ -443,6 +446,7 @@ fn internal_outcome(message: &str, started: Instant) -> Outcome {
         logs: Vec::new(),
         duration: started.elapsed(),
         snapshots: Vec::new(),
+        events: Vec::new(),
     }
 }
 
@@ -608,6 +612,70 @@ mod tests {
             } => (*status, headers, body),
             other => panic!("not responded: {other:?} {:?}", o.steps),
         }
+    }
+
+    #[test]
+    fn emit_steps_and_function_collect_events() {
+        let o = run(json!([
+            {"type": "emit", "event": "user.updated", "payload_expr": "#{id: request.body.id}"},
+            {"type": "condition", "if": "true", "then": [
+                {"type": "emit", "event": "lit", "payload": {"a": [1]}},
+                {"type": "emit", "event": "nothing"}
+            ]},
+            {"type": "script", "code": "emit(\"user.seen\", [request.body.id, 2]);"},
+            {"type": "emit", "event": "off", "disabled": true},
+            {"type": "respond", "status": 200}
+        ]));
+        assert_eq!(answered(&o).0, 200);
+        let got: Vec<(&str, &serde_json::Value, &str)> = o
+            .events
+            .iter()
+            .map(|e| (e.event_type.as_str(), &e.payload, e.step.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("user.updated", &json!({"id": "A1"}), "0"),
+                ("lit", &json!({"a": [1]}), "1.then.0"),
+                ("nothing", &json!(null), "1.then.1"),
+                ("user.seen", &json!(["A1", 2]), "2"),
+            ]
+        );
+        assert_eq!(o.steps[2].step_type, "emit");
+        // A flow that does not emit has no events.
+        assert!(run(json!([{"type": "log", "message": "x"}]))
+            .events
+            .is_empty());
+    }
+
+    #[test]
+    fn emit_errors_are_clear() {
+        let err = |doc: serde_json::Value| match run(doc).result {
+            FlowResult::Error(e) => e.to_string(),
+            other => panic!("{other:?}"),
+        };
+        let e = err(json!([{"type": "script", "code": "emit(\"bad type!\", 1);"}]));
+        assert!(
+            e.contains("emit: `bad type!` is not a valid event type"),
+            "{e}"
+        );
+        let e = err(json!([{"type": "script", "code": "for i in 0..101 { emit(\"e\", i); }"}]));
+        assert!(e.contains("at most 100 events"), "{e}");
+        let e = err(
+            json!([{"type": "script", "code": "let s = \"\"; s.pad(300000, 'x'); emit(\"e\", s);"}]),
+        );
+        assert!(e.contains("at most 262144 are allowed"), "{e}");
+        let e = err(
+            json!([{"type": "script", "code": "let s = \"\"; s.pad(200000, 'x'); for i in 0..6 { emit(\"e\", s); }"}]),
+        );
+        assert!(e.contains("1048576 bytes of JSON together"), "{e}");
+        let e = err(json!([{"type": "emit", "event": "e", "payload_expr": "|x| x"}]));
+        assert!(e.contains("emit: the payload"), "{e}");
+        // Catchable like other function errors.
+        let o = run(
+            json!([{"type": "script", "code": "try { emit(\"a b\", 1) } catch (e) { respond(200, \"caught\") }"}]),
+        );
+        assert_eq!(answered(&o).2, &ResponseBody::Text("caught".into()));
     }
 
     #[test]

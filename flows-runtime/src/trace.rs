@@ -53,3 +53,21 @@ pub struct StepSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
 }
+
+/// An event published by an `emit` step or `emit()` during a run. The runtime only collects
+/// events; delivering them is the server's business.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmittedEvent {
+    /// `user.updated`
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    /// The step that emitted it (`"2"`, `"1.then.0"`).
+    pub step: String,
+}
+
+/// Most events one run may emit (one more is an error).
+pub const MAX_EVENTS_PER_RUN: usize = 100;
+/// Largest payload of one event, in bytes of JSON.
+pub const MAX_EVENT_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Largest total of all payloads of one run, in bytes of JSON.
+pub const MAX_EVENTS_TOTAL_BYTES: usize = 1024 * 1024;

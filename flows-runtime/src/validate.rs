@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ConditionStep, FailStep, LogStep, MapStep, RespondStep, Step};
+use crate::model::{ConditionStep, EmitStep, FailStep, LogStep, MapStep, RespondStep, Step};
 
 /// Most steps in one flow, counting nested steps.
 pub const MAX_STEPS: usize = 500;
@@ -180,6 +180,7 @@ pub(crate) fn check_placed(placed: &[Placed<'_>], errors: &mut Vec<ValidationErr
             Step::Respond(r) => check_respond(p, r, errors),
             Step::Fail(f) => check_fail(p, f, errors),
             Step::Log(l) => check_log(p, l, errors),
+            Step::Emit(e) => check_emit(p, e, errors),
         }
     }
 }
@@ -332,6 +333,53 @@ fn check_log(p: &Placed<'_>, l: &LogStep, errors: &mut Vec<ValidationError>) {
     check_message(p, &l.message, &l.message_expr, errors);
 }
 
+/// Longest event type, in characters.
+pub const MAX_EVENT_TYPE_CHARS: usize = 128;
+
+/// Why `event` is not a valid event type (letters, digits, `.`, `_`, `-`; 1 to 128), if it is not.
+pub fn event_type_problem(event: &str) -> Option<String> {
+    if event.is_empty() || event.len() > MAX_EVENT_TYPE_CHARS {
+        return Some(format!(
+            "an event type has 1 to {MAX_EVENT_TYPE_CHARS} characters"
+        ));
+    }
+    if !event
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some(format!(
+            "`{event}` is not a valid event type: use letters, digits, `.`, `_` and `-` (e.g. `user.updated`)"
+        ));
+    }
+    None
+}
+
+fn check_emit(p: &Placed<'_>, e: &EmitStep, errors: &mut Vec<ValidationError>) {
+    if let Some(problem) = event_type_problem(&e.event) {
+        errors.push(p.error(Some("event"), problem));
+    }
+    if e.payload.is_some() && e.payload_expr.is_some() {
+        errors.push(p.error(
+            Some("payload_expr"),
+            "use either `payload` or `payload_expr`, not both",
+        ));
+    }
+    if let Some(expr) = &e.payload_expr {
+        check_snippet(p, "payload_expr", expr, errors);
+    }
+    if let Some(payload) = &e.payload {
+        if serde_json::to_vec(payload).map_or(0, |v| v.len()) > crate::MAX_EVENT_PAYLOAD_BYTES {
+            errors.push(p.error(
+                Some("payload"),
+                format!(
+                    "the payload is larger than {} bytes of JSON",
+                    crate::MAX_EVENT_PAYLOAD_BYTES
+                ),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +486,37 @@ mod tests {
         assert_eq!(placed[2].path, "steps[0].else[0]");
         let active: Vec<bool> = placed.iter().map(|p| p.active).collect();
         assert_eq!(active, [false, false, false, true]);
+    }
+
+    #[test]
+    fn emit_steps_are_checked() {
+        let errs = validate_structure(&steps(json!([
+            {"type": "emit", "event": "user.updated", "payload_expr": "#{a: 1}"},
+            {"type": "emit", "event": "User_2-x.y"},
+            {"type": "emit", "event": "", "payload": 1},
+            {"type": "emit", "event": "user updated"},
+            {"type": "emit", "event": "a".repeat(129)},
+            {"type": "emit", "event": "ok", "payload": 1, "payload_expr": "2"},
+            {"type": "emit", "event": "ok", "payload_expr": " "}
+        ])));
+        let got: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "steps[2].event",
+                "steps[3].event",
+                "steps[4].event",
+                "steps[5].payload_expr",
+                "steps[6].payload_expr"
+            ],
+            "{errs:#?}"
+        );
+        assert!(
+            errs[1].message.contains("user.updated"),
+            "{}",
+            errs[1].message
+        );
+        assert!(event_type_problem(&"a".repeat(128)).is_none());
     }
 
     #[test]

@@ -61,6 +61,7 @@ fn set_name(s: &mut Step, name: Option<String>) {
         Step::Respond(x) => x.name = name,
         Step::Fail(x) => x.name = name,
         Step::Log(x) => x.name = name,
+        Step::Emit(x) => x.name = name,
     }
 }
 
@@ -72,6 +73,7 @@ fn set_disabled(s: &mut Step, disabled: bool) {
         Step::Respond(x) => x.disabled = disabled,
         Step::Fail(x) => x.disabled = disabled,
         Step::Log(x) => x.disabled = disabled,
+        Step::Emit(x) => x.disabled = disabled,
     }
 }
 
@@ -433,6 +435,9 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
             let expr = l.message_expr.is_some();
             let text = l.message_expr.clone().or(l.message.clone()).unwrap_or_default();
             message_form(ctx, p, i, None, Some(l.level), expr, text)
+        }
+        step @ Step::Emit(_) => {
+            view! { <pre class="json">{serde_json::to_string_pretty(&step).unwrap_or_default()}</pre> }.into_any()
         }
     }
 }
