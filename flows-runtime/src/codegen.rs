@@ -12,9 +12,10 @@ use std::sync::Arc;
 use rhai::{Engine, ParseError, Scope, AST};
 
 use crate::jsonpath::JsonPathExpr;
-use crate::model::{LogLevel, Step};
+use crate::model::{HttpAuth, HttpBodyType, HttpMethod, HttpRetries, LogLevel, Step};
 use crate::outcome::ResponseBody;
 use crate::scan::{blank_out, line_col, scan};
+use crate::template::{parse_template, TemplatePart};
 use crate::validate::{check_placed, field_path, place, Placed, ValidationError};
 
 /// Names starting with this are reserved for generated code.
@@ -51,6 +52,13 @@ impl CompiledFlow {
     pub fn captures(&self) -> bool {
         self.inner.capture
     }
+
+    /// Whether the flow may reach the outside world (an enabled `http` step, or a script
+    /// mentioning `http`). Such a flow has effects a second run would repeat: run it once, on
+    /// a thread that may block, never through [`crate::Runtime::try_execute_within`].
+    pub fn does_io(&self) -> bool {
+        self.inner.does_io
+    }
 }
 
 pub(crate) struct FlowInner {
@@ -64,6 +72,8 @@ pub(crate) struct FlowInner {
     pub uses_raw_body: bool,
     /// Compiled for a test run: each step records `vars` as it found and left it.
     pub capture: bool,
+    /// See [`CompiledFlow::does_io`].
+    pub does_io: bool,
 }
 
 pub(crate) struct StepMeta {
@@ -92,6 +102,19 @@ pub(crate) enum Action {
         event: String,
         payload: serde_json::Value,
     },
+    Http(Box<HttpAction>),
+}
+
+/// The fixed parts of an `http` step (the templates and the body expression are code).
+pub(crate) struct HttpAction {
+    pub method: HttpMethod,
+    pub body: Option<serde_json::Value>,
+    pub body_type: HttpBodyType,
+    pub auth: Option<HttpAuth>,
+    pub timeout_ms: Option<u64>,
+    pub retries: HttpRetries,
+    pub max_response_bytes: Option<u64>,
+    pub fail_on_status: bool,
 }
 
 /// Lines of the generated source that belong to one step (a snippet of it, or glue).
@@ -182,6 +205,7 @@ struct Checker<'e> {
     /// (name, arity, `this` type) -> step index that defines it.
     functions: HashMap<(String, usize, String), String>,
     uses_raw_body: bool,
+    uses_http: bool,
 }
 
 impl Checker<'_> {
@@ -217,6 +241,9 @@ impl Checker<'_> {
             }
             if id.name == "raw_body" {
                 self.uses_raw_body = true;
+            }
+            if id.name == "http" {
+                self.uses_http = true;
             }
             if id.name == "this" {
                 // Items set through `this` escape the size limits (see `engine::guard_variable`).
@@ -319,7 +346,11 @@ pub(crate) fn compile_with(
         errors: Vec::new(),
         functions: HashMap::new(),
         uses_raw_body: false,
+        uses_http: false,
     };
+    let mut does_io = false;
+    // Per placed step: an `http` step's templates as Rhai expressions.
+    let mut http_code: Vec<Option<HttpCode>> = Vec::with_capacity(placed.len());
     let mut paths: Vec<JsonPathExpr> = Vec::new();
     // Per placed step: its checked snippets (field -> snippet) and JSONPath indexes.
     let mut snippets: Vec<Vec<(&'static str, Snippet)>> = Vec::with_capacity(placed.len());
@@ -327,6 +358,7 @@ pub(crate) fn compile_with(
     for p in &placed {
         let mut mine = Vec::new();
         let mut ids = Vec::new();
+        let mut http = None;
         if p.active {
             let mut add =
                 |field: &'static str, code: &str, is_expr: bool, checker: &mut Checker<'_>| {
@@ -370,8 +402,39 @@ pub(crate) fn compile_with(
                         add("payload_expr", x, true, &mut checker);
                     }
                 }
+                Step::Http(h) => {
+                    does_io = true;
+                    if let Some(x) = &h.body_expr {
+                        add("body_expr", x, true, &mut checker);
+                    }
+                    let url = template_code(&mut checker, p, "url", &h.url, true);
+                    let query = h
+                        .query
+                        .iter()
+                        .map(|(k, v)| {
+                            (k.clone(), template_code(&mut checker, p, "query", v, false))
+                        })
+                        .collect();
+                    let headers = h
+                        .headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.to_ascii_lowercase(),
+                                template_code(&mut checker, p, "headers", v, false),
+                            )
+                        })
+                        .collect();
+                    http = Some(HttpCode {
+                        url,
+                        query,
+                        headers,
+                        to: h.to.clone(),
+                    });
+                }
             }
         }
+        http_code.push(http);
         snippets.push(mine);
         path_ids.push(ids);
     }
@@ -403,7 +466,12 @@ pub(crate) fn compile_with(
         .filter(|(_, p)| p.depth == 1)
         .map(|(i, _)| i)
         .collect();
-    emit_list(&mut gen, &placed, &snippets, &path_ids, &top, capture);
+    let code = Code {
+        snippets: &snippets,
+        path_ids: &path_ids,
+        http: &http_code,
+    };
+    emit_list(&mut gen, &placed, &code, &top, capture);
 
     let ast = match engine.compile_with_scope(&compile_scope(), &gen.out) {
         Ok(ast) => ast,
@@ -449,6 +517,7 @@ pub(crate) fn compile_with(
             regions: gen.regions,
             uses_raw_body: checker.uses_raw_body,
             capture,
+            does_io: does_io || checker.uses_http,
         }),
     })
 }
@@ -480,6 +549,16 @@ fn action_of(step: &Step) -> Action {
             event: e.event.clone(),
             payload: e.payload.clone().unwrap_or(serde_json::Value::Null),
         },
+        Step::Http(h) => Action::Http(Box::new(HttpAction {
+            method: h.method,
+            body: h.body.clone(),
+            body_type: h.body_type,
+            auth: h.auth.clone(),
+            timeout_ms: h.timeout_ms,
+            retries: h.retries.clone().unwrap_or_default(),
+            max_response_bytes: h.max_response_bytes,
+            fail_on_status: h.fail_on_status,
+        })),
         _ => Action::None,
     }
 }
@@ -488,16 +567,60 @@ fn find<'s>(snippets: &'s [(&'static str, Snippet)], field: &str) -> Option<&'s 
     snippets.iter().find(|(f, _)| *f == field).map(|(_, s)| s)
 }
 
-fn emit_list(
-    gen: &mut Gen,
-    placed: &[Placed<'_>],
-    snippets: &[Vec<(&'static str, Snippet)>],
-    path_ids: &[Vec<(String, usize)>],
-    list: &[usize],
-    capture: bool,
-) {
+/// An `http` step's templates as Rhai expressions.
+struct HttpCode {
+    url: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    to: Option<String>,
+}
+
+/// What the generator needs per placed step.
+struct Code<'a> {
+    snippets: &'a [Vec<(&'static str, Snippet)>],
+    path_ids: &'a [Vec<(String, usize)>],
+    http: &'a [Option<HttpCode>],
+}
+
+/// A template as one Rhai expression (its `${..}` pieces checked like other snippets). In a
+/// URL, pieces are percent-encoded, except one at the very start (the base of the URL).
+fn template_code(
+    checker: &mut Checker<'_>,
+    p: &Placed<'_>,
+    field: &'static str,
+    template: &str,
+    url: bool,
+) -> String {
+    let Ok(parts) = parse_template(template) else {
+        return "\"\"".to_owned(); // reported by the structural check
+    };
+    if parts.is_empty() {
+        return "\"\"".to_owned();
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            TemplatePart::Text(t) => out.push(rhai_str(t)),
+            TemplatePart::Expr(e) => {
+                let func = if url && i > 0 {
+                    "__fg_piece"
+                } else {
+                    "__fg_text"
+                };
+                match checker.snippet(p, field, e, true) {
+                    Some(s) => out.push(format!("{func}({})", s.body)),
+                    None => out.push("\"\"".to_owned()),
+                }
+            }
+        }
+    }
+    format!("({})", out.join(" + "))
+}
+
+fn emit_list(gen: &mut Gen, placed: &[Placed<'_>], code: &Code<'_>, list: &[usize], capture: bool) {
     for &n in list {
-        let (Some(p), Some(mine), Some(ids)) = (placed.get(n), snippets.get(n), path_ids.get(n))
+        let (Some(p), Some(mine), Some(ids)) =
+            (placed.get(n), code.snippets.get(n), code.path_ids.get(n))
         else {
             continue;
         };
@@ -543,9 +666,9 @@ fn emit_list(
                     gen.glue(n, "if __fg_bool(");
                     gen.lines(n, Some("if"), 1, &s.body);
                     gen.glue(n, ") {");
-                    emit_list(gen, placed, snippets, path_ids, &p.then, capture);
+                    emit_list(gen, placed, code, &p.then, capture);
                     gen.glue(n, "} else {");
-                    emit_list(gen, placed, snippets, path_ids, &p.otherwise, capture);
+                    emit_list(gen, placed, code, &p.otherwise, capture);
                     gen.glue(n, "}");
                 }
             }
@@ -573,6 +696,34 @@ fn emit_list(
                 find(mine, "payload_expr"),
                 "payload_expr",
             ),
+            Step::Http(_) => {
+                if let Some(Some(h)) = code.http.get(n) {
+                    let entries = |list: &[(String, String)]| {
+                        list.iter()
+                            .map(|(k, v)| format!("{}: {v}", rhai_str(k)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let target = match &h.to {
+                        Some(to) => format!("vars[{}] = ", rhai_str(to)),
+                        None => String::new(),
+                    };
+                    gen.glue(
+                        n,
+                        &format!(
+                            "{target}__fg_http({n}, #{{url: {}, query: #{{{}}}, headers: #{{{}}}}},",
+                            h.url,
+                            entries(&h.query),
+                            entries(&h.headers)
+                        ),
+                    );
+                    match find(mine, "body_expr") {
+                        Some(s) => gen.lines(n, Some("body_expr"), 1, &s.body),
+                        None => gen.glue(n, "()"),
+                    }
+                    gen.glue(n, ");");
+                }
+            }
         }
         if capture {
             gen.glue(n, &format!("vars.__fg_snap_out({n}); __fg_leave({n});"));

@@ -41,17 +41,21 @@
 pub mod model;
 
 mod limits;
+mod template;
 mod trace;
 mod validate;
 
 pub use limits::Limits;
+pub use template::{parse_template, TemplatePart};
 pub use trace::{
-    EmittedEvent, LogEntry, StepSnapshot, StepStatus, StepTrace, MAX_EVENTS_PER_RUN,
-    MAX_EVENTS_TOTAL_BYTES, MAX_EVENT_PAYLOAD_BYTES, MAX_SNAPSHOT_BYTES,
+    EmittedEvent, HttpCallTrace, LogEntry, StepSnapshot, StepStatus, StepTrace,
+    MAX_CALL_EXCERPT_BYTES, MAX_EVENTS_PER_RUN, MAX_EVENTS_TOTAL_BYTES, MAX_EVENT_PAYLOAD_BYTES,
+    MAX_SNAPSHOT_BYTES,
 };
 pub use validate::{
-    event_type_problem, header_problem, is_identifier, validate_structure, ValidationError,
-    MAX_DEPTH, MAX_JSONPATH_BYTES, MAX_SNIPPET_BYTES, MAX_STEPS,
+    event_type_problem, header_problem, is_http_url, is_identifier, secret_name_problem,
+    validate_structure, ValidationError, MAX_DEPTH, MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_RETRIES,
+    MAX_HTTP_TIMEOUT_MS, MAX_JSONPATH_BYTES, MAX_SNIPPET_BYTES, MAX_STEPS,
 };
 
 #[cfg(feature = "engine")]
@@ -66,6 +70,8 @@ mod engine;
 mod functions;
 #[cfg(feature = "engine")]
 mod guard;
+#[cfg(feature = "engine")]
+mod io;
 #[cfg(feature = "engine")]
 mod jsonpath;
 #[cfg(feature = "engine")]
@@ -83,6 +89,8 @@ pub use codegen::CompiledFlow;
 pub use engine::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE_BYTES};
 #[cfg(feature = "engine")]
 pub use guard::TOTAL_SIZE_FACTOR;
+#[cfg(feature = "engine")]
+pub use io::{HttpClient, HttpExchange, HttpRequest, HttpResponse, RequestBody};
 #[cfg(feature = "engine")]
 pub use jsonpath::JsonPath;
 #[cfg(feature = "engine")]

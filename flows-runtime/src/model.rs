@@ -27,6 +27,8 @@ pub enum Step {
     Log(LogStep),
     /// Publishes an event (collected in the run's outcome; the server delivers it).
     Emit(EmitStep),
+    /// Calls an HTTP API (through the [`crate::HttpClient`] the server gives the runtime).
+    Http(Box<HttpStep>),
 }
 
 fn is_false(b: &bool) -> bool {
@@ -200,8 +202,223 @@ pub struct EmitStep {
     pub payload_expr: Option<String>,
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The method of an HTTP step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+
+    /// `GET`, `post`, ... (any case).
+    pub fn parse(s: &str) -> Option<HttpMethod> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Some(HttpMethod::Get),
+            "POST" => Some(HttpMethod::Post),
+            "PUT" => Some(HttpMethod::Put),
+            "PATCH" => Some(HttpMethod::Patch),
+            "DELETE" => Some(HttpMethod::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// How the body of an HTTP step is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpBodyType {
+    /// JSON (`application/json`).
+    #[default]
+    Json,
+    /// A map sent as `application/x-www-form-urlencoded`.
+    Form,
+    /// A string sent as `text/plain; charset=utf-8`.
+    Text,
+    /// A string or BLOB sent as it is (`application/octet-stream` unless a header says otherwise).
+    Raw,
+}
+
+impl HttpBodyType {
+    fn is_default(&self) -> bool {
+        *self == HttpBodyType::Json
+    }
+}
+
+/// Credentials of an HTTP call; secrets are named, never written in the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HttpAuth {
+    /// `Authorization: Basic base64(username:password)`.
+    Basic {
+        username: String,
+        password_secret: String,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer { token_secret: String },
+    /// A header carrying a secret as it is (`x-api-key: <secret>`).
+    SecretHeader { header: String, secret: String },
+    /// A bearer token from an OAuth2 token endpoint (client credentials grant), cached until
+    /// shortly before it expires.
+    #[serde(rename = "oauth2_client_credentials")]
+    OAuth2ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret_secret: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
+}
+
+impl HttpAuth {
+    /// The names of the secrets it uses, with the field naming each.
+    pub fn secrets(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            HttpAuth::Basic {
+                password_secret, ..
+            } => vec![("password_secret", password_secret)],
+            HttpAuth::Bearer { token_secret } => vec![("token_secret", token_secret)],
+            HttpAuth::SecretHeader { secret, .. } => vec![("secret", secret)],
+            HttpAuth::OAuth2ClientCredentials {
+                client_secret_secret,
+                ..
+            } => vec![("client_secret_secret", client_secret_secret)],
+        }
+    }
+}
+
+/// Retries of an HTTP call: on connection errors, timeouts, 429 and 5xx answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRetries {
+    /// Further attempts after the first (0 to 5).
+    pub max: u32,
+    /// Delay before the first retry, doubled for each further one (default 200 ms); a
+    /// `Retry-After` answer sets it instead, up to `max_delay_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Longest delay between two attempts (default 10 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_ms: Option<u64>,
+}
+
+/// `{"type":"http","method":"GET","url":"https://id.example.com/users/${vars.m.id}","to":"user"}`
+///
+/// `url`, `query` values and `headers` values are templates: `${<rhai expression>}` is replaced
+/// by the value (percent-encoded in `url`, except a piece at its very start).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    #[serde(default)]
+    pub method: HttpMethod,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON literal sent as the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// A Rhai expression computing the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_expr: Option<String>,
+    #[serde(default, skip_serializing_if = "HttpBodyType::is_default")]
+    pub body_type: HttpBodyType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<HttpAuth>,
+    /// Time allowed for one attempt (default 10 s, at most 5 min); never past the flow's
+    /// own time limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<HttpRetries>,
+    /// Largest response body accepted (default 1 MiB, at most 16 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
+    /// The variable (`vars[to]`) receiving `#{status, ok, headers, body}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// A 4xx/5xx answer breaks the flow (default); `false`: the flow looks at the status.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub fail_on_status: bool,
+}
+
+impl Default for HttpStep {
+    fn default() -> Self {
+        HttpStep {
+            name: None,
+            disabled: false,
+            method: HttpMethod::Get,
+            url: String::new(),
+            query: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            body: None,
+            body_expr: None,
+            body_type: HttpBodyType::Json,
+            auth: None,
+            timeout_ms: None,
+            retries: None,
+            max_response_bytes: None,
+            to: None,
+            fail_on_status: true,
+        }
+    }
+}
+
+/// Every secret a flow refers to: (document path of the field, secret name), disabled steps too.
+pub fn referenced_secrets(steps: &[Step]) -> Vec<(String, String)> {
+    fn walk(steps: &[Step], prefix: &str, out: &mut Vec<(String, String)>) {
+        for (i, step) in steps.iter().enumerate() {
+            let path = format!("{prefix}[{i}]");
+            match step {
+                Step::Http(h) => {
+                    if let Some(auth) = &h.auth {
+                        for (field, name) in auth.secrets() {
+                            out.push((format!("{path}.auth.{field}"), name.to_owned()));
+                        }
+                    }
+                }
+                Step::Condition(c) => {
+                    walk(&c.then, &format!("{path}.then"), out);
+                    walk(&c.otherwise, &format!("{path}.else"), out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(steps, "steps", &mut out);
+    out
+}
+
 impl Step {
-    /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log` or `emit`.
+    /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log`, `emit` or `http`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Step::Map(_) => "map",
@@ -211,6 +428,7 @@ impl Step {
             Step::Fail(_) => "fail",
             Step::Log(_) => "log",
             Step::Emit(_) => "emit",
+            Step::Http(_) => "http",
         }
     }
 
@@ -224,6 +442,7 @@ impl Step {
             Step::Fail(s) => s.name.as_deref(),
             Step::Log(s) => s.name.as_deref(),
             Step::Emit(s) => s.name.as_deref(),
+            Step::Http(s) => s.name.as_deref(),
         }
     }
 
@@ -237,6 +456,7 @@ impl Step {
             Step::Fail(s) => s.disabled,
             Step::Log(s) => s.disabled,
             Step::Emit(s) => s.disabled,
+            Step::Http(s) => s.disabled,
         }
     }
 }
@@ -292,6 +512,61 @@ mod tests {
     }
 
     #[test]
+    fn http_steps_round_trip() {
+        let doc = json!([
+            {"type": "http", "method": "GET", "url": "https://id.example.com/users/${vars.m.id}", "to": "user"},
+            {"type": "http", "method": "PATCH", "url": "https://crm.example.com/c/${vars.m.id}",
+             "query": {"v": "2"}, "headers": {"x-trace": "${vars.t}"},
+             "body_expr": "vars.customer", "body_type": "form",
+             "auth": {"type": "oauth2_client_credentials", "token_url": "https://auth/token",
+                      "client_id": "flowgate", "client_secret_secret": "crm", "scope": "write"},
+             "timeout_ms": 2000, "retries": {"max": 2, "delay_ms": 100},
+             "max_response_bytes": 1000, "to": "patched", "fail_on_status": false},
+            {"type": "condition", "if": "true", "then": [
+                {"type": "http", "method": "DELETE", "url": "https://x", "auth": {"type": "basic", "username": "u", "password_secret": "pw"}},
+                {"type": "http", "method": "GET", "url": "https://x", "auth": {"type": "bearer", "token_secret": "tok"}, "disabled": true}
+            ], "else": [
+                {"type": "http", "method": "GET", "url": "https://x", "auth": {"type": "secret_header", "header": "x-api-key", "secret": "key"}}
+            ]}
+        ]);
+        let steps: Vec<Step> = serde_json::from_value(doc.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&steps).unwrap(), doc);
+        match &steps[0] {
+            Step::Http(h) => {
+                assert_eq!(h.method, HttpMethod::Get);
+                assert!(h.fail_on_status);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            referenced_secrets(&steps),
+            [
+                (
+                    "steps[1].auth.client_secret_secret".to_owned(),
+                    "crm".to_owned()
+                ),
+                (
+                    "steps[2].then[0].auth.password_secret".to_owned(),
+                    "pw".to_owned()
+                ),
+                (
+                    "steps[2].then[1].auth.token_secret".to_owned(),
+                    "tok".to_owned()
+                ),
+                ("steps[2].else[0].auth.secret".to_owned(), "key".to_owned()),
+            ]
+        );
+        assert!(serde_json::from_value::<Step>(
+            json!({"type": "http", "url": "x", "method": "TRACE"})
+        )
+        .is_err());
+        assert!(serde_json::from_value::<Step>(
+            json!({"type": "http", "url": "x", "auth": {"type": "bearer", "token": "t"}})
+        )
+        .is_err());
+    }
+
+    #[test]
     fn defaults_apply() {
         let s: Step = serde_json::from_value(json!({"type": "respond"})).unwrap();
         assert_eq!(s, Step::Respond(RespondStep::default()));
@@ -313,8 +588,8 @@ mod tests {
             serde_json::from_value::<Step>(json!({"type": "script", "code": "1", "cod": "x"}))
                 .unwrap_err();
         assert!(err.to_string().contains("cod"), "{err}");
-        let err = serde_json::from_value::<Step>(json!({"type": "http", "url": "x"})).unwrap_err();
-        assert!(err.to_string().contains("http"), "{err}");
+        let err = serde_json::from_value::<Step>(json!({"type": "smtp", "url": "x"})).unwrap_err();
+        assert!(err.to_string().contains("smtp"), "{err}");
         let err =
             serde_json::from_value::<Step>(json!({"type": "log", "message": "x", "level": "loud"}))
                 .unwrap_err();

@@ -1,5 +1,7 @@
 //! What a run records per step and the lines it logs (plain data, always compiled).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How one step went.
@@ -24,6 +26,42 @@ pub struct StepTrace {
     pub status: StepStatus,
     /// Wall-clock time in the step (a condition includes its branch).
     pub duration_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Outbound HTTP requests made by the step (an `http` step, or `http()` in a script), one
+    /// per attempt, token requests included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<HttpCallTrace>,
+}
+
+/// Longest body excerpt kept in a call's trace, in bytes.
+pub const MAX_CALL_EXCERPT_BYTES: usize = 2048;
+
+/// One outbound HTTP request and its answer, as the trace shows it: credentials redacted,
+/// bodies cut to [`MAX_CALL_EXCERPT_BYTES`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpCallTrace {
+    pub method: String,
+    /// The URL with its query string.
+    pub url: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// `token` for a request to an OAuth2 token endpoint; absent for the call itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
+    /// The answer's status; absent when there was no answer (see `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+    pub duration_us: u64,
+    /// Why there was no usable answer: connection refused, timeout, too large.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -7,7 +7,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ConditionStep, EmitStep, FailStep, LogStep, MapStep, RespondStep, Step};
+use crate::model::{
+    ConditionStep, EmitStep, FailStep, HttpAuth, HttpBodyType, HttpStep, LogStep, MapStep,
+    RespondStep, Step,
+};
+use crate::template::{parse_template, TemplatePart};
 
 /// Most steps in one flow, counting nested steps.
 pub const MAX_STEPS: usize = 500;
@@ -181,6 +185,7 @@ pub(crate) fn check_placed(placed: &[Placed<'_>], errors: &mut Vec<ValidationErr
             Step::Fail(f) => check_fail(p, f, errors),
             Step::Log(l) => check_log(p, l, errors),
             Step::Emit(e) => check_emit(p, e, errors),
+            Step::Http(h) => check_http(p, h, errors),
         }
     }
 }
@@ -380,6 +385,198 @@ fn check_emit(p: &Placed<'_>, e: &EmitStep, errors: &mut Vec<ValidationError>) {
     }
 }
 
+/// Longest time an HTTP step may allow one attempt, in milliseconds.
+pub const MAX_HTTP_TIMEOUT_MS: u64 = 300_000;
+/// Largest response an HTTP step may accept, in bytes.
+pub const MAX_HTTP_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// Most retries of one HTTP call.
+pub const MAX_HTTP_RETRIES: u32 = 5;
+
+/// Why a secret name is not valid (letters, digits, `.`, `_`, `-`; 1 to 128), if it is not.
+pub fn secret_name_problem(name: &str) -> Option<String> {
+    if name.is_empty()
+        || name.len() > 128
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        Some(format!(
+            "`{name}` is not a valid secret name: 1 to 128 letters, digits, `.`, `_` and `-`"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether a URL starts with `http://` or `https://` and names a host.
+pub fn is_http_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        url.get(8..)
+    } else if lower.starts_with("http://") {
+        url.get(7..)
+    } else {
+        None
+    };
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+}
+
+fn check_template(p: &Placed<'_>, field: &str, template: &str, errors: &mut Vec<ValidationError>) {
+    match parse_template(template) {
+        Err(e) => errors.push(p.error(Some(field), e)),
+        Ok(parts) => {
+            for part in parts {
+                if let TemplatePart::Expr(e) = part {
+                    if e.len() > MAX_SNIPPET_BYTES {
+                        errors.push(p.error(
+                            Some(field),
+                            format!("an expression is longer than {MAX_SNIPPET_BYTES} bytes"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_http(p: &Placed<'_>, h: &HttpStep, errors: &mut Vec<ValidationError>) {
+    if h.url.trim().is_empty() {
+        errors.push(p.error(Some("url"), "`url` is required"));
+    } else {
+        check_template(p, "url", &h.url, errors);
+        // A URL starting with text must start with the scheme; one starting with `${..}`
+        // is checked when it runs.
+        if let Ok(parts) = parse_template(&h.url) {
+            if let Some(TemplatePart::Text(t)) = parts.first() {
+                let whole = parts.len() == 1;
+                let l = t.to_ascii_lowercase();
+                let ok = if whole {
+                    is_http_url(t)
+                } else {
+                    l.starts_with("http://") || l.starts_with("https://")
+                };
+                if !ok {
+                    errors.push(p.error(
+                        Some("url"),
+                        "the URL must start with http:// or https:// and name a host",
+                    ));
+                }
+            }
+        }
+    }
+    for (name, value) in &h.query {
+        let field = format!("query.{name}");
+        if name.is_empty() {
+            errors.push(p.error(Some(&field), "a query parameter needs a name"));
+        }
+        check_template(p, &field, value, errors);
+    }
+    for (name, value) in &h.headers {
+        let field = format!("headers.{name}");
+        if let Some(problem) = header_problem(name, "") {
+            errors.push(p.error(Some(&field), problem));
+        }
+        check_template(p, &field, value, errors);
+    }
+    if h.body.is_some() && h.body_expr.is_some() {
+        errors.push(p.error(
+            Some("body_expr"),
+            "use either `body` or `body_expr`, not both",
+        ));
+    }
+    if let Some(expr) = &h.body_expr {
+        check_snippet(p, "body_expr", expr, errors);
+    }
+    if let Some(body) = &h.body {
+        let problem = match (h.body_type, body) {
+            (HttpBodyType::Form, serde_json::Value::Object(_)) => None,
+            (HttpBodyType::Form, _) => Some("a `form` body is an object of fields"),
+            (HttpBodyType::Text | HttpBodyType::Raw, serde_json::Value::String(_)) => None,
+            (HttpBodyType::Text | HttpBodyType::Raw, _) => {
+                Some("a `text` or `raw` body literal is a string")
+            }
+            (HttpBodyType::Json, _) => None,
+        };
+        if let Some(problem) = problem {
+            errors.push(p.error(Some("body"), problem));
+        }
+    }
+    if let Some(auth) = &h.auth {
+        for (field, name) in auth.secrets() {
+            if let Some(problem) = secret_name_problem(name) {
+                errors.push(p.error(Some(&format!("auth.{field}")), problem));
+            }
+        }
+        match auth {
+            HttpAuth::Basic { username, .. } if username.contains(':') => errors.push(p.error(
+                Some("auth.username"),
+                "a basic auth user name cannot contain `:`",
+            )),
+            HttpAuth::SecretHeader { header, .. } => {
+                if let Some(problem) = header_problem(header, "") {
+                    errors.push(p.error(Some("auth.header"), problem));
+                }
+            }
+            HttpAuth::OAuth2ClientCredentials {
+                token_url,
+                client_id,
+                ..
+            } => {
+                if !is_http_url(token_url) {
+                    errors.push(p.error(
+                        Some("auth.token_url"),
+                        "the token URL must start with http:// or https:// and name a host",
+                    ));
+                }
+                if client_id.is_empty() {
+                    errors.push(p.error(Some("auth.client_id"), "`client_id` is required"));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(t) = h.timeout_ms {
+        if t == 0 || t > MAX_HTTP_TIMEOUT_MS {
+            errors.push(p.error(
+                Some("timeout_ms"),
+                format!("`timeout_ms` is between 1 and {MAX_HTTP_TIMEOUT_MS}"),
+            ));
+        }
+    }
+    if let Some(r) = &h.retries {
+        if r.max > MAX_HTTP_RETRIES {
+            errors.push(p.error(
+                Some("retries.max"),
+                format!("at most {MAX_HTTP_RETRIES} retries"),
+            ));
+        }
+        if r.delay_ms.is_some_and(|d| d > MAX_HTTP_TIMEOUT_MS)
+            || r.max_delay_ms.is_some_and(|d| d > MAX_HTTP_TIMEOUT_MS)
+        {
+            errors.push(p.error(
+                Some("retries"),
+                format!("retry delays are at most {MAX_HTTP_TIMEOUT_MS} ms"),
+            ));
+        }
+    }
+    if let Some(m) = h.max_response_bytes {
+        if m == 0 || m > MAX_HTTP_RESPONSE_BYTES {
+            errors.push(p.error(
+                Some("max_response_bytes"),
+                format!("`max_response_bytes` is between 1 and {MAX_HTTP_RESPONSE_BYTES}"),
+            ));
+        }
+    }
+    if let Some(to) = &h.to {
+        if !is_identifier(to) {
+            errors.push(p.error(
+                Some("to"),
+                format!("`{to}` is not a plain identifier (letters, digits and _, not starting with a digit)"),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,6 +714,48 @@ mod tests {
             errs[1].message
         );
         assert!(event_type_problem(&"a".repeat(128)).is_none());
+    }
+
+    #[test]
+    fn http_steps_are_checked() {
+        let errs = validate_structure(&steps(json!([
+            {"type": "http", "url": "https://id.example.com/users/${vars.m.id}", "to": "user"},
+            {"type": "http", "url": "${vars.base}/users"},
+            {"type": "http", "url": "https://${vars.host}/x"},
+            {"type": "http", "url": "ftp://x/y"},
+            {"type": "http", "url": "https://x/${vars.id"},
+            {"type": "http", "url": ""},
+            {"type": "http", "url": "https://x", "headers": {"bad name": "v"}, "query": {"": "1"}},
+            {"type": "http", "url": "https://x", "body": 1, "body_expr": "2"},
+            {"type": "http", "url": "https://x", "body": [1], "body_type": "form"},
+            {"type": "http", "url": "https://x", "auth": {"type": "bearer", "token_secret": "no spaces"}},
+            {"type": "http", "url": "https://x", "auth": {"type": "oauth2_client_credentials", "token_url": "/token", "client_id": "", "client_secret_secret": "s"}},
+            {"type": "http", "url": "https://x", "timeout_ms": 0, "retries": {"max": 6}, "max_response_bytes": 0, "to": "a-b"}
+        ])));
+        let got: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "steps[3].url",
+                "steps[4].url",
+                "steps[5].url",
+                "steps[6].query.",
+                "steps[6].headers.bad name",
+                "steps[7].body_expr",
+                "steps[8].body",
+                "steps[9].auth.token_secret",
+                "steps[10].auth.token_url",
+                "steps[10].auth.client_id",
+                "steps[11].timeout_ms",
+                "steps[11].retries.max",
+                "steps[11].max_response_bytes",
+                "steps[11].to",
+            ],
+            "{errs:#?}"
+        );
+        assert!(is_http_url("http://localhost:8080"));
+        assert!(!is_http_url("https://"));
+        assert!(!is_http_url("https:///x"));
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn set_name(s: &mut Step, name: Option<String>) {
         Step::Fail(x) => x.name = name,
         Step::Log(x) => x.name = name,
         Step::Emit(x) => x.name = name,
+        Step::Http(x) => x.name = name,
     }
 }
 
@@ -74,6 +75,7 @@ fn set_disabled(s: &mut Step, disabled: bool) {
         Step::Fail(x) => x.disabled = disabled,
         Step::Log(x) => x.disabled = disabled,
         Step::Emit(x) => x.disabled = disabled,
+        Step::Http(x) => x.disabled = disabled,
     }
 }
 
@@ -436,7 +438,7 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
             let text = l.message_expr.clone().or(l.message.clone()).unwrap_or_default();
             message_form(ctx, p, i, None, Some(l.level), expr, text)
         }
-        step @ Step::Emit(_) => {
+        step @ (Step::Emit(_) | Step::Http(_)) => {
             view! { <pre class="json">{serde_json::to_string_pretty(&step).unwrap_or_default()}</pre> }.into_any()
         }
     }
