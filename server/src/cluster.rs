@@ -85,7 +85,11 @@ async fn listen(state: AppState) {
         if let Err(e) = crate::domain::integrations::load_routes(&state).await {
             tracing::warn!(error = %e, "reloading integrations failed");
         }
+        if let Err(e) = crate::subscriptions::reload(&state).await {
+            tracing::warn!(error = %e, "reloading subscriptions failed");
+        }
         state.signals.unordered_accepted();
+        state.subscriptions.wake();
         loop {
             let n = match listener.recv().await {
                 Ok(n) => n,
@@ -103,6 +107,12 @@ async fn listen(state: AppState) {
                 if let Err(e) = crate::domain::integrations::load_routes(&state).await {
                     tracing::warn!(error = %e, "reloading integrations failed");
                 }
+            } else if payload == "s" {
+                if let Err(e) = crate::subscriptions::reload(&state).await {
+                    tracing::warn!(error = %e, "reloading subscriptions failed");
+                }
+            } else if payload == "w" {
+                state.subscriptions.wake();
             } else if payload == "u" {
                 state.signals.unordered_accepted();
             } else if let Some(id) = payload.strip_prefix("l:") {
@@ -134,8 +144,8 @@ async fn answer_remote(state: &AppState, id: &str) {
     }
 }
 
-/// Tells the other instances that API keys (`k`) or integrations (`i`) changed, so that they
-/// reload them (PostgreSQL only; a failure is logged, they also reload on restart).
+/// Tells the other instances that API keys (`k`), integrations (`i`) or subscriptions (`s`)
+/// changed, so that they reload them, or that deliveries are due (`w`) (PostgreSQL only; a failure is logged, they also reload on restart).
 pub async fn announce(state: &AppState, what: &str) {
     if state.db.get_database_backend() != DbBackend::Postgres {
         return;

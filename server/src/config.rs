@@ -28,6 +28,7 @@ pub struct Config {
     pub runtime: RuntimeCfg,
     pub triggers: TriggersCfg,
     pub ui: UiCfg,
+    pub subscriptions: SubscriptionsCfg,
 }
 
 impl std::fmt::Debug for Config {
@@ -127,6 +128,30 @@ pub struct UiCfg {
     pub dir: PathBuf,
 }
 
+/// Outbound webhooks: delivery of events to subscriptions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubscriptionsCfg {
+    /// Deliveries in flight at once on this instance.
+    pub concurrency: usize,
+    /// Total time of one attempt (connect, send, answer), milliseconds.
+    pub timeout_ms: u64,
+    /// Delay before each attempt (ms); the first is the first attempt. After the last one
+    /// fails, the delivery has failed.
+    pub retry_schedule_ms: Vec<u64>,
+    /// Each delay is multiplied by a random factor in `[1 - jitter, 1 + jitter]`.
+    pub jitter: f64,
+    /// Longest `Retry-After` honoured, seconds.
+    pub max_retry_after_secs: u64,
+    /// A subscription failing without a success for this long is disabled (0: never).
+    pub disable_after_secs: u64,
+    /// How long a rotated-out secret keeps signing alongside the new one.
+    pub rotation_overlap_secs: u64,
+    /// How often the delivery worker looks for due deliveries it was not told about.
+    pub poll_interval_ms: u64,
+    /// Finished deliveries (and their attempts) are deleted after this many hours (0: kept).
+    pub retention_hours: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading settings: {0}")]
@@ -213,6 +238,22 @@ impl Config {
         }
         if self.runtime.max_duration_ms == 0 {
             return bad("runtime.max_duration_ms", "must be at least 1");
+        }
+        let subs = &self.subscriptions;
+        if subs.concurrency == 0 || subs.timeout_ms == 0 || subs.poll_interval_ms == 0 {
+            return bad(
+                "subscriptions",
+                "concurrency, timeout_ms and poll_interval_ms must be at least 1",
+            );
+        }
+        if subs.retry_schedule_ms.is_empty() || subs.retry_schedule_ms.len() > 100 {
+            return bad(
+                "subscriptions.retry_schedule_ms",
+                "must have 1 to 100 delays",
+            );
+        }
+        if !(0.0..=1.0).contains(&subs.jitter) {
+            return bad("subscriptions.jitter", "must be between 0 and 1");
         }
         Ok(())
     }

@@ -87,6 +87,8 @@ pub struct Finished {
     pub next_attempt_at: Option<i64>,
     /// A request-response caller waits for this end on another instance: tell it.
     pub notify_waiter: bool,
+    /// Events the run emitted: the journal writes their deliveries with this end.
+    pub events: Vec<crate::subscriptions::NewEvent>,
 }
 
 /// A claimed execution that a worker is about to run.
@@ -345,6 +347,14 @@ pub fn conclude(
         error,
         next_attempt_at: None,
         notify_waiter: false,
+        events: outcome
+            .events
+            .iter()
+            .map(|e| crate::subscriptions::NewEvent {
+                event_type: e.event_type.clone(),
+                payload: e.payload.clone(),
+            })
+            .collect(),
     };
     (finished, answer)
 }
@@ -416,6 +426,7 @@ pub fn broken(id: &str, message: String, at: i64, attempts: i32) -> Finished {
         error: Some(message),
         next_attempt_at: None,
         notify_waiter: false,
+        events: Vec::new(),
     }
 }
 
@@ -512,6 +523,7 @@ mod tests {
             error: None,
             next_attempt_at: None,
             notify_waiter: false,
+            events: Vec::new(),
         }
     }
 

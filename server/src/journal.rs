@@ -7,6 +7,7 @@
 //! transaction, so arrival order is what the database records.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
@@ -14,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::executions as q;
 use crate::executions::{Finished, NewExecution};
+use crate::subscriptions::Set as Subscriptions;
 
 /// Acknowledgement of an accepted call: its sequence in an ordered lane, if any.
 pub type Accepted = Result<Option<i64>, String>;
@@ -62,16 +64,17 @@ pub enum JournalError {
 
 impl Journal {
     /// `owner` (this instance) is stamped on the rows of executions it keeps running.
+    /// Events of ended runs become deliveries to the matching `subs`, in the same transaction.
     pub fn start<N: Committed>(
         db: DatabaseConnection,
-        owner: String,
-        channel: String,
+        (owner, channel): (String, String),
         capacity: usize,
         max_batch: usize,
         notify: N,
+        subs: Arc<Subscriptions>,
     ) -> (Journal, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let handle = tokio::spawn(run(db, owner, channel, rx, max_batch, notify));
+        let handle = tokio::spawn(run(db, (owner, channel), rx, max_batch, notify, subs));
         (Journal { tx }, handle)
     }
 
@@ -126,11 +129,11 @@ impl Journal {
 
 async fn run<N: Committed>(
     db: DatabaseConnection,
-    owner: String,
-    channel: String,
+    (owner, channel): (String, String),
     mut rx: mpsc::Receiver<Write>,
     max_batch: usize,
     notify: N,
+    subs: Arc<Subscriptions>,
 ) {
     let mut batch: Vec<Write> = Vec::with_capacity(max_batch);
     loop {
@@ -139,7 +142,7 @@ async fn run<N: Committed>(
             tracing::info!("journal drained and stopped");
             return;
         }
-        commit_with_retry(&db, (&owner, &channel), &mut batch, &notify).await;
+        commit_with_retry(&db, (&owner, &channel), &mut batch, &notify, &subs).await;
     }
 }
 
@@ -148,11 +151,15 @@ async fn commit_with_retry<N: Committed>(
     (owner, channel): (&str, &str),
     batch: &mut Vec<Write>,
     notify: &N,
+    subs: &Subscriptions,
 ) {
     let mut delay = Duration::from_millis(20);
     for attempt in 1..=8 {
-        match commit(db, owner, channel, batch).await {
-            Ok(sequences) => {
+        match commit(db, owner, channel, batch, subs).await {
+            Ok((sequences, delivered)) => {
+                if delivered {
+                    subs.wake();
+                }
                 let mut unordered = false;
                 let mut lanes: Vec<String> = Vec::new();
                 for (w, seq) in batch.drain(..).zip(sequences) {
@@ -206,13 +213,15 @@ async fn commit_with_retry<N: Committed>(
     }
 }
 
-/// One transaction for the whole batch. Returns, per write, the sequence assigned (if any).
+/// One transaction for the whole batch. Returns, per write, the sequence assigned (if any),
+/// and whether deliveries of emitted events were written.
 async fn commit(
     db: &DatabaseConnection,
     owner: &str,
     channel: &str,
     batch: &[Write],
-) -> Result<Vec<Option<i64>>, DbErr> {
+    subs: &Subscriptions,
+) -> Result<(Vec<Option<i64>>, bool), DbErr> {
     // Sequences first: count the ordered accepts per trigger, in arrival order.
     let mut per_lane: HashMap<&str, i64> = HashMap::new();
     for w in batch {
@@ -264,6 +273,24 @@ async fn commit(
     if !finished.is_empty() {
         q::finish(&txn, &finished).await?;
     }
+    // Events of ended runs: their deliveries are durable with the end (nothing to do, and no
+    // look-up, without events or without subscriptions).
+    let mut deliveries = Vec::new();
+    if records.iter().any(|(_, f)| !f.events.is_empty())
+        || finished.iter().any(|f| !f.events.is_empty())
+    {
+        let subs = subs.snapshot();
+        for f in records
+            .iter()
+            .map(|(_, f)| *f)
+            .chain(finished.iter().copied())
+        {
+            deliveries.extend(crate::subscriptions::deliveries_of_run(&subs, f));
+        }
+        if !deliveries.is_empty() {
+            crate::subscriptions::db::insert_deliveries(&txn, &deliveries).await?;
+        }
+    }
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         // Other instances learn of new work and of ends their callers wait for; PostgreSQL
         // delivers these at commit, and only if it commits.
@@ -283,10 +310,13 @@ async fn commit(
                 payloads.push(format!("d:{}", f.id));
             }
         }
+        if !deliveries.is_empty() {
+            payloads.push("w".to_owned());
+        }
         if !payloads.is_empty() {
             crate::db::cluster::notify(&txn, channel, &payloads).await?;
         }
     }
     txn.commit().await?;
-    Ok(sequences)
+    Ok((sequences, !deliveries.is_empty()))
 }

@@ -11,6 +11,7 @@ pub mod executions;
 pub mod http;
 pub mod journal;
 pub mod registry;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod time;
 pub mod worker;
@@ -44,6 +45,8 @@ pub struct Inner {
     pub runtime: Arc<flows_runtime::Runtime>,
     pub journal: Journal,
     pub signals: Arc<Signals>,
+    /// Enabled event subscriptions (for the journal) and the delivery worker's wake-up.
+    pub subscriptions: Arc<subscriptions::Set>,
     /// Request-response callers waiting for a queued (ordered) execution, by execution id.
     waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     /// Idempotency keys of calls being accepted right now, as `integration id \n key`.
@@ -145,6 +148,7 @@ pub struct Running {
     journal: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
     cluster: tokio::task::JoinHandle<()>,
+    deliveries: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -162,12 +166,14 @@ impl Running {
             journal,
             housekeeping,
             cluster,
+            deliveries,
             ..
         } = self;
         let served = server.await;
         tracing::info!("http server stopped; stopping workers");
         state.shutdown.cancel();
         let _ = workers.await;
+        let _ = deliveries.await;
         let _ = housekeeping.await;
         let _ = cluster.await;
         // What ran is recorded; then the lanes go to other instances at once.
@@ -211,13 +217,15 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
 
     let notify_channel = db::cluster::channel_name(&db).await?;
     let (signals, new_lanes) = Signals::new();
+    let subscriptions = Arc::new(subscriptions::Set::default());
+    subscriptions.replace(subscriptions::db::enabled_entries(&db).await?);
     let (journal, journal_task) = Journal::start(
         db.clone(),
-        instance_id.clone(),
-        notify_channel.clone(),
+        (instance_id.clone(), notify_channel.clone()),
         cfg.journal.queue_capacity,
         cfg.journal.max_batch,
         Arc::clone(&signals),
+        Arc::clone(&subscriptions),
     );
     let runtime = Arc::new(flows_runtime::Runtime::new(cfg.runtime_limits()));
     let state = AppState(Arc::new(Inner {
@@ -227,6 +235,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         runtime,
         journal,
         signals,
+        subscriptions,
         waiters: Mutex::new(HashMap::new()),
         idempotency_in_flight: Mutex::new(std::collections::HashSet::new()),
         instance_id,
@@ -245,6 +254,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         new_lanes,
         state.shutdown.clone(),
     ));
+    let deliveries = tokio::spawn(subscriptions::worker::run(state.clone()));
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let cluster = tokio::spawn(cluster::run(state.clone()));
     let addr = listener.local_addr()?;
@@ -258,6 +268,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         journal: journal_task,
         housekeeping,
         cluster,
+        deliveries,
     })
 }
 

@@ -56,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users", web::get().to(list_users))
         .route("/users", web::post().to(create_user))
         .route("/users/{id}", web::patch().to(patch_user));
+    crate::subscriptions::routes::routes(cfg);
 }
 
 async fn login(state: State, body: web::Json<LoginIn>) -> AppResult<HttpResponse> {

@@ -14,6 +14,7 @@ mod crash;
 mod delivery;
 mod ingress;
 mod retries;
+mod subscriptions;
 pub mod support;
 mod ui_api;
 mod ui_static;

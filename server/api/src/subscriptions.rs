@@ -1,0 +1,194 @@
+//! Event subscriptions (outbound webhooks), their deliveries and delivery attempts, and
+//! publishing test events.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/subscriptions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionIn {
+    /// `http://` or `https://` URL the events are POSTed to.
+    pub url: String,
+    /// Event types wanted: exact (`user.updated`), a prefix (`user.*`) or everything (`*`).
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Extra headers sent with every delivery (not the `webhook-*` ones).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// At most this many deliveries per second (per instance); none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// Deliver strictly one at a time in event order (a failing delivery holds the rest back).
+    #[serde(default)]
+    pub ordered: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PATCH /api/v1/subscriptions/{id}`: only the fields given change. `rate_limit: 0` removes
+/// the limit. Enabling a subscription clears its `disabled_reason`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordered: Option<bool>,
+}
+
+/// A subscription; never carries its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionOut {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub description: String,
+    pub enabled: bool,
+    /// Why Flowgate disabled it (410 Gone, failing for days); absent when enabled by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    pub ordered: bool,
+    /// While a rotated-out secret still signs alongside the new one: until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<String>,
+    /// Deliveries have failed without a success since this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Returned once, on creation: the only time the signing secret is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionCreatedOut {
+    #[serde(flatten)]
+    pub subscription: SubscriptionOut,
+    /// `whsec_` + base64 of the key (Standard Webhooks).
+    pub secret: String,
+}
+
+/// `POST /api/v1/subscriptions/{id}/rotate-secret` (body optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretIn {
+    /// How long the old secret keeps signing alongside the new one (default
+    /// `subscriptions.rotation_overlap_secs`, 24 h; 0: it stops at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_secs: Option<u64>,
+}
+
+/// The new secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretOut {
+    pub secret: String,
+    /// Until when the previous secret also signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<String>,
+}
+
+/// `POST /api/v1/events`: publishes an event to every matching enabled subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventOut {
+    /// The event id, sent as `webhook-id`.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Deliveries created (one per matching enabled subscription).
+    pub deliveries: u64,
+}
+
+/// One event to one subscription, with its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryOut {
+    pub id: String,
+    pub subscription_id: String,
+    /// The `webhook-id`: the same for every attempt and redelivery.
+    pub event_id: String,
+    pub event_type: String,
+    /// `pending`, `delivering`, `succeeded`, `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The execution whose flow emitted the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    /// `GET /deliveries/{id}` only: the body sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// `GET /deliveries/{id}` only: every attempt, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_log: Vec<AttemptOut>,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptOut {
+    /// 1 for the first attempt (a redelivery starts again at 1).
+    pub attempt: i32,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub url: String,
+    /// Headers sent (credentials among the custom headers redacted).
+    pub request_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    /// The first 2 KiB of the response body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_excerpt: Option<String>,
+    /// A connection error, timeout, or why the answer counts as a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /api/v1/subscriptions/{id}/redeliver`: every failed delivery created since then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverIn {
+    /// RFC 3339.
+    pub since: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedeliverOut {
+    /// Deliveries queued again.
+    pub requeued: u64,
+}

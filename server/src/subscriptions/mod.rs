@@ -1,0 +1,308 @@
+//! Event subscriptions (outbound webhooks): which subscriptions want an event, the signing
+//! scheme of the Standard Webhooks spec, and the in-memory snapshot the journal matches
+//! emitted events against.
+//!
+//! - [`admin`]: what the admin API does (subscriptions, test events, deliveries, redelivery).
+//! - [`db`]: tables and queries (the deliveries table is also the delivery queue).
+//! - [`worker`]: claims due deliveries, sends them, records attempts, schedules retries.
+
+pub mod admin;
+pub mod db;
+pub mod routes;
+pub mod worker;
+
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Prefix of a signing secret (Standard Webhooks).
+pub const SECRET_PREFIX: &str = "whsec_";
+/// Random bytes in a generated signing secret.
+const SECRET_BYTES: usize = 32;
+/// Largest event type, in bytes.
+pub const MAX_EVENT_TYPE_BYTES: usize = 128;
+
+/// An event a flow run emitted, carried with the run's end to the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub payload: Value,
+}
+
+/// What the journal needs to know of an enabled subscription.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: String,
+    pub patterns: Vec<String>,
+    pub ordered: bool,
+}
+
+impl Entry {
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.patterns.iter().any(|p| pattern_matches(p, event_type))
+    }
+}
+
+/// The enabled subscriptions, reloaded on every change (and on other instances through the
+/// cluster channel), and the wake-up of the delivery worker.
+#[derive(Default)]
+pub struct Set {
+    entries: RwLock<Arc<Vec<Entry>>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Set {
+    pub fn snapshot(&self) -> Arc<Vec<Entry>> {
+        match self.entries.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    pub fn replace(&self, entries: Vec<Entry>) {
+        let mut g = match self.entries.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = Arc::new(entries);
+    }
+
+    /// New deliveries are on disk, or a delivery ended: the worker looks again.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+}
+
+/// One delivery to insert: an event for one subscription.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub body: String,
+    pub ordered: bool,
+    pub execution_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// The body of a webhook (Standard Webhooks): `{"type", "timestamp", "data"}`.
+pub fn body_of(event_type: &str, at_us: i64, payload: &Value) -> String {
+    json!({
+        "type": event_type,
+        "timestamp": crate::time::rfc3339(at_us),
+        "data": payload,
+    })
+    .to_string()
+}
+
+/// The id of the `index`-th event of one run of an execution: the same if the end of that
+/// run is written twice, so the unique (subscription, event) index keeps one delivery.
+pub fn flow_event_id(execution_id: &str, started_at: i64, index: usize) -> String {
+    let digest = Sha256::digest(format!("{execution_id}/{started_at}/{index}").as_bytes());
+    let hex = hex::encode(digest);
+    format!("msg_{}", hex.get(..32).unwrap_or(&hex))
+}
+
+/// A fresh id for an event published through the API.
+pub fn new_event_id() -> String {
+    format!("msg_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The deliveries of some events to the subscriptions that want them.
+pub fn deliveries_for(
+    subs: &[Entry],
+    events: &[(String, String, String)],
+    execution_id: Option<&str>,
+    now: i64,
+) -> Vec<NewDelivery> {
+    let mut out = Vec::new();
+    for (event_id, event_type, body) in events {
+        for s in subs.iter().filter(|s| s.wants(event_type)) {
+            out.push(NewDelivery {
+                id: crate::executions::new_id(),
+                subscription_id: s.id.clone(),
+                event_id: event_id.clone(),
+                event_type: event_type.clone(),
+                body: body.clone(),
+                ordered: s.ordered,
+                execution_id: execution_id.map(str::to_owned),
+                created_at: now,
+            });
+        }
+    }
+    out
+}
+
+/// The deliveries of the events of an execution's run that ended (nothing for a run that
+/// will be retried: only the run that ends the execution publishes).
+pub fn deliveries_of_run(subs: &[Entry], f: &crate::executions::Finished) -> Vec<NewDelivery> {
+    if f.events.is_empty() || subs.is_empty() || f.status == flowgate_api::ExecutionStatus::Queued {
+        return Vec::new();
+    }
+    let events: Vec<(String, String, String)> = f
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                flow_event_id(&f.id, f.started_at, i),
+                e.event_type.clone(),
+                body_of(&e.event_type, f.finished_at, &e.payload),
+            )
+        })
+        .collect();
+    deliveries_for(subs, &events, Some(&f.id), f.finished_at)
+}
+
+/// `user.*` matches `user.created` and `user.profile.changed`; `*` matches everything;
+/// anything else matches itself.
+pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => event_type
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => pattern == event_type,
+    }
+}
+
+/// Why an event type is not acceptable: 1–128 characters of letters, digits, `_ - .`,
+/// dot-separated non-empty segments.
+pub fn event_type_problem(t: &str) -> Option<String> {
+    if t.is_empty() || t.len() > MAX_EVENT_TYPE_BYTES {
+        return Some(format!(
+            "event type must be 1 to {MAX_EVENT_TYPE_BYTES} characters"
+        ));
+    }
+    if t.split('.').any(|seg| {
+        seg.is_empty()
+            || !seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }) {
+        return Some(format!(
+            "event type `{t}` must be dot-separated segments of letters, digits, `_` and `-`"
+        ));
+    }
+    None
+}
+
+/// Why a subscription pattern is not acceptable: an event type, `prefix.*`, or `*`.
+pub fn pattern_problem(p: &str) -> Option<String> {
+    if p == "*" {
+        return None;
+    }
+    let base = p.strip_suffix(".*").unwrap_or(p);
+    event_type_problem(base)
+        .map(|_| format!("event type pattern `{p}` must be an event type, `prefix.*` or `*`"))
+}
+
+/// A new signing secret: `whsec_` + base64 of 32 random bytes.
+pub fn generate_secret() -> String {
+    let bytes: [u8; SECRET_BYTES] = rand::random();
+    format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` keyed with the base64-decoded part
+/// of the secret after `whsec_`; `None` for a malformed secret.
+pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
+        .ok()?;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(format!("{msg_id}.{timestamp}.{body}").as_bytes());
+    let sig = mac.finalize().into_bytes();
+    Some(format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(sig)
+    ))
+}
+
+/// Reloads the snapshot of enabled subscriptions from the database.
+pub async fn reload(state: &crate::AppState) -> Result<(), sea_orm::DbErr> {
+    let entries = db::enabled_entries(&state.db).await?;
+    state.subscriptions.replace(entries);
+    Ok(())
+}
+
+/// After a change: reload here, and tell the other instances (PostgreSQL).
+pub async fn changed(state: &crate::AppState) -> Result<(), sea_orm::DbErr> {
+    reload(state).await?;
+    crate::cluster::announce(state, "s").await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_prefixes_and_everything() {
+        assert!(pattern_matches("*", "user.created"));
+        assert!(pattern_matches("user.*", "user.created"));
+        assert!(pattern_matches("user.*", "user.profile.changed"));
+        assert!(!pattern_matches("user.*", "user"));
+        assert!(!pattern_matches("user.*", "users.created"));
+        assert!(pattern_matches("user.created", "user.created"));
+        assert!(!pattern_matches("user.created", "user.deleted"));
+    }
+
+    #[test]
+    fn patterns_and_types_are_validated() {
+        assert!(pattern_problem("*").is_none());
+        assert!(pattern_problem("user.*").is_none());
+        assert!(pattern_problem("a.b-c_d").is_none());
+        for bad in ["", "user.", ".x", "us er", "*.created", "user.*.x", "**"] {
+            assert!(pattern_problem(bad).is_some(), "{bad}");
+        }
+        assert!(event_type_problem("user.*").is_some());
+        assert!(event_type_problem(&"a".repeat(129)).is_some());
+    }
+
+    #[test]
+    fn signature_follows_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks specification.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let sig = sign(
+            secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(
+            sig.as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
+    }
+
+    #[test]
+    fn secrets_are_whsec_and_long() {
+        let s = generate_secret();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(s.strip_prefix("whsec_").unwrap())
+            .unwrap();
+        assert_eq!(raw.len(), 32);
+        assert_ne!(s, generate_secret());
+    }
+
+    #[test]
+    fn flow_event_ids_are_stable_per_run_and_index() {
+        assert_eq!(flow_event_id("e", 1, 0), flow_event_id("e", 1, 0));
+        assert_ne!(flow_event_id("e", 1, 0), flow_event_id("e", 1, 1));
+        assert_ne!(flow_event_id("e", 1, 0), flow_event_id("e", 2, 0));
+        assert!(flow_event_id("e", 1, 0).starts_with("msg_"));
+    }
+}
