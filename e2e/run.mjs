@@ -266,6 +266,25 @@ const tests = [
     check(status === 401, `a call with the revoked key answered ${status}`);
   }],
 
+  ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      for (const [path, ready] of [['/integrations', '#integrations'], ['/integrations/create-customer-record', '#pipeline'],
+                                   ['/executions', 'tr.execution-row'], ['/keys', 'h1'], ['/users', 'h1']]) {
+        await page.goto(url(path));
+        await page.waitForSelector(ready);
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        check(wide <= 1024, `${path} is ${wide} px wide at a 1024 px window`);
+      }
+      await page.goto(url('/integrations/create-customer-record'));
+      await page.waitForSelector('#pipeline');
+      check(await page.isVisible('#publish') && await page.isVisible('#show-versions'), 'editor actions visible');
+      await shot('editor-1024');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }],
+
   ['sign out ends the session', async () => {
     await page.click('#sign-out');
     await page.waitForSelector('#email');

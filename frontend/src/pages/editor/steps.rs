@@ -294,7 +294,7 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
                 <div class="row">
                     <div class="field">
                         <label>"Into variable"</label>
-                        <input type="text" class="mono map-to" placeholder="mapped" readonly=ro prop:value=to
+                        <input type="text" class="mono map-to" placeholder="mapped" aria-label="Into variable" readonly=ro prop:value=to
                             on:input=move |ev| {
                                 let v = event_target_value(&ev);
                                 edit_step(ctx, &p.get_value(), i, |s| if let Step::Map(m) = s {
@@ -334,7 +334,7 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
             view! {
                 <div class="field">
                     <label>"If (Rhai expression)"</label>
-                    <input type="text" class="mono condition-if" readonly=ro prop:value=c.condition
+                    <input type="text" class="mono condition-if" aria-label="Condition (Rhai expression)" readonly=ro prop:value=c.condition
                         on:input=move |ev| {
                             let v = event_target_value(&ev);
                             edit_step(ctx, &p.get_value(), i, |s| if let Step::Condition(x) = s { x.condition = v; });
@@ -374,7 +374,7 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
                 <div class="row">
                     <div class="field" style="max-width: 140px">
                         <label>"Status"</label>
-                        <input type="number" min="200" max="599" class="respond-status" readonly=ro prop:value=r.status.to_string()
+                        <input type="number" min="200" max="599" class="respond-status" aria-label="Response status" readonly=ro prop:value=r.status.to_string()
                             on:input=move |ev| {
                                 if let Ok(v) = event_target_value(&ev).parse::<u16>() {
                                     edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s { x.status = v; });
@@ -383,7 +383,7 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
                     </div>
                     <div class="field" style="max-width: 240px">
                         <label>"Body"</label>
-                        <select class="respond-body-mode" disabled=ro on:change=move |ev| apply_mode(event_target_value(&ev))>
+                        <select class="respond-body-mode" aria-label="Response body" disabled=ro on:change=move |ev| apply_mode(event_target_value(&ev))>
                             <option value="expr" selected=mode.get_untracked() == "expr">"Computed (Rhai expression)"</option>
                             <option value="json" selected=mode.get_untracked() == "json">"Fixed JSON"</option>
                             <option value="none" selected=mode.get_untracked() == "none">"Empty"</option>
@@ -487,7 +487,7 @@ fn message_form(
             {status.map(|st| view! {
                 <div class="field" style="max-width: 140px">
                     <label>"Status"</label>
-                    <input type="number" min="400" max="599" class="fail-status" readonly=ro prop:value=st.to_string()
+                    <input type="number" min="400" max="599" class="fail-status" aria-label="Failure status" readonly=ro prop:value=st.to_string()
                         on:input=move |ev| {
                             if let Ok(v) = event_target_value(&ev).parse::<u16>() {
                                 edit_step(ctx, &p.get_value(), i, |s| if let Step::Fail(x) = s { x.status = v; });
@@ -498,7 +498,7 @@ fn message_form(
             {level.map(|lv| view! {
                 <div class="field" style="max-width: 140px">
                     <label>"Level"</label>
-                    <select class="log-level" disabled=ro on:change=move |ev| {
+                    <select class="log-level" aria-label="Log level" disabled=ro on:change=move |ev| {
                         let v = event_target_value(&ev);
                         let lv = match v.as_str() { "debug" => LogLevel::Debug, "warn" => LogLevel::Warn, "error" => LogLevel::Error, _ => LogLevel::Info };
                         edit_step(ctx, &p.get_value(), i, |s| if let Step::Log(x) = s { x.level = lv; });
@@ -518,7 +518,7 @@ fn message_form(
         </div>
         <div class="field">
             <label>"Message"</label>
-            <input type="text" class=move || if expr.get() { "mono step-message" } else { "step-message" } readonly=ro
+            <input type="text" aria-label="Message" class=move || if expr.get() { "mono step-message" } else { "step-message" } readonly=ro
                 prop:value=text.get_value()
                 on:input=move |ev| { text.set_value(event_target_value(&ev)); write(); }/>
         </div>
