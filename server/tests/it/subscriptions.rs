@@ -794,3 +794,92 @@ async fn events_emitted_by_flows_reach_subscribers(db: Db) {
     app.stop().await;
 }
 on_both!(events_emitted_by_flows_reach_subscribers);
+
+/// Two instances on one PostgreSQL database: subscriptions created on one are used by the
+/// other's journal, every event is delivered once, an ordered subscription keeps its order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_each_event_once_and_in_order() {
+    let (mut cfg, dir) = fresh_config(Db::Postgres).await;
+    cfg.cluster.heartbeat_ms = 200;
+    cfg.cluster.dead_after_ms = 1_000;
+    cfg.subscriptions.retry_schedule_ms = vec![0, 100, 100];
+    cfg.subscriptions.jitter = 0.0;
+    cfg.subscriptions.poll_interval_ms = 50;
+    let a = TestApp::spawn_with(Db::Postgres, cfg.clone(), dir.clone()).await;
+    let b = TestApp::spawn_with(Db::Postgres, cfg, dir).await;
+    let slow = |_: usize, _: &Got| Reply {
+        status: 200,
+        headers: Vec::new(),
+        delay: Duration::from_millis(10),
+    };
+    let unordered = Receiver::start(slow);
+    let failed_once = Arc::new(Mutex::new(false));
+    let f = failed_once.clone();
+    let ordered = Receiver::start(move |_, g| {
+        if g.json()["data"]["n"] == 3 && !std::mem::replace(&mut *f.lock().unwrap(), true) {
+            return Reply::status(500);
+        }
+        Reply::status(200)
+    });
+    let (u_sub, _) = subscribe(&a, json!({"url": unordered.url, "event_types": ["*"]})).await;
+    let (o_sub, _) = subscribe(
+        &a,
+        json!({"url": ordered.url, "event_types": ["c.*"], "ordered": true}),
+    )
+    .await;
+    for n in 0..20 {
+        let app = if n % 2 == 0 { &a } else { &b };
+        publish(app, "c.e", json!({ "n": n })).await;
+    }
+    // A flow run on instance B publishes to the subscriptions created on A.
+    let (key, api_secret) = a.create_key("k").await;
+    a.put_integration(
+        "emit",
+        crate::support::doc(
+            "c/emit",
+            &key,
+            json!([{"type": "emit", "event": "c.flow", "payload": {"n": 20}},
+                   {"type": "respond", "status": 200}]),
+        ),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = b
+            .call(Method::POST, "c/emit")
+            .header("x-api-key", &api_secret)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never learned of the integration"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_deliveries(&a, &u_sub, "succeeded", 21).await;
+    wait_deliveries(&b, &o_sub, "succeeded", 21).await;
+    let ids: Vec<String> = unordered
+        .got()
+        .iter()
+        .map(|g| g.headers["webhook-id"].clone())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((ids.len(), unique.len()), (21, 21), "each event once");
+    let order: Vec<i64> = ordered
+        .got()
+        .iter()
+        .map(|g| g.json()["data"]["n"].as_i64().unwrap())
+        .collect();
+    let mut want: Vec<i64> = (0..=20).collect();
+    want.insert(3, 3);
+    assert_eq!(order, want);
+    b.stop().await;
+    a.stop().await;
+}
