@@ -391,29 +391,57 @@ impl Default for HttpStep {
     }
 }
 
-/// Every secret a flow refers to: (document path of the field, secret name), disabled steps too.
-pub fn referenced_secrets(steps: &[Step]) -> Vec<(String, String)> {
-    fn walk(steps: &[Step], prefix: &str, out: &mut Vec<(String, String)>) {
+/// A secret a flow refers to by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    /// `steps[2].then[0].auth.token_secret`
+    pub path: String,
+    /// `2.then.0`
+    pub step: String,
+    /// `auth.token_secret`
+    pub field: String,
+    pub name: String,
+}
+
+/// Every secret a flow refers to, in document order (disabled steps too).
+pub fn referenced_secrets(steps: &[Step]) -> Vec<SecretRef> {
+    fn walk(steps: &[Step], path_prefix: &str, step_prefix: &str, out: &mut Vec<SecretRef>) {
         for (i, step) in steps.iter().enumerate() {
-            let path = format!("{prefix}[{i}]");
+            let path = format!("{path_prefix}[{i}]");
+            let index = format!("{step_prefix}{i}");
             match step {
                 Step::Http(h) => {
                     if let Some(auth) = &h.auth {
                         for (field, name) in auth.secrets() {
-                            out.push((format!("{path}.auth.{field}"), name.to_owned()));
+                            out.push(SecretRef {
+                                path: format!("{path}.auth.{field}"),
+                                step: index.clone(),
+                                field: format!("auth.{field}"),
+                                name: name.to_owned(),
+                            });
                         }
                     }
                 }
                 Step::Condition(c) => {
-                    walk(&c.then, &format!("{path}.then"), out);
-                    walk(&c.otherwise, &format!("{path}.else"), out);
+                    walk(
+                        &c.then,
+                        &format!("{path}.then"),
+                        &format!("{index}.then."),
+                        out,
+                    );
+                    walk(
+                        &c.otherwise,
+                        &format!("{path}.else"),
+                        &format!("{index}.else."),
+                        out,
+                    );
                 }
                 _ => {}
             }
         }
     }
     let mut out = Vec::new();
-    walk(steps, "steps", &mut out);
+    walk(steps, "steps", "", &mut out);
     out
 }
 
@@ -538,22 +566,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let refs: Vec<(String, String, String, String)> = referenced_secrets(&steps)
+            .into_iter()
+            .map(|r| (r.path, r.step, r.field, r.name))
+            .collect();
+        let r = |a: &str, b: &str, c: &str, d: &str| {
+            (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned())
+        };
         assert_eq!(
-            referenced_secrets(&steps),
+            refs,
             [
-                (
-                    "steps[1].auth.client_secret_secret".to_owned(),
-                    "crm".to_owned()
+                r(
+                    "steps[1].auth.client_secret_secret",
+                    "1",
+                    "auth.client_secret_secret",
+                    "crm"
                 ),
-                (
-                    "steps[2].then[0].auth.password_secret".to_owned(),
-                    "pw".to_owned()
+                r(
+                    "steps[2].then[0].auth.password_secret",
+                    "2.then.0",
+                    "auth.password_secret",
+                    "pw"
                 ),
-                (
-                    "steps[2].then[1].auth.token_secret".to_owned(),
-                    "tok".to_owned()
+                r(
+                    "steps[2].then[1].auth.token_secret",
+                    "2.then.1",
+                    "auth.token_secret",
+                    "tok"
                 ),
-                ("steps[2].else[0].auth.secret".to_owned(), "key".to_owned()),
+                r(
+                    "steps[2].else[0].auth.secret",
+                    "2.else.0",
+                    "auth.secret",
+                    "key"
+                ),
             ]
         );
         assert!(serde_json::from_value::<Step>(

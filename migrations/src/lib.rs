@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261123_000001_drafts;
 mod m20261123_000010_subscriptions;
+mod m20261123_000020_secrets;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261123_000001_drafts::Migration),
             Box::new(m20261123_000010_subscriptions::Migration),
+            Box::new(m20261123_000020_secrets::Migration),
         ]
     }
 }

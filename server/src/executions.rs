@@ -331,6 +331,7 @@ pub fn conclude(
             status: step_status(s.status).to_owned(),
             duration_us: s.duration_us,
             error: s.error.clone(),
+            calls: s.calls.clone(),
         })
         .collect();
     let logs: Vec<LogOut> = outcome.logs.iter().map(log_out).collect();

@@ -10,7 +10,9 @@ pub mod error;
 pub mod executions;
 pub mod http;
 pub mod journal;
+pub mod outbound;
 pub mod registry;
+pub mod secrets;
 pub mod subscriptions;
 pub mod telemetry;
 pub mod time;
@@ -227,7 +229,14 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         Arc::clone(&signals),
         Arc::clone(&subscriptions),
     );
-    let runtime = Arc::new(flows_runtime::Runtime::new(cfg.runtime_limits()));
+    let http_client = outbound::FlowHttpClient::new(
+        db.clone(),
+        secret.clone(),
+        tokio::runtime::Handle::current(),
+    )?;
+    let runtime = Arc::new(
+        flows_runtime::Runtime::new(cfg.runtime_limits()).with_http_client(Arc::new(http_client)),
+    );
     let state = AppState(Arc::new(Inner {
         db,
         secret,

@@ -465,7 +465,8 @@ async fn run_flow(
     input: flows_runtime::Input,
 ) -> Result<flows_runtime::Outcome, tokio::task::JoinError> {
     let budget = Duration::from_micros(state.cfg.runtime.inline_budget_us);
-    if !budget.is_zero() {
+    // Flows with HTTP calls never run inline (a re-run would repeat their calls).
+    if !budget.is_zero() && !flow.does_io() {
         if let Ok(outcome) = state
             .runtime
             .try_execute_within(&flow, &input, None, budget)

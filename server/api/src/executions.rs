@@ -92,6 +92,9 @@ pub struct StepOut {
     pub duration_us: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Outbound HTTP requests the step made (HTTP steps, `http()`), credentials redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<flows_runtime::HttpCallTrace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -315,6 +315,9 @@ pub struct TestStepOut {
     /// `vars` after the step (for the step that ended or broke the flow: as it ended).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
+    /// Outbound HTTP requests the step made, credentials redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<flows_runtime::HttpCallTrace>,
 }
 
 /// One entry of `GET /api/v1/integrations/{slug}/versions`.

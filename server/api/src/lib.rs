@@ -7,6 +7,7 @@ pub mod error;
 pub mod executions;
 pub mod integrations;
 pub mod keys;
+pub mod secrets;
 pub mod subscriptions;
 pub mod users;
 

@@ -149,6 +149,7 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
                 error: s.error.clone(),
                 input: snap.and_then(|x| x.input.clone()),
                 output: snap.and_then(|x| x.output.clone()),
+                calls: s.calls.clone(),
             }
         })
         .collect();

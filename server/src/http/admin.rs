@@ -57,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users", web::post().to(create_user))
         .route("/users/{id}", web::patch().to(patch_user));
     crate::subscriptions::routes::routes(cfg);
+    crate::secrets::routes(cfg);
 }
 
 async fn login(state: State, body: web::Json<LoginIn>) -> AppResult<HttpResponse> {

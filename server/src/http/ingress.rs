@@ -481,7 +481,9 @@ async fn run_sync(
 ) -> AppResult<HttpResponse> {
     let id = exec.id.clone();
     let budget = Duration::from_micros(state.cfg.runtime.inline_budget_us);
-    if !budget.is_zero() {
+    // A flow that makes HTTP calls runs once, on a blocking thread: never inline, where an
+    // over-budget run would be thrown away and its calls made again.
+    if !budget.is_zero() && !route.flow.does_io() {
         let started = now_us();
         let inline = state
             .runtime

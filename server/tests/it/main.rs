@@ -12,6 +12,7 @@ mod admin;
 mod cluster;
 mod crash;
 mod delivery;
+mod http_step;
 mod ingress;
 mod retries;
 mod subscriptions;

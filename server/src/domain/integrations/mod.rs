@@ -65,6 +65,23 @@ pub(crate) async fn examine(
 ) -> AppResult<(Vec<ErrorDetail>, Option<flows_runtime::CompiledFlow>)> {
     let live = live_key_ids(state).await?;
     let mut errs = check_document(state, doc, &live);
+    let refs = flows_runtime::model::referenced_secrets(&doc.steps);
+    if !refs.is_empty() {
+        let stored: HashSet<String> = crate::secrets::names(&state.db)
+            .await?
+            .into_iter()
+            .collect();
+        for r in refs {
+            if !stored.contains(&r.name) && flows_runtime::secret_name_problem(&r.name).is_none() {
+                errs.push(ErrorDetail {
+                    path: r.path,
+                    step: Some(r.step),
+                    field: Some(r.field),
+                    message: format!("there is no stored secret named `{}`", r.name),
+                });
+            }
+        }
+    }
     match state.runtime.compile(&doc.steps) {
         Ok(c) => Ok((errs, Some(c))),
         Err(step_errs) => {
