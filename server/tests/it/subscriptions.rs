@@ -362,6 +362,61 @@ async fn bad_input_is_refused(db: Db) {
         ),
         (json!(["b.*"]), json!(3), json!(false))
     );
+    // Roles: a designer reads and publishes test events, only admins change subscriptions.
+    let (s, out) = app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"email": "d@example.com", "password": "designer pw", "role": "designer"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{out}");
+    let (_, login) = app
+        .send_anon(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "d@example.com", "password": "designer pw"})),
+        )
+        .await;
+    let designer = login["token"].as_str().unwrap().to_owned();
+    let (s, _) = app
+        .send_as(Some(&designer), Method::GET, "/api/v1/subscriptions", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, out) = app
+        .send_as(
+            Some(&designer),
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"url": "http://x/y", "event_types": ["a"]})),
+        )
+        .await;
+    assert_eq!(
+        (s, out["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (s, _) = app
+        .send_as(
+            Some(&designer),
+            Method::POST,
+            &format!("/api/v1/subscriptions/{id}/rotate-secret"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, out) = app
+        .send_as(
+            Some(&designer),
+            Method::POST,
+            "/api/v1/events",
+            Some(json!({"type": "a", "payload": 1})),
+        )
+        .await;
+    assert_eq!(
+        (s, out["deliveries"].as_i64()),
+        (StatusCode::ACCEPTED, Some(0)),
+        "{out}"
+    );
     let (s, _) = app
         .send(Method::DELETE, &format!("/api/v1/subscriptions/{id}"), None)
         .await;
