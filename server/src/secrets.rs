@@ -126,21 +126,6 @@ pub async fn names(db: &DatabaseConnection) -> Result<Vec<String>, sea_orm::DbEr
     Ok(rows.into_iter().map(|m| m.name).collect())
 }
 
-/// A secret's value, decrypted; `Ok(None)` when there is no such secret.
-pub async fn value(state: &AppState, name: &str) -> anyhow::Result<Option<String>> {
-    let Some(row) = secret::Entity::find_by_id(name.to_owned())
-        .one(&state.db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    open(&state.secret, name, &row.value)
-        .map(Some)
-        .ok_or_else(|| {
-            anyhow::anyhow!("secret `{name}` cannot be decrypted with this server secret")
-        })
-}
-
 pub async fn create(state: &AppState, input: SecretIn) -> AppResult<SecretOut> {
     if let Some(problem) = flows_runtime::secret_name_problem(&input.name) {
         return Err(AppError::BadRequest(problem));

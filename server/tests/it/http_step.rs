@@ -407,6 +407,19 @@ async fn error_statuses_fail_the_flow_or_reach_it() {
         r.json::<Value>().await.unwrap(),
         json!({"seen": 409, "ok": false, "said": "status 409 as asked"})
     );
+    // A test run makes the call too and shows it in its step.
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/integrations/statuses2/test",
+            Some(json!({"request": {"body": "{}"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response"]["body"]["seen"], 409, "{body}");
+    let call = &body["steps"][0]["calls"][0];
+    assert_eq!(call["status"], 409, "{body}");
+    assert_eq!(call["url"], format!("{base}/status/409"));
     app.stop().await;
 }
 
