@@ -9,6 +9,7 @@ import { chromium } from '../tools/node_modules/playwright-core/index.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -264,6 +265,92 @@ const tests = [
       if (status !== 401) await new Promise(r => setTimeout(r, 100));
     }
     check(status === 401, `a call with the revoked key answered ${status}`);
+  }],
+
+  ['an HTTP step calls other systems with a stored secret, which the trace never shows', async () => {
+    // The identity API and the commercial system, as a real local HTTP server.
+    const seen = [];
+    const other = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', c => { body += c; });
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization || '', body });
+        res.setHeader('content-type', 'application/json');
+        if (req.method === 'GET' && req.url.startsWith('/users/')) {
+          res.end(JSON.stringify({ id: req.url.slice(7), email: 'jane.doe@example.com', name: 'Jane Doe' }));
+        } else if (req.method === 'PATCH') {
+          res.end('{"updated":true}');
+        } else { res.statusCode = 404; res.end('{}'); }
+      });
+    });
+    await new Promise(r => other.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${other.address().port}`;
+    try {
+      await page.goto(url('/secrets'));
+      await page.click('#new-secret');
+      await page.fill('#secret-name', 'identity-token');
+      await page.fill('#secret-value', 's3cr3t-token-value');
+      await page.click('#save-secret');
+      await page.waitForSelector('tr[data-secret="identity-token"]');
+      await shot('secrets');
+
+      await page.goto(url('/integrations'));
+      await page.click('#new-integration');
+      await page.fill('#new-name', 'Sync user');
+      await page.fill('#new-path', 'acme/SyncUser');
+      await page.click('#create-integration');
+      await page.waitForSelector('text=No steps yet');
+      await page.click('#auth-none');
+
+      await page.click('#add-step');
+      await page.click('.palette-item[data-type=map]');
+      await page.waitForSelector('.step-card[data-index="0"]');
+
+      await page.click('#add-step');
+      await page.click('.palette-item[data-type=http]');
+      const get = '.step-card[data-index="1"]';
+      await page.waitForSelector(get);
+      await page.fill(`${get} .http-url`, `${api}/users/\${vars.mapped.id}`);
+      await page.fill(`${get} .http-to`, 'user');
+      await page.selectOption(`${get} .http-auth`, 'bearer');
+      await page.fill(`${get} .auth-secret`, 'identity-token');
+
+      await page.click('#add-step');
+      await page.click('.palette-item[data-type=http]');
+      const patch = '.step-card[data-index="2"]';
+      await page.waitForSelector(patch);
+      await page.selectOption(`${patch} .http-method`, 'PATCH');
+      await page.fill(`${patch} .http-url`, `${api}/crm/customers/\${vars.mapped.id}`);
+      await page.fill(`${patch} .http-to`, 'crm');
+      await page.locator(`${patch} .code-input`).fill('#{ email: vars.user.body.email, source: "flowgate" }');
+
+      await page.click('#add-step');
+      await page.click('.palette-item[data-type=respond]');
+      await page.locator('.step-card[data-index="3"] .code-input').fill('#{ synced: vars.crm.body.updated, email: vars.user.body.email }');
+      await waitSaved();
+      check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#pipeline')}`);
+      await shot('editor-http');
+
+      await page.click('#run-test');
+      await page.waitForSelector('#test-result');
+      const result = await page.textContent('#test-result');
+      check(await page.getAttribute('#test-result', 'data-status') === 'succeeded', `test run: ${result}`);
+      check(result.includes('jane.doe@example.com'), `answer: ${result}`);
+      check(!result.includes('s3cr3t-token-value'), 'the secret never appears in the trace');
+      check(seen.some(c => c.method === 'GET' && c.auth === 'Bearer s3cr3t-token-value'), `calls: ${JSON.stringify(seen)}`);
+      const p = seen.find(c => c.method === 'PATCH');
+      check(p && JSON.parse(p.body).email === 'jane.doe@example.com' && p.url === '/crm/customers/IDNUMBER1234', `patch: ${JSON.stringify(p)}`);
+
+      await page.click('#publish');
+      await page.waitForSelector('.notice:has-text("Published version 1")');
+      const r = await fetch(url('/t/acme/SyncUser'), { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: '{"id":"U77","entityType":"USER","eventType":"UPDATE"}' });
+      const a = await r.json();
+      check(r.status === 200 && a.synced === true, `call answered ${r.status} ${JSON.stringify(a)}`);
+      check(seen.filter(c => c.url === '/users/U77').length === 1, 'the published flow called the identity API once');
+    } finally {
+      other.close();
+    }
   }],
 
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {

@@ -102,6 +102,7 @@ fn Shell() -> impl IntoView {
                 <A href="/executions" attr:class="nav-link">"Executions"</A>
                 <A href="/keys" attr:class="nav-link">"API keys"</A>
                 <Show when=move || session.is_admin()>
+                    <A href="/secrets" attr:class="nav-link">"Secrets"</A>
                     <A href="/users" attr:class="nav-link">"Users"</A>
                 </Show>
                 <div class="sidebar-foot">
@@ -118,6 +119,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/executions") view=pages::executions::ExecutionsPage/>
                     <Route path=path!("/executions/:id") view=pages::executions::ExecutionPage/>
                     <Route path=path!("/keys") view=pages::keys::KeysPage/>
+                    <Route path=path!("/secrets") view=pages::secrets::SecretsPage/>
                     <Route path=path!("/users") view=pages::users::UsersPage/>
                 </Routes>
             </main>

@@ -4,4 +4,5 @@ pub mod editor;
 pub mod executions;
 pub mod integrations;
 pub mod keys;
+pub mod secrets;
 pub mod users;
