@@ -133,8 +133,10 @@ pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<Subscr
     let rate_limit = rate(input.rate_limit)?;
     let secret = super::generate_secret();
     let now = now_us();
+    let id = crate::executions::new_id();
+    let sealed = super::seal_secret(&state.secret, &id, &secret)?;
     let model = subscription::ActiveModel {
-        id: Set(crate::executions::new_id()),
+        id: Set(id),
         url: Set(url),
         event_types: Set(serde_json::to_string(&patterns).map_err(anyhow::Error::from)?),
         description: Set(description),
@@ -143,7 +145,7 @@ pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<Subscr
         headers: Set(serde_json::to_string(&headers).map_err(anyhow::Error::from)?),
         rate_limit: Set(rate_limit),
         ordered: Set(input.ordered),
-        secret: Set(secret.clone()),
+        secret: Set(sealed),
         previous_secret: Set(None),
         previous_secret_until: Set(None),
         failing_since: Set(None),
@@ -238,10 +240,11 @@ pub async fn rotate_secret(
     let now = now_us();
     let until = now + i64::try_from(overlap.saturating_mul(1_000_000)).unwrap_or(0);
     let secret = super::generate_secret();
+    let sealed = super::seal_secret(&state.secret, id, &secret)?;
     let mut am: subscription::ActiveModel = m.clone().into();
     am.previous_secret = Set((overlap > 0).then(|| m.secret.clone()));
     am.previous_secret_until = Set((overlap > 0).then_some(until));
-    am.secret = Set(secret.clone());
+    am.secret = Set(sealed);
     am.updated_at = Set(now);
     am.update(&state.db).await?;
     super::changed(state).await?;

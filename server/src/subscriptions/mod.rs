@@ -231,6 +231,30 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &str) -> Option<St
     ))
 }
 
+/// How a subscription's signing secret is stored: encrypted like stored secrets
+/// (ChaCha20-Poly1305 under a key derived from the server secret), bound to the subscription.
+pub fn seal_secret(
+    server: &crate::auth::ServerSecret,
+    subscription_id: &str,
+    secret: &str,
+) -> anyhow::Result<String> {
+    crate::secrets::seal(server, &secret_aad(subscription_id), secret)
+}
+
+/// The signing secret of a stored value; `None` when it cannot be decrypted (another server
+/// secret).
+pub fn open_secret(
+    server: &crate::auth::ServerSecret,
+    subscription_id: &str,
+    stored: &str,
+) -> Option<String> {
+    crate::secrets::open(server, &secret_aad(subscription_id), stored)
+}
+
+fn secret_aad(subscription_id: &str) -> String {
+    format!("subscription {subscription_id} signing secret")
+}
+
 /// Reloads the snapshot of enabled subscriptions from the database.
 pub async fn reload(state: &crate::AppState) -> Result<(), sea_orm::DbErr> {
     let entries = db::enabled_entries(&state.db).await?;

@@ -213,10 +213,17 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
     }
     let now = now_us();
     let timestamp = now / 1_000_000;
-    let mut signatures = vec![super::sign(&sub.secret, &d.event_id, timestamp, &d.body)];
+    let current = super::open_secret(&state.secret, &sub.id, &sub.secret);
+    let mut signatures = vec![current
+        .as_deref()
+        .and_then(|s| super::sign(s, &d.event_id, timestamp, &d.body))];
     if let (Some(prev), Some(until)) = (&sub.previous_secret, sub.previous_secret_until) {
         if until > now {
-            signatures.push(super::sign(prev, &d.event_id, timestamp, &d.body));
+            let prev = super::open_secret(&state.secret, &sub.id, prev);
+            signatures.push(
+                prev.as_deref()
+                    .and_then(|s| super::sign(s, &d.event_id, timestamp, &d.body)),
+            );
         }
     }
     let signature = signatures
@@ -253,7 +260,21 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
         shown.insert(k.to_owned(), v);
     }
     let started = Instant::now();
-    let resp = send(req.body(d.body.clone())).await;
+    let resp = if current.is_some() {
+        send(req.body(d.body.clone())).await
+    } else {
+        // Never sent unsigned: the secret was sealed under another server secret.
+        tracing::error!(subscription_id = %sub.id, "the signing secret cannot be decrypted; rotate it");
+        Response {
+            status: None,
+            retry_after: None,
+            excerpt: None,
+            error: Some(
+                "the signing secret cannot be decrypted (was server.secret replaced?); rotate it"
+                    .to_owned(),
+            ),
+        }
+    };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let ended = now_us();
     let end = conclude(state, &sub, &d, &resp, ended).await;

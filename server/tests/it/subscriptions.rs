@@ -280,7 +280,23 @@ async fn signed_test_events_with_wildcards(db: Db) {
     assert_eq!(a["request_headers"]["authorization"], "[redacted]");
     assert_eq!(a["request_headers"]["webhook-id"], msg_id.as_str());
     assert_eq!(d["body"]["data"]["name"], "Jane");
-    // The secret is never shown again.
+    // Stored encrypted, never shown again.
+    {
+        use sea_orm::ConnectionTrait;
+        let conn = flowgate::db::connect(&app.cfg).await.unwrap();
+        let backend = conn.get_database_backend();
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT secret FROM subscriptions WHERE id = '{users_id}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored: String = row.try_get("", "secret").unwrap();
+        assert!(!stored.contains(users_secret.strip_prefix("whsec_").unwrap()));
+        assert!(!stored.starts_with("whsec_"));
+    }
     let (_, s) = app.get(&format!("/api/v1/subscriptions/{users_id}")).await;
     assert!(s.get("secret").is_none(), "{s}");
     assert!(!s.to_string().contains(&users_secret));
