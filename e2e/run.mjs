@@ -322,6 +322,7 @@ const tests = [
       await page.selectOption(`${patch} .http-method`, 'PATCH');
       await page.fill(`${patch} .http-url`, `${api}/crm/customers/\${vars.mapped.id}`);
       await page.fill(`${patch} .http-to`, 'crm');
+      await page.selectOption(`${patch} .value-mode`, 'expr');
       await page.locator(`${patch} .code-input`).fill('#{ email: vars.user.body.email, source: "flowgate" }');
 
       await page.click('#add-step');
@@ -337,6 +338,8 @@ const tests = [
       check(await page.getAttribute('#test-result', 'data-status') === 'succeeded', `test run: ${result}`);
       check(result.includes('jane.doe@example.com'), `answer: ${result}`);
       check(!result.includes('s3cr3t-token-value'), 'the secret never appears in the trace');
+      check(await page.locator('#test-trace .http-call').count() === 2, 'both outbound calls are in the trace');
+      check(/\[redacted\]/.test(result), 'the Authorization header is shown redacted');
       check(seen.some(c => c.method === 'GET' && c.auth === 'Bearer s3cr3t-token-value'), `calls: ${JSON.stringify(seen)}`);
       const p = seen.find(c => c.method === 'PATCH');
       check(p && JSON.parse(p.body).email === 'jane.doe@example.com' && p.url === '/crm/customers/IDNUMBER1234', `patch: ${JSON.stringify(p)}`);

@@ -1717,6 +1717,7 @@ fn step_trace(steps: Vec<StepOut>, running: bool) -> impl IntoView {
                             <span class="trace-bar" aria-hidden="true"><span class="trace-fill" style=format!("width: {pct:.2}%")></span></span>
                             <span class="trace-ms" title=format!("{} µs", s.duration_us)>{fmt_step_ms(s.duration_us)}</span>
                             {s.error.clone().map(|err| view! { <div class="trace-message" role="note">{err}</div> })}
+                            {(!s.calls.is_empty()).then(|| view! { <div class="trace-calls"><crate::components::HttpCalls calls=s.calls.clone()/></div> })}
                         </div>
                     }
                 }).collect_view()}

@@ -260,6 +260,7 @@ fn TestResult(out: TestRunOut) -> impl IntoView {
                                     <span class="muted small">{if ran { format!("{ms:.2} ms") } else { String::new() }}</span>
                                 </summary>
                                 {s.error.clone().map(|e| view! { <div class="error-box trace-error">{e}</div> })}
+                                <crate::components::HttpCalls calls=s.calls.clone()/>
                                 {s.input.clone().map(|v| view! { <div class="io"><div class="section-title">"vars before"</div><JsonBlock value=v/></div> })}
                                 {s.output.clone().map(|v| view! { <div class="io"><div class="section-title">"vars after"</div><JsonBlock value=v/></div> })}
                                 {(!ran).then(|| view! { <div class="muted small">"Not run (disabled, the other branch, or after the flow ended)."</div> })}
