@@ -7,6 +7,7 @@
 // On a failure the page is saved as e2e/artifacts/<test>.png and the server log is kept.
 import { chromium } from '../tools/node_modules/playwright-core/index.mjs';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -356,11 +357,59 @@ const tests = [
     }
   }],
 
+  ['a subscription receives signed events; its deliveries are listed', async () => {
+    const got = [];
+    const receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', c => { body += c; });
+      req.on('end', () => { got.push({ headers: req.headers, body }); res.end('ok'); });
+    });
+    await new Promise(r => receiver.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${receiver.address().port}/hooks/flowgate`;
+    try {
+      await page.goto(url('/subscriptions'));
+      await page.click('#new-subscription');
+      await page.fill('#sub-url', hook);
+      await page.fill('#sub-events', 'customer.*');
+      await page.keyboard.press('Enter');
+      await page.click('#create-subscription');
+      const secret = (await page.textContent('#sub-secret')).trim();
+      check(secret.startsWith('whsec_'), `secret ${secret}`);
+      await page.click('#sub-done');
+      await page.waitForSelector(`tr[data-subscription-url="${hook}"]`);
+      await shot('subscriptions');
+
+      await page.click('#send-test-event');
+      await page.fill('#event-type', 'customer.updated');
+      await page.fill('#event-payload', '{"id": "C-1", "email": "jane.doe@example.com"}');
+      await page.click('#send-event');
+      await page.waitForSelector('#event-result');
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise(r => setTimeout(r, 100));
+      check(got.length === 1, `the receiver got ${got.length} deliveries`);
+      // Verify the signature the way the Standard Webhooks spec describes it.
+      const h = got[0].headers;
+      const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+      const expected = createHmac('sha256', key).update(`${h['webhook-id']}.${h['webhook-timestamp']}.${got[0].body}`).digest('base64');
+      check(h['webhook-signature'].split(' ').includes(`v1,${expected}`), `signature ${h['webhook-signature']}`);
+      const event = JSON.parse(got[0].body);
+      check(event.type === 'customer.updated' && event.data.id === 'C-1', `body ${got[0].body}`);
+
+      await page.keyboard.press('Escape');
+      await page.goto(url('/subscriptions'));
+      await page.click(`tr[data-subscription-url="${hook}"] a`);
+      await page.waitForSelector('#deliveries .delivery-row[data-status="succeeded"][data-event-type="customer.updated"]');
+      await shot('subscription');
+    } finally {
+      receiver.close();
+    }
+  }],
+
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
     await page.setViewportSize({ width: 1024, height: 768 });
     try {
       for (const [path, ready] of [['/integrations', '#integrations'], ['/integrations/create-customer-record', '#pipeline'],
-                                   ['/executions', 'tr.execution-row'], ['/keys', 'h1'], ['/users', 'h1']]) {
+                                   ['/executions', 'tr.execution-row'], ['/keys', 'h1'], ['/users', 'h1'],
+                                   ['/subscriptions', 'h1'], ['/secrets', 'h1']]) {
         await page.goto(url(path));
         await page.waitForSelector(ready);
         const wide = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -5,4 +5,5 @@ pub mod executions;
 pub mod integrations;
 pub mod keys;
 pub mod secrets;
+pub mod subscriptions;
 pub mod users;

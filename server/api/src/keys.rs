@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyIn {
     pub label: String,
@@ -12,7 +12,7 @@ pub struct KeyIn {
 }
 
 /// Returned once, when a key is created: the only time the secret is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyCreatedOut {
     pub id: String,
     pub label: String,
@@ -34,3 +34,6 @@ pub struct KeyOut {
     #[serde(default)]
     pub integrations: Vec<String>,
 }
+
+debug_redacted!(KeyIn { label } secret { secret });
+debug_redacted!(KeyCreatedOut { id, label, prefix, created_at } secret { secret });

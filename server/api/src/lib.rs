@@ -3,6 +3,21 @@
 //! Versioning rule: within `/api/v1` fields are only ever added (with defaults), never renamed
 //! or removed, and error codes are stable.
 
+/// `Debug` for types that carry a secret: every field but the secret ones, which print as
+/// `[redacted]`, so a secret never reaches a log through `{:?}`.
+macro_rules! debug_redacted {
+    ($t:ident { $($f:ident),* } secret { $($s:ident),+ }) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    $(.field(stringify!($f), &self.$f))*
+                    $(.field(stringify!($s), &"[redacted]"))+
+                    .finish()
+            }
+        }
+    };
+}
+
 pub mod error;
 pub mod executions;
 pub mod integrations;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/secrets`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretIn {
     /// Letters, digits, `.`, `_` and `-`, 1 to 128 characters.
@@ -13,7 +13,7 @@ pub struct SecretIn {
 }
 
 /// `PUT /api/v1/secrets/{name}`: a new value (rotation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretValueIn {
     pub value: String,
@@ -26,3 +26,6 @@ pub struct SecretOut {
     pub created_at: String,
     pub updated_at: String,
 }
+
+debug_redacted!(SecretIn { name } secret { value });
+debug_redacted!(SecretValueIn {} secret { value });

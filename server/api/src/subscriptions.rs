@@ -81,7 +81,7 @@ pub struct SubscriptionOut {
 }
 
 /// Returned once, on creation: the only time the signing secret is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionCreatedOut {
     #[serde(flatten)]
     pub subscription: SubscriptionOut,
@@ -100,7 +100,7 @@ pub struct RotateSecretIn {
 }
 
 /// The new secret, shown this once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SecretOut {
     pub secret: String,
     /// Until when the previous secret also signs.
@@ -191,4 +191,34 @@ pub struct RedeliverIn {
 pub struct RedeliverOut {
     /// Deliveries queued again.
     pub requeued: u64,
+}
+
+debug_redacted!(SubscriptionCreatedOut { subscription } secret { secret });
+debug_redacted!(SecretOut { previous_secret_expires_at } secret { secret });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_reach_debug_output() {
+        let s = SecretOut {
+            secret: "whsec_c2VjcmV0".into(),
+            previous_secret_expires_at: None,
+        };
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("whsec_c2VjcmV0") && text.contains("[redacted]"),
+            "{text}"
+        );
+        let k = crate::KeyIn {
+            label: "a".into(),
+            secret: Some("fg_topsecret".into()),
+        };
+        assert!(!format!("{k:?}").contains("topsecret"));
+        let v = crate::secrets::SecretValueIn {
+            value: "hunter2".into(),
+        };
+        assert!(!format!("{v:?}").contains("hunter2"));
+    }
 }
