@@ -697,7 +697,7 @@ mod tests {
         for (t, _, _) in PALETTE {
             assert_eq!(new_step(t).map(|s| s.type_name()), Some(*t));
         }
-        assert!(new_step("http").is_none());
+        assert!(new_step("webhook").is_none());
     }
 }
 
