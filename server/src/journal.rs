@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::executions as q;
@@ -231,7 +231,7 @@ async fn commit(
             }
         }
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut next: HashMap<&str, i64> = HashMap::with_capacity(per_lane.len());
     for (lane, count) in &per_lane {
         let first = q::reserve_sequences(&txn, lane, *count).await?;

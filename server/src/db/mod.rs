@@ -13,6 +13,20 @@ use sea_orm::{
 
 use crate::config::Config;
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), waiting up to the busy timeout: a deferred transaction that reads
+/// first and writes later fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT) when
+/// another connection wrote in between. PostgreSQL ignores the mode.
+pub async fn begin_write<C: sea_orm::TransactionTrait>(
+    db: &C,
+) -> Result<C::Transaction, sea_orm::DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Opens the database named by the settings (creating the SQLite file and data dir if needed).
 pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     let url = cfg.effective_database_url();

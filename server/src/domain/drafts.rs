@@ -3,7 +3,6 @@
 //! unpublished (version 0): listed, editable, serving nothing until its first publish.
 
 use flowgate_api::{DraftOut, IntegrationDoc, IntegrationOut, PublishIn};
-use sea_orm::TransactionTrait;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::integrations::{
@@ -69,7 +68,7 @@ pub async fn save(
     let document = serde_json::to_string(&doc).map_err(anyhow::Error::from)?;
     let now = now_us();
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if let Some(other) = path_user(&txn, &path, slug).await? {
         return Err(path_conflict(&path, &other));
     }

@@ -4,7 +4,7 @@ use flowgate_api::users::UserIn;
 use flowgate_api::{LoginOut, UserOut, UserPatch};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use crate::auth::{dummy_hash, generate_token, hash_password, verify_password, ServerSecret};
@@ -245,7 +245,7 @@ pub async fn patch(
         }
         None => None,
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let u = user::Entity::find_by_id(id.to_owned())
         .one(&txn)
         .await?

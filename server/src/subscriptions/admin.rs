@@ -7,7 +7,7 @@ use flowgate_api::subscriptions::{
     SecretOut, SubscriptionCreatedOut, SubscriptionIn, SubscriptionOut, SubscriptionPatch,
 };
 use flowgate_api::Page;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 
 use super::db::{self as q, attempt, delivery, subscription};
 use crate::error::{AppError, AppResult};
@@ -277,7 +277,7 @@ pub async fn publish(state: &AppState, input: EventIn) -> AppResult<EventOut> {
     // disabled in between gets a delivery that waits until it is enabled again.
     let subs = q::enabled_entries(&state.db).await?;
     let rows = super::deliveries_for(&subs, &[(id.clone(), t.clone(), body)], None, now);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     q::insert_deliveries(&txn, &rows).await?;
     if !rows.is_empty() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
         crate::db::cluster::notify(&txn, &state.notify_channel, &["w".to_owned()]).await?;

@@ -315,9 +315,9 @@ pub async fn record_attempt(
     attempt: attempt::Model,
     end: &AttemptEnd,
 ) -> Result<bool, DbErr> {
-    use sea_orm::{ActiveModelTrait, IntoActiveModel, TransactionTrait};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
     let backend = db.get_database_backend();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     attempt.into_active_model().insert(&txn).await?;
     let r = txn
         .execute_raw(stmt(
@@ -483,9 +483,8 @@ pub async fn requeue(
 
 /// Deletes a subscription with its deliveries and their attempts.
 pub async fn delete_subscription(db: &DatabaseConnection, id: &str) -> Result<bool, DbErr> {
-    use sea_orm::TransactionTrait;
     let backend = db.get_database_backend();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     txn.execute_raw(stmt(
         backend,
         "DELETE FROM delivery_attempts WHERE delivery_id IN \
@@ -512,7 +511,6 @@ pub async fn delete_subscription(db: &DatabaseConnection, id: &str) -> Result<bo
 
 /// Deletes up to `limit` finished deliveries created before `before`, with their attempts.
 pub async fn prune(db: &DatabaseConnection, before: i64, limit: u64) -> Result<u64, DbErr> {
-    use sea_orm::TransactionTrait;
     let backend = db.get_database_backend();
     let rows = db
         .query_all_raw(stmt(
@@ -529,7 +527,7 @@ pub async fn prune(db: &DatabaseConnection, before: i64, limit: u64) -> Result<u
     if ids.is_empty() {
         return Ok(0);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     attempt::Entity::delete_many()
         .filter(attempt::Column::DeliveryId.is_in(ids.clone()))
         .exec(&txn)

@@ -9,7 +9,7 @@ use flowgate_api::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 
 use crate::db::entities::{api_key, integration, integration_draft, integration_version};
@@ -200,7 +200,7 @@ pub(crate) async fn publish_doc(
     let document = serde_json::to_string(&doc).map_err(anyhow::Error::from)?;
     let now = now_us();
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let existing = integration::Entity::find()
         .filter(integration::Column::Slug.eq(slug))
         .one(&txn)
@@ -443,7 +443,7 @@ pub async fn patch(
     let Some(enabled) = patch.enabled.filter(|e| *e != m.enabled) else {
         return get(state, slug).await;
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut doc = parse_doc(&m.document)?;
     doc.enabled = enabled;
     let mut am: integration::ActiveModel = m.clone().into();
@@ -476,7 +476,7 @@ pub async fn patch(
 
 pub async fn delete(state: &AppState, slug: &str) -> AppResult<()> {
     let m = find(state, slug).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     integration_version::Entity::delete_many()
         .filter(integration_version::Column::IntegrationId.eq(m.id.clone()))
         .exec(&txn)
