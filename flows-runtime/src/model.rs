@@ -192,7 +192,7 @@ pub struct EmitStep {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub disabled: bool,
-    /// The event type: letters, digits, `.`, `_` and `-`, 1 to 128 characters (`user.updated`).
+    /// The event type: dot-separated words of letters, digits, `_` and `-`, 1 to 128 characters (`user.updated`).
     pub event: String,
     /// A JSON literal sent as the payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]

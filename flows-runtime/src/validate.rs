@@ -12,6 +12,7 @@ use crate::model::{
     RespondStep, Step,
 };
 use crate::template::{parse_template, TemplatePart};
+use crate::trace::MAX_EVENT_PAYLOAD_BYTES;
 
 /// Most steps in one flow, counting nested steps.
 pub const MAX_STEPS: usize = 500;
@@ -341,19 +342,23 @@ fn check_log(p: &Placed<'_>, l: &LogStep, errors: &mut Vec<ValidationError>) {
 /// Longest event type, in characters.
 pub const MAX_EVENT_TYPE_CHARS: usize = 128;
 
-/// Why `event` is not a valid event type (letters, digits, `.`, `_`, `-`; 1 to 128), if it is not.
+/// Why `event` is not a valid event type, if it is not: 1 to 128 characters, dot-separated
+/// non-empty segments of letters, digits, `_` and `-` (`customer.created`). The one rule for
+/// emit steps, subscription patterns and the UI.
 pub fn event_type_problem(event: &str) -> Option<String> {
     if event.is_empty() || event.len() > MAX_EVENT_TYPE_CHARS {
         return Some(format!(
             "an event type has 1 to {MAX_EVENT_TYPE_CHARS} characters"
         ));
     }
-    if !event
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
+    if event.split('.').any(|seg| {
+        seg.is_empty()
+            || !seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    }) {
         return Some(format!(
-            "`{event}` is not a valid event type: use letters, digits, `.`, `_` and `-` (e.g. `user.updated`)"
+            "`{event}` is not a valid event type: use dot-separated words of letters, digits, `_` and `-` (e.g. `user.updated`)"
         ));
     }
     None
@@ -373,12 +378,12 @@ fn check_emit(p: &Placed<'_>, e: &EmitStep, errors: &mut Vec<ValidationError>) {
         check_snippet(p, "payload_expr", expr, errors);
     }
     if let Some(payload) = &e.payload {
-        if serde_json::to_vec(payload).map_or(0, |v| v.len()) > crate::MAX_EVENT_PAYLOAD_BYTES {
+        if serde_json::to_vec(payload).map_or(0, |v| v.len()) > MAX_EVENT_PAYLOAD_BYTES {
             errors.push(p.error(
                 Some("payload"),
                 format!(
                     "the payload is larger than {} bytes of JSON",
-                    crate::MAX_EVENT_PAYLOAD_BYTES
+                    MAX_EVENT_PAYLOAD_BYTES
                 ),
             ));
         }
@@ -714,6 +719,11 @@ mod tests {
             errs[1].message
         );
         assert!(event_type_problem(&"a".repeat(128)).is_none());
+        // Empty segments match no subscription pattern but `*`, so they are refused here too.
+        for bad in ["order.", ".order", "a..b", "a b", ""] {
+            assert!(event_type_problem(bad).is_some(), "{bad:?} passed");
+        }
+        assert!(event_type_problem("customer.created_v2-x").is_none());
     }
 
     #[test]

@@ -1,145 +1,48 @@
 //! Flowgate's server: the admin API, the consumer endpoints under `/t/`, the journal that
 //! records executions and the workers that run queued ones.
+//!
+//! Layers, each importing only from those below it (`scripts/check-layers` checks this):
+//!
+//! | layer | what |
+//! | --- | --- |
+//! | `lib.rs` | composition root: starts everything; nothing imports it |
+//! | [`http`], [`tasks`] | actix-web routes, extractors, error mapping; background loops (workers, deliveries, cluster, housekeeping) |
+//! | [`domain`] | the services: integrations, keys, users, executions, secrets, subscriptions, calls |
+//! | [`state`] | [`AppState`], shared by all of the above |
+//! | [`outbound`] | HTTP clients to the outside world |
+//! | [`db`] | entities, queries, the journal (group-commit writer) |
+//! | [`core`] | the model and its pure rules |
+//! | [`support`], [`config`], [`error`], [`telemetry`] | leaves |
 
-pub mod auth;
-pub mod cluster;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod executions;
 pub mod http;
-pub mod journal;
 pub mod outbound;
-pub mod registry;
-pub mod secrets;
-pub mod subscriptions;
+pub mod state;
+pub mod support;
+pub mod tasks;
 pub mod telemetry;
-pub mod time;
-pub mod worker;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::ServerSecret;
 use crate::config::Config;
-use crate::executions::Answer;
-use crate::journal::Journal;
-use crate::registry::Registry;
-use crate::worker::Signals;
-
-/// Everything a request or a worker needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub cfg: Config,
-    pub db: DatabaseConnection,
-    pub secret: ServerSecret,
-    pub registry: Registry,
-    pub runtime: Arc<flows_runtime::Runtime>,
-    pub journal: Journal,
-    pub signals: Arc<Signals>,
-    /// Enabled event subscriptions (for the journal) and the delivery worker's wake-up.
-    pub subscriptions: Arc<subscriptions::Set>,
-    /// Request-response callers waiting for a queued (ordered) execution, by execution id.
-    waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
-    /// Idempotency keys of calls being accepted right now, as `integration id \n key`.
-    pub idempotency_in_flight: Mutex<std::collections::HashSet<String>>,
-    pub instance_id: String,
-    /// PostgreSQL: the LISTEN/NOTIFY channel of this Flowgate's instances.
-    pub notify_channel: String,
-    /// When this instance last recorded its heartbeat (µs): work is started only while it is
-    /// fresh, so an instance the others may take for dead does not run what they take over.
-    pub last_heartbeat: std::sync::atomic::AtomicI64,
-    pub shutdown: CancellationToken,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// Registers a caller that waits for the answer of a queued execution.
-    pub fn wait_for(&self, execution_id: &str) -> oneshot::Receiver<Answer> {
-        let (tx, rx) = oneshot::channel();
-        let mut guard = match self.waiters.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        guard.insert(execution_id.to_owned(), tx);
-        rx
-    }
-
-    pub fn stop_waiting(&self, execution_id: &str) {
-        let mut guard = match self.waiters.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        guard.remove(execution_id);
-    }
-
-    /// Whether a caller on this instance waits for this execution.
-    pub fn is_waiting(&self, execution_id: &str) -> bool {
-        let guard = match self.waiters.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        guard.contains_key(execution_id)
-    }
-
-    /// Whether this instance may start work: its last heartbeat is recent enough that no
-    /// other instance takes it for dead.
-    pub fn may_start_work(&self) -> bool {
-        let last = self
-            .last_heartbeat
-            .load(std::sync::atomic::Ordering::Relaxed);
-        time::now_us() - last < ms_to_us(self.cfg.cluster.dead_after_ms) / 2
-    }
-
-    /// Hands an answer to the caller waiting for it; false if nobody waits here.
-    pub fn deliver(&self, execution_id: &str, answer: Answer) -> bool {
-        let waiter = {
-            let mut guard = match self.waiters.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            guard.remove(execution_id)
-        };
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(answer);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The compiled flow of a given version (current one from memory, older ones compiled once).
-    pub async fn compiled_version(
-        &self,
-        integration_id: &str,
-        version: i64,
-    ) -> anyhow::Result<flows_runtime::CompiledFlow> {
-        if let Some(flow) = self.registry.cached_version(integration_id, version) {
-            return Ok(flow);
-        }
-        let flow = domain::integrations::compile_version(self, integration_id, version).await?;
-        self.registry
-            .cache_version(integration_id, version, flow.clone());
-        Ok(flow)
-    }
-}
+use crate::core::registry::Registry;
+use crate::core::signals::Signals;
+use crate::core::subscription_set::Set as SubscriptionSet;
+use crate::db::journal::Journal;
+pub use crate::state::AppState;
+use crate::state::Inner;
+use crate::support::crypto::ServerSecret;
+use crate::support::ids::new_id;
+use crate::support::time::{ms_to_us, now_us};
 
 /// A started server.
 pub struct Running {
@@ -197,8 +100,8 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
     db::migrate(&db).await?;
     let secret = ServerSecret::load_or_create(&cfg.data_dir)?;
     domain::users::bootstrap_admin(&db, &cfg.admin_email, &cfg.admin_password).await?;
-    let instance_id = format!("{}-{}", std::process::id(), executions::new_id());
-    let now = time::now_us();
+    let instance_id = format!("{}-{}", std::process::id(), new_id());
+    let now = now_us();
     db::cluster::register(&db, &instance_id, now).await?;
     // SQLite is one instance's database: whatever ran before this start is over. With
     // PostgreSQL others may be alive; only those silent for too long are over.
@@ -219,8 +122,8 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
 
     let notify_channel = db::cluster::channel_name(&db).await?;
     let (signals, new_lanes) = Signals::new();
-    let subscriptions = Arc::new(subscriptions::Set::default());
-    subscriptions.replace(subscriptions::db::enabled_entries(&db).await?);
+    let subscriptions = Arc::new(SubscriptionSet::default());
+    subscriptions.replace(db::subscriptions::enabled_entries(&db).await?);
     let (journal, journal_task) = Journal::start(
         db.clone(),
         (instance_id.clone(), notify_channel.clone()),
@@ -229,7 +132,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         Arc::clone(&signals),
         Arc::clone(&subscriptions),
     );
-    let http_client = outbound::FlowHttpClient::new(
+    let http_client = outbound::flows::FlowHttpClient::new(
         db.clone(),
         secret.clone(),
         tokio::runtime::Handle::current(),
@@ -258,14 +161,14 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         .await
         .map_err(|e| anyhow::anyhow!("loading api keys: {e}"))?;
 
-    let workers = tokio::spawn(worker::run(
+    let workers = tokio::spawn(tasks::worker::run(
         state.clone(),
         new_lanes,
         state.shutdown.clone(),
     ));
-    let deliveries = tokio::spawn(subscriptions::worker::run(state.clone()));
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
-    let cluster = tokio::spawn(cluster::run(state.clone()));
+    let deliveries = tokio::spawn(tasks::deliveries::run(state.clone()));
+    let housekeeping = tokio::spawn(tasks::housekeeping::run(state.clone()));
+    let cluster = tokio::spawn(tasks::cluster::run(state.clone()));
     let addr = listener.local_addr()?;
     let server = http::serve(state.clone(), listener)?;
     tracing::info!(%addr, "flowgate listening");
@@ -279,80 +182,4 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         cluster,
         deliveries,
     })
-}
-
-pub(crate) fn ms_to_us(ms: u64) -> i64 {
-    i64::try_from(ms.saturating_mul(1000)).unwrap_or(i64::MAX / 4)
-}
-
-/// Deletes executions past the retention settings, a batch at a time with pauses, so the
-/// journal and the workers keep the database most of the time.
-pub async fn prune(state: &AppState) -> anyhow::Result<u64> {
-    let r = &state.cfg.retention;
-    let now = time::now_us();
-    let hours = |h: u64| i64::try_from(h.saturating_mul(3_600_000_000)).unwrap_or(i64::MAX / 4);
-    let mut total = 0;
-    for (dead, age) in [(false, r.max_age_hours), (true, r.dead_max_age_hours)] {
-        if age == 0 {
-            continue;
-        }
-        loop {
-            if state.shutdown.is_cancelled() {
-                return Ok(total);
-            }
-            let n = db::executions::prune_older(&state.db, dead, now - hours(age), r.batch).await?;
-            total += n;
-            if n < r.batch {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    if r.max_per_integration > 0 {
-        for id in db::executions::integrations_with_executions(&state.db).await? {
-            loop {
-                if state.shutdown.is_cancelled() {
-                    return Ok(total);
-                }
-                let n = db::executions::prune_beyond_count(
-                    &state.db,
-                    &id,
-                    r.max_per_integration,
-                    r.batch,
-                )
-                .await?;
-                total += n;
-                if n < r.batch {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-    Ok(total)
-}
-
-/// Periodic chores off the hot path.
-async fn housekeeping(state: AppState) {
-    let prune_every = Duration::from_millis(state.cfg.retention.interval_ms);
-    let tick = prune_every.min(Duration::from_secs(5));
-    let mut next_prune = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            _ = state.shutdown.cancelled() => break,
-            _ = tokio::time::sleep(tick) => {}
-        }
-        if let Err(e) = domain::keys::flush_last_used(&state).await {
-            tracing::warn!(error = %e, "recording key use failed");
-        }
-        if tokio::time::Instant::now() >= next_prune {
-            next_prune = tokio::time::Instant::now() + prune_every;
-            match prune(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "pruned old executions"),
-                Err(e) => tracing::warn!(error = %e, "pruning executions failed"),
-            }
-        }
-    }
-    let _ = domain::keys::flush_last_used(&state).await;
 }

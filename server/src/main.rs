@@ -40,7 +40,7 @@ enum AdminCommand {
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long, default_value = "admin", value_parser = ["admin", "designer", "viewer"])]
+        #[arg(long, default_value = "admin", value_parser = clap::builder::PossibleValuesParser::new(flowgate_api::users::ROLES.iter().copied()))]
         role: String,
     },
 }

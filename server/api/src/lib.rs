@@ -38,10 +38,42 @@ pub use users::{LoginIn, LoginOut, UserOut, UserPatch};
 
 use serde::{Deserialize, Serialize};
 
+/// What a credential reads as wherever it would be shown: traces, execution records, logs.
+pub const REDACTED: &str = "[redacted]";
+
+/// Request headers that carry a caller's credentials; recorded executions show them as
+/// [`REDACTED`].
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+
+/// Whether a header's value should be treated as a secret: the credential headers,
+/// `set-cookie`, `x-api-key`, and any name that says `token` or `secret`.
+pub fn sensitive_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    CREDENTIAL_HEADERS.contains(&n.as_str())
+        || matches!(n.as_str(), "x-api-key" | "set-cookie")
+        || n.contains("token")
+        || n.contains("secret")
+}
+
 /// A page of a list, newest first. `next_cursor` is passed back as `cursor` to get the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_headers() {
+        for h in ["Authorization", "cookie", "X-API-Key", "x-auth-token", "X-Client-Secret"] {
+            assert!(sensitive_header(h), "{h}");
+        }
+        for h in ["content-type", "x-request-id", "accept"] {
+            assert!(!sensitive_header(h), "{h}");
+        }
+    }
 }

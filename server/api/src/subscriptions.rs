@@ -5,6 +5,47 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Headers Flowgate sets on a delivery itself; a subscription may not set them (nor any
+/// other `webhook-*` header).
+pub const RESERVED_HEADERS: &[&str] = &[
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+];
+
+/// A delivery's statuses, in the order a delivery goes through them.
+pub const DELIVERY_STATUSES: [&str; 4] = ["pending", "delivering", "succeeded", "failed"];
+
+/// Why a subscription pattern is not acceptable: an event type
+/// ([`flows_runtime::event_type_problem`]), `prefix.*`, or `*`.
+pub fn pattern_problem(p: &str) -> Option<String> {
+    if p == "*" {
+        return None;
+    }
+    let base = p.strip_suffix(".*").unwrap_or(p);
+    flows_runtime::event_type_problem(base)
+        .map(|_| format!("event type pattern `{p}` must be an event type, `prefix.*` or `*`"))
+}
+
+/// `user.*` matches `user.created` and `user.profile.changed`; `*` matches everything;
+/// anything else matches itself.
+pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => event_type
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => pattern == event_type,
+    }
+}
+
 /// `POST /api/v1/subscriptions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The roles, most powerful first, as the API names them.
+pub const ROLES: &[&str] = &["admin", "designer", "viewer"];
+
+/// The shortest password the server accepts, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {

@@ -1,4 +1,4 @@
-//! sea-orm entities, one module per table. Used only inside `db`.
+//! sea-orm entities, one module per table: every table of the schema (`migrations/`).
 
 pub mod user {
     use sea_orm::entity::prelude::*;
@@ -169,6 +169,124 @@ pub mod execution {
         pub steps: Option<String>,
         pub logs: Option<String>,
         pub error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod subscription {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subscriptions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub url: String,
+        /// JSON array of patterns.
+        pub event_types: String,
+        pub description: String,
+        pub enabled: bool,
+        pub disabled_reason: Option<String>,
+        /// JSON object.
+        pub headers: String,
+        pub rate_limit: Option<i32>,
+        pub ordered: bool,
+        pub secret: String,
+        pub previous_secret: Option<String>,
+        pub previous_secret_until: Option<i64>,
+        pub failing_since: Option<i64>,
+        pub last_success_at: Option<i64>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod delivery {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subscription_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub subscription_id: String,
+        pub event_id: String,
+        pub event_type: String,
+        pub body: String,
+        pub ordered: bool,
+        pub execution_id: Option<String>,
+        pub status: String,
+        pub attempts: i32,
+        pub next_attempt_at: i64,
+        pub lease_owner: Option<String>,
+        pub lease_until: Option<i64>,
+        pub last_status: Option<i32>,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+        pub finished_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod attempt {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delivery_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub delivery_id: String,
+        pub attempt: i32,
+        pub started_at: i64,
+        pub duration_ms: i64,
+        pub url: String,
+        /// JSON object.
+        pub request_headers: String,
+        pub response_status: Option<i32>,
+        pub response_excerpt: Option<String>,
+        pub error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod secret {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "secrets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        /// Encrypted: `v1:` + base64(nonce || ciphertext).
+        pub value: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Secret")
+                .field("name", &self.name)
+                .finish_non_exhaustive()
+        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

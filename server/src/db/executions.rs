@@ -2,13 +2,13 @@
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Value,
 };
 
 use super::entities::execution;
 use super::stmt;
-use crate::executions::{Claimed, Finished, Mode, NewExecution};
+use crate::core::execution::{lane_id, Claimed, Finished, Mode, NewExecution};
 
 /// Splits a batch into pieces of 128, 32, 8, 2 and 1 rows: a multi-row statement per piece,
 /// and only five statement shapes, so the database's prepared-statement cache keeps them
@@ -236,11 +236,7 @@ pub async fn claim_unordered(
     limit: u32,
 ) -> Result<Vec<Claimed>, DbErr> {
     let backend = db.get_database_backend();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let lock = super::skip_locked(backend);
     let sql = format!(
         "UPDATE executions SET status = 'running', lease_owner = ?, lease_until = ?, started_at = ?, \
          attempts = attempts + 1, next_attempt_at = NULL WHERE id IN (SELECT id FROM executions \
@@ -330,7 +326,7 @@ pub async fn lanes_with_work(db: &DatabaseConnection) -> Result<Vec<String>, DbE
         .map(|r| {
             let id: String = r.try_get("", "integration_id")?;
             let key: String = r.try_get("", "lane_key")?;
-            Ok(crate::executions::lane_id(&id, &key))
+            Ok(lane_id(&id, &key))
         })
         .collect()
 }

@@ -3,6 +3,8 @@
 pub mod cluster;
 pub mod entities;
 pub mod executions;
+pub mod journal;
+pub mod subscriptions;
 
 use std::time::Duration;
 
@@ -12,6 +14,16 @@ use sea_orm::{
 };
 
 use crate::config::Config;
+
+/// The row-lock clause of a claim's inner SELECT: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+/// instances never claim the same row; nothing on SQLite, whose writes are serialised anyway.
+pub fn skip_locked(backend: DbBackend) -> &'static str {
+    if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    }
+}
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
 /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout: a deferred transaction that reads

@@ -5,14 +5,17 @@ use flowgate_api::executions::{
 };
 use flowgate_api::{ExecutionOut, ExecutionStatus, Page, RequestSnapshot, ResponseSnapshot};
 
+use crate::core::conclude::redact;
+use crate::core::execution::{lane_id, Mode, NewExecution};
+use crate::core::signals::Committed;
 use crate::db::entities::execution;
 use crate::db::executions::{self as q, ListFilter};
+use crate::db::journal::JournalError;
 use crate::error::{AppError, AppResult};
-use crate::executions::{self as ex, redact, Mode, NewExecution};
-use crate::journal::{Committed, JournalError};
+use crate::support::ids::new_id;
 
-use crate::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
 fn to_out(m: execution::Model, full: bool) -> ExecutionOut {
     let status = ExecutionStatus::parse(&m.status).unwrap_or(ExecutionStatus::Errored);
@@ -183,7 +186,7 @@ pub async fn replay(state: &AppState, id: &str, input: ReplayIn) -> AppResult<Re
         }
         wake(
             state,
-            &ex::lane_id(&m.integration_id, &m.lane_key),
+            &lane_id(&m.integration_id, &m.lane_key),
             m.sequence.is_some(),
         );
         return Ok(ReplayOut {
@@ -207,7 +210,7 @@ async fn replay_as_new(
 ) -> AppResult<String> {
     let ordered = ordered_now.unwrap_or(m.ordered);
     let exec = NewExecution {
-        id: ex::new_id(),
+        id: new_id(),
         integration_id: m.integration_id.clone(),
         slug: m.integration_slug.clone(),
         version,
@@ -249,7 +252,7 @@ pub async fn skip(state: &AppState, id: &str) -> AppResult<ExecutionOut> {
     }
     wake(
         state,
-        &ex::lane_id(&m.integration_id, &m.lane_key),
+        &lane_id(&m.integration_id, &m.lane_key),
         m.sequence.is_some(),
     );
     get(state, id).await

@@ -5,12 +5,12 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use crate::auth::{generate_key_secret, key_prefix};
+use crate::core::registry::KeyEntry;
 use crate::db::entities::api_key;
 use crate::error::{AppError, AppResult};
-use crate::registry::KeyEntry;
-use crate::time::{now_us, rfc3339, rfc3339_opt};
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::crypto::{generate_key_secret, key_prefix};
+use crate::support::time::{now_us, rfc3339, rfc3339_opt};
 
 pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> {
     let label = input.label.trim().to_owned();
@@ -37,7 +37,7 @@ pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> 
     let digest = state.secret.digest(secret.as_bytes());
     let now = now_us();
     let model = api_key::ActiveModel {
-        id: Set(crate::executions::new_id()),
+        id: Set(crate::support::ids::new_id()),
         label: Set(label),
         prefix: Set(key_prefix(&secret)),
         digest: Set(hex::encode(digest)),
@@ -54,7 +54,7 @@ pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> 
         _ => AppError::Db(e),
     })?;
     reload(state).await?;
-    crate::cluster::announce(state, "k").await;
+    state.announce(crate::core::notice::Notice::Keys).await;
     tracing::info!(key_id = %model.id, "api key created");
     Ok(KeyCreatedOut {
         id: model.id,
@@ -104,7 +104,7 @@ pub async fn revoke(state: &AppState, id: &str) -> AppResult<()> {
     am.revoked_at = Set(Some(now_us()));
     am.update(&state.db).await?;
     reload(state).await?;
-    crate::cluster::announce(state, "k").await;
+    state.announce(crate::core::notice::Notice::Keys).await;
     tracing::info!(key_id = %id, "api key revoked");
     Ok(())
 }

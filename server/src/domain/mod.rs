@@ -1,8 +1,10 @@
-//! Domain services: what the admin API and the ingress do, without HTTP types.
+//! The services: what the admin API and the consumer endpoints do, without HTTP.
 
-pub mod drafts;
+pub mod calls;
 pub mod executions;
 pub mod integrations;
 pub mod keys;
-pub mod test_runs;
+pub mod runs;
+pub mod secrets;
+pub mod subscriptions;
 pub mod users;

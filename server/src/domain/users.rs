@@ -7,13 +7,15 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use crate::auth::{dummy_hash, generate_token, hash_password, verify_password, ServerSecret};
 use crate::db::entities::{session, user};
 use crate::error::{AppError, AppResult};
-use crate::time::{now_us, rfc3339};
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::crypto::{
+    dummy_hash, generate_token, hash_password, verify_password, ServerSecret,
+};
+use crate::support::time::{now_us, rfc3339};
 
-pub const ROLES: &[&str] = &["admin", "designer", "viewer"];
+pub use flowgate_api::users::{MIN_PASSWORD_CHARS, ROLES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -74,10 +76,10 @@ fn normalise_email(email: &str) -> AppResult<String> {
 }
 
 fn check_password(password: &str) -> AppResult<()> {
-    if password.chars().count() < 8 {
-        return Err(AppError::BadRequest(
-            "the password must have at least 8 characters".into(),
-        ));
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     Ok(())
 }
@@ -102,7 +104,7 @@ pub async fn create(db: &DatabaseConnection, input: UserIn) -> AppResult<user::M
     check_role(&input.role)?;
     let hash = hash_off_thread(input.password).await?;
     let model = user::ActiveModel {
-        id: Set(crate::executions::new_id()),
+        id: Set(crate::support::ids::new_id()),
         email: Set(email),
         password_hash: Set(hash),
         role: Set(input.role),

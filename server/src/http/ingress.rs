@@ -1,30 +1,26 @@
 //! Consumer calls: `METHOD /t/{trigger path}`.
 //!
 //! Checks run cheapest first and before the body is read: route (404), method (405), API key
-//! (401), content type (415), query parameters (400), size (413); then the body is parsed (400).
+//! (401), content type (415), query parameters (400), size (413); then the body is parsed (400)
+//! and the call goes to `domain::calls`, whose outcome becomes the HTTP answer here.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use tokio::sync::oneshot;
-use tracing::Instrument;
 
-use crate::auth::same_digest;
+use crate::core::conclude;
+use crate::core::execution::{Answer, AnswerBody};
+use crate::core::registry::Route;
+use crate::core::trigger::{apply_query_params, refused_media_type};
+use crate::domain::calls::{self, Call, CallOutcome};
 use crate::error::{AppError, AppResult};
-use crate::executions::{self, Answer, AnswerBody, Finished, Mode, NewExecution};
-use crate::journal::{JournalError, Write};
-use crate::registry::Route;
-use crate::time::now_us;
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::crypto::same_digest;
 
 const EXECUTION_HEADER: &str = "x-flowgate-execution-id";
-/// How long an accepted call may wait for a place in the journal's queue before 503.
-const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
 pub async fn call(
     req: HttpRequest,
@@ -80,7 +76,7 @@ pub async fn call(
             })
             .or_insert(v);
     }
-    let snapshot = executions::snapshot(
+    let snapshot = conclude::snapshot(
         method,
         req.path(),
         query.clone(),
@@ -98,100 +94,31 @@ pub async fn call(
         headers,
         body,
     };
-    let trigger = &route.doc.trigger;
     let idempotency_key = idempotency_key(&route, &req, &input.body)?;
-    let lane_key = lane_key(&route, &input)?;
-    let _in_flight = match &idempotency_key {
-        Some(key) => {
-            if let Some(earlier) = earlier_call(&state, &route, key).await? {
-                return Ok(earlier);
-            }
-            Some(InFlight::claim(&state, &route.integration_id, key)?)
-        }
-        None => None,
-    };
-    let exec = NewExecution {
-        id: executions::new_id(),
-        integration_id: route.integration_id.clone(),
-        slug: route.slug.clone(),
-        version: route.version,
-        mode: if trigger.request_response {
-            Mode::Sync
-        } else {
-            Mode::Async
-        },
-        ordered: trigger.ordered,
-        received_at: now_us(),
+    let call = Call {
         request,
-        replay_of: None,
-        idempotency_key: idempotency_key.clone(),
-        lane_key,
+        input,
+        raw_body: bytes.freeze(),
+        idempotency_key,
     };
-    let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
-    let dispatch = async {
-        match (trigger.request_response, trigger.ordered) {
-            (false, _) => accept_async(&state, exec).await,
-            (true, true) => run_ordered_sync(&state, &route, exec).await,
-            (true, false) => run_sync(&state, &route, exec, input, bytes.freeze()).await,
-        }
-    };
-    let answer = dispatch.instrument(span).await;
-    if idempotency_key.is_some() {
-        // The record of a request-response call is written after its answer; the key is
-        // released only once it is on disk, so a retry of the call finds it.
-        let _ = state.journal.barrier().await;
-    }
-    answer
-}
-
-/// Longest lane key accepted.
-const MAX_LANE_KEY_BYTES: usize = 255;
-
-/// The lane of a call to an ordered trigger with a `lane_key`: the value its JSONPath selects
-/// in the call (`$.request...`) or in the JSON body (any other path). A call without one runs
-/// in the lane of the empty key.
-fn lane_key(route: &Route, input: &flows_runtime::Input) -> AppResult<String> {
-    let trigger = &route.doc.trigger;
-    let Some(path) = trigger.lane_key.as_deref().filter(|_| trigger.ordered) else {
-        return Ok(String::new());
-    };
-    let Ok(jp) = flows_runtime::JsonPath::parse(path) else {
-        return Ok(String::new());
-    };
-    let value = if path.trim_start().starts_with("$.request") {
-        let context = serde_json::json!({"request": {
-            "method": input.method,
-            "path": input.path,
-            "query": input.query,
-            "headers": input.headers,
-            "body": match &input.body {
-                flows_runtime::Body::Json(v) => v.clone(),
-                _ => serde_json::Value::Null,
-            },
-        }});
-        jp.first(&context).cloned()
-    } else {
-        match &input.body {
-            flows_runtime::Body::Json(v) => jp.first(v).cloned(),
-            flows_runtime::Body::Form(m) => {
-                let v = serde_json::to_value(m).unwrap_or_default();
-                jp.first(&v).cloned()
+    Ok(match calls::handle(&state, &route, call).await? {
+        CallOutcome::Accepted { id, replayed } => accepted(&id, replayed),
+        CallOutcome::Answered {
+            id,
+            answer,
+            replayed,
+        } => {
+            let mut resp = respond(&id, answer);
+            if replayed {
+                resp.headers_mut().insert(
+                    HeaderName::from_static(REPLAYED_HEADER),
+                    HeaderValue::from_static("true"),
+                );
             }
-            _ => None,
+            resp
         }
-    };
-    let key = match value {
-        Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        Some(serde_json::Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    };
-    if key.len() > MAX_LANE_KEY_BYTES {
-        return Err(AppError::BadRequest(format!(
-            "the lane key is longer than {MAX_LANE_KEY_BYTES} bytes"
-        )));
-    }
-    Ok(key)
+        CallOutcome::TimedOut { id, timeout_ms } => gateway_timeout(&id, timeout_ms),
+    })
 }
 
 /// Longest idempotency key accepted.
@@ -236,87 +163,6 @@ fn idempotency_key(
     }
 }
 
-/// The answer for a call whose key was seen within the retention: the first call's
-/// execution (asynchronous) or its stored answer (request-response).
-async fn earlier_call(
-    state: &AppState,
-    route: &Route,
-    key: &str,
-) -> AppResult<Option<HttpResponse>> {
-    let retention_hours = route
-        .doc
-        .trigger
-        .idempotency
-        .as_ref()
-        .map_or(24, |i| i.retention_hours);
-    let since = now_us() - i64::from(retention_hours) * 3_600_000_000;
-    let Some(first) =
-        crate::db::executions::by_idempotency_key(&state.db, &route.integration_id, key, since)
-            .await?
-    else {
-        return Ok(None);
-    };
-    if !route.doc.trigger.request_response {
-        return Ok(Some(
-            HttpResponse::Accepted()
-                .insert_header((header::LOCATION, format!("/api/v1/executions/{}", first.id)))
-                .insert_header((EXECUTION_HEADER, first.id.clone()))
-                .insert_header((REPLAYED_HEADER, "true"))
-                .json(serde_json::json!({"execution_id": first.id})),
-        ));
-    }
-    let stored = first
-        .response
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<flowgate_api::ResponseSnapshot>(r).ok());
-    let final_status = flowgate_api::ExecutionStatus::parse(&first.status)
-        .is_some_and(flowgate_api::ExecutionStatus::is_final);
-    match stored {
-        Some(snap) if final_status => {
-            let mut resp = respond(&first.id, Answer::from_snapshot(snap));
-            resp.headers_mut().insert(
-                HeaderName::from_static(REPLAYED_HEADER),
-                HeaderValue::from_static("true"),
-            );
-            Ok(Some(resp))
-        }
-        _ => Err(AppError::IdempotencyInProgress(first.id)),
-    }
-}
-
-/// An idempotency key being accepted on this instance; released on drop.
-struct InFlight {
-    state: AppState,
-    entry: String,
-}
-
-impl InFlight {
-    fn claim(state: &AppState, integration_id: &str, key: &str) -> AppResult<InFlight> {
-        let entry = format!("{integration_id}\n{key}");
-        let mut set = match state.idempotency_in_flight.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if !set.insert(entry.clone()) {
-            return Err(AppError::IdempotencyRace);
-        }
-        Ok(InFlight {
-            state: state.clone(),
-            entry,
-        })
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut set = match self.state.idempotency_in_flight.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        set.remove(&self.entry);
-    }
-}
-
 fn check_key(state: &AppState, route: &Route, req: &HttpRequest) -> AppResult<()> {
     let Some(allowed) = &route.keys else {
         return Ok(());
@@ -356,7 +202,7 @@ fn check_content_type(
     if !has_body {
         return Ok(());
     }
-    match executions::refused_media_type(accepted, content_type) {
+    match refused_media_type(accepted, content_type) {
         None => Ok(()),
         Some(essence) => Err(AppError::UnsupportedMediaType(essence)),
     }
@@ -369,7 +215,7 @@ fn query_params(route: &Route, raw: &str) -> AppResult<BTreeMap<String, String>>
     for (k, v) in pairs {
         query.entry(k).or_insert(v);
     }
-    executions::apply_query_params(&route.doc.trigger.query_params, &mut query)
+    apply_query_params(&route.doc.trigger.query_params, &mut query)
         .map_err(AppError::MissingQueryParam)?;
     Ok(query)
 }
@@ -400,176 +246,27 @@ async fn read_body(
     Ok(body)
 }
 
-fn busy_or_stopped(e: JournalError) -> AppError {
-    match e {
-        JournalError::Busy => AppError::Busy,
-        JournalError::Stopped => AppError::ShuttingDown,
+/// `202 Accepted`: the call is on disk; its execution can be followed.
+fn accepted(id: &str, replayed: bool) -> HttpResponse {
+    let mut resp = HttpResponse::Accepted();
+    resp.insert_header((header::LOCATION, format!("/api/v1/executions/{id}")))
+        .insert_header((EXECUTION_HEADER, id.to_owned()));
+    if replayed {
+        resp.insert_header((REPLAYED_HEADER, "true"));
     }
+    resp.json(serde_json::json!({"execution_id": id}))
 }
 
-/// Request-response off: the call is on disk before the 202.
-async fn accept_async(state: &AppState, exec: NewExecution) -> AppResult<HttpResponse> {
-    let id = exec.id.clone();
-    state
-        .journal
-        .accept(exec, QUEUE_WAIT)
-        .await
-        .map_err(busy_or_stopped)?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, format!("/api/v1/executions/{id}")))
-        .insert_header((EXECUTION_HEADER, id.clone()))
-        .json(serde_json::json!({"execution_id": id})))
-}
-
-fn timeout_of(route: &Route) -> Duration {
-    Duration::from_millis(route.doc.trigger.timeout_ms)
-}
-
-fn gateway_timeout(id: &str, route: &Route) -> HttpResponse {
+/// `504`: the flow did not answer in time; the execution goes on.
+fn gateway_timeout(id: &str, timeout_ms: u64) -> HttpResponse {
     let mut body = flowgate_api::ErrorBody::new(
         "timeout",
-        format!(
-            "the flow did not answer within {} ms; it goes on as execution {id}",
-            route.doc.trigger.timeout_ms
-        ),
+        format!("the flow did not answer within {timeout_ms} ms; it goes on as execution {id}"),
     );
     body.error.execution_id = Some(id.to_owned());
     HttpResponse::GatewayTimeout()
         .insert_header((EXECUTION_HEADER, id.to_owned()))
         .json(body)
-}
-
-/// Request-response, ordered: the call joins its lane and the caller waits for its turn.
-async fn run_ordered_sync(
-    state: &AppState,
-    route: &Route,
-    exec: NewExecution,
-) -> AppResult<HttpResponse> {
-    let id = exec.id.clone();
-    let deadline = tokio::time::Instant::now() + timeout_of(route);
-    let rx = state.wait_for(&id);
-    let accepted = state.journal.accept(exec, QUEUE_WAIT).await;
-    match accepted {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
-            state.stop_waiting(&id);
-            return Err(AppError::Internal(anyhow::anyhow!(e)));
-        }
-        Err(e) => {
-            state.stop_waiting(&id);
-            return Err(busy_or_stopped(e));
-        }
-    }
-    match tokio::time::timeout_at(deadline, rx).await {
-        Ok(Ok(answer)) => Ok(respond(&id, answer)),
-        Ok(Err(_)) => Err(AppError::ShuttingDown),
-        Err(_) => {
-            state.stop_waiting(&id);
-            Ok(gateway_timeout(&id, route))
-        }
-    }
-}
-
-/// Request-response, unordered: run at once on the blocking pool; record off the hot path.
-async fn run_sync(
-    state: &AppState,
-    route: &Arc<Route>,
-    exec: NewExecution,
-    input: flows_runtime::Input,
-    raw_body: web::Bytes,
-) -> AppResult<HttpResponse> {
-    let id = exec.id.clone();
-    let budget = Duration::from_micros(state.cfg.runtime.inline_budget_us);
-    // A flow that makes HTTP calls runs once, on a blocking thread: never inline, where an
-    // over-budget run would be thrown away and its calls made again.
-    if !budget.is_zero() && !route.flow.does_io() {
-        let started = now_us();
-        let inline = state
-            .runtime
-            .try_execute_within(&route.flow, &input, Some(&raw_body), budget);
-        if let Ok(outcome) = inline {
-            let (finished, answer) = executions::conclude(&id, &outcome, started, now_us(), 1);
-            record(state, exec, finished).await;
-            return Ok(respond(&id, answer));
-        }
-        // Over budget: nothing of that run is kept; run it again where it may block.
-    }
-    let (tx, mut rx) = oneshot::channel::<(Answer, Finished)>();
-    let runtime = Arc::clone(&state.runtime);
-    let flow = route.flow.clone();
-    let st = state.clone();
-    let run_id = id.clone();
-    tokio::spawn(async move {
-        let started = now_us();
-        let outcome = tokio::task::spawn_blocking(move || {
-            runtime.execute_with_raw_body(&flow, &input, &raw_body)
-        })
-        .await;
-        let (finished, answer) = match outcome {
-            Ok(outcome) => executions::conclude(&run_id, &outcome, started, now_us(), 1),
-            Err(e) => {
-                let f =
-                    executions::broken(&run_id, format!("the run was aborted: {e}"), started, 1);
-                let a = Answer {
-                    status: 500,
-                    headers: BTreeMap::new(),
-                    body: AnswerBody::Json(
-                        serde_json::json!({"error": {"code": "flow_failed", "message": "the flow failed", "execution_id": run_id}}),
-                    ),
-                };
-                (f, a)
-            }
-        };
-        // The caller gave up (timeout): its handler wrote a "running" row; finish it.
-        if let Err((_, finished)) = tx.send((answer, finished)) {
-            if st
-                .journal
-                .write(Write::Finish(finished, None))
-                .await
-                .is_err()
-            {
-                tracing::error!(execution_id = %run_id, "journal stopped; execution end not recorded");
-            }
-        }
-    });
-    match tokio::time::timeout(timeout_of(route), &mut rx).await {
-        Ok(Ok((answer, finished))) => {
-            record(state, exec, finished).await;
-            Ok(respond(&id, answer))
-        }
-        Ok(Err(_)) => Err(AppError::Internal(anyhow::anyhow!("the run task vanished"))),
-        Err(_) => {
-            let started_at = exec.received_at;
-            if state
-                .journal
-                .write(Write::Running { exec, started_at })
-                .await
-                .is_err()
-            {
-                tracing::error!(execution_id = %id, "journal stopped; execution not recorded");
-            }
-            rx.close();
-            if let Ok((_, finished)) = rx.try_recv() {
-                let _ = state.journal.write(Write::Finish(finished, None)).await;
-            }
-            Ok(gateway_timeout(&id, route))
-        }
-    }
-}
-
-/// Queues the record of a request-response execution that ran. Back-pressure: if the
-/// journal is full, the caller waits here; nothing is dropped.
-async fn record(state: &AppState, exec: NewExecution, done: Finished) {
-    let id = exec.id.clone();
-    if state
-        .journal
-        .write(Write::Record { exec, done })
-        .await
-        .is_err()
-    {
-        tracing::error!(execution_id = %id, "journal stopped; execution not recorded");
-    }
 }
 
 /// Turns a flow's answer into the HTTP response.
@@ -610,7 +307,7 @@ fn respond(id: &str, answer: Answer) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use crate::executions::{media_matches, refused_media_type};
+    use crate::core::trigger::{media_matches, refused_media_type};
 
     #[test]
     fn media_ranges_match() {

@@ -1,21 +1,19 @@
 //! HTTP: the admin API under `/api/v1`, consumer endpoints under `/t/`, health, the web UI.
 
 mod admin;
+pub mod error;
+pub mod extract;
 mod ingress;
+pub mod session;
 pub mod ui;
 
 use std::net::TcpListener;
 
-use actix_web::dev::Payload;
-use actix_web::{web, App, FromRequest, HttpRequest, HttpResponse, HttpServer};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use crate::domain::users::{session_user, CurrentUser};
 use crate::error::AppError;
-use crate::AppState;
-
-pub const SESSION_COOKIE: &str = "flowgate_session";
+use crate::state::AppState;
 
 pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
     let workers = match state.cfg.http_workers {
@@ -64,30 +62,5 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "database unavailable"}))
-    }
-}
-
-/// The bearer token or session cookie of a request.
-pub fn session_token(req: &HttpRequest) -> Option<String> {
-    if let Some(v) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
-        if let Some(t) = v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")) {
-            return Some(t.trim().to_owned());
-        }
-    }
-    req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned())
-}
-
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = session_token(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
-            let token = token.ok_or(AppError::Unauthorized)?;
-            session_user(&state.db, &state.secret, &token).await
-        })
     }
 }

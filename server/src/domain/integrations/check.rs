@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use flowgate_api::{ErrorDetail, IntegrationDoc, TriggerAuth};
 
-use crate::AppState;
+use crate::config::TriggersCfg;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -56,12 +56,11 @@ fn valid_media_range(s: &str) -> bool {
 
 /// Checks everything about a document except its flow; normalises what is harmless.
 pub(crate) fn check_document(
-    state: &AppState,
+    limits: &TriggersCfg,
     doc: &mut IntegrationDoc,
     live_keys: &HashSet<String>,
 ) -> Vec<ErrorDetail> {
     let mut errs = Vec::new();
-    let limits = &state.cfg.triggers;
     doc.name = doc.name.trim().to_owned();
     if doc.name.is_empty() || doc.name.len() > 200 {
         errs.push(detail("name", "must be 1 to 200 characters"));
@@ -180,7 +179,7 @@ pub(crate) fn check_document(
     }
     if let Some(idem) = &t.idempotency {
         if idem.header.trim().is_empty()
-            || actix_web::http::header::HeaderName::try_from(idem.header.trim()).is_err()
+            || flows_runtime::header_problem(idem.header.trim(), "").is_some()
         {
             errs.push(detail(
                 "trigger.idempotency.header",

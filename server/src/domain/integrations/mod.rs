@@ -12,13 +12,15 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
+use crate::core::registry::Route;
 use crate::db::entities::{api_key, integration, integration_draft, integration_version};
 use crate::error::{AppError, AppResult};
-use crate::registry::Route;
-use crate::time::{now_us, rfc3339};
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::time::{now_us, rfc3339};
 
 mod check;
+pub mod drafts;
+pub mod test_runs;
 
 pub use check::valid_slug;
 pub(crate) use check::{check_document, detail};
@@ -64,10 +66,10 @@ pub(crate) async fn examine(
     doc: &mut IntegrationDoc,
 ) -> AppResult<(Vec<ErrorDetail>, Option<flows_runtime::CompiledFlow>)> {
     let live = live_key_ids(state).await?;
-    let mut errs = check_document(state, doc, &live);
+    let mut errs = check_document(&state.cfg.triggers, doc, &live);
     let refs = flows_runtime::model::referenced_secrets(&doc.steps);
     if !refs.is_empty() {
-        let stored: HashSet<String> = crate::secrets::names(&state.db)
+        let stored: HashSet<String> = crate::domain::secrets::names(&state.db)
             .await?
             .into_iter()
             .collect();
@@ -222,7 +224,7 @@ pub(crate) async fn publish_doc(
         }
         None => {
             let am = integration::ActiveModel {
-                id: Set(crate::executions::new_id()),
+                id: Set(crate::support::ids::new_id()),
                 slug: Set(slug.to_owned()),
                 name: Set(doc.name.clone()),
                 enabled: Set(doc.enabled),
@@ -236,7 +238,7 @@ pub(crate) async fn publish_doc(
         }
     };
     integration_version::ActiveModel {
-        id: Set(crate::executions::new_id()),
+        id: Set(crate::support::ids::new_id()),
         integration_id: Set(model.id.clone()),
         version: Set(model.version),
         document: Set(document),
@@ -269,7 +271,9 @@ pub(crate) async fn publish_doc(
             compiled,
         )),
     );
-    crate::cluster::announce(state, "i").await;
+    state
+        .announce(crate::core::notice::Notice::Integrations)
+        .await;
     tracing::info!(integration = %model.slug, version = model.version, "integration published");
     Ok(Saved {
         out: to_out(&model, doc, has_draft),
@@ -469,7 +473,9 @@ pub async fn patch(
         route.enabled = enabled;
         state.registry.put_route(&model.id, Some(route));
     }
-    crate::cluster::announce(state, "i").await;
+    state
+        .announce(crate::core::notice::Notice::Integrations)
+        .await;
     tracing::info!(integration = %slug, enabled, "integration switched");
     Ok(to_out(&model, doc, has_draft))
 }
@@ -489,7 +495,9 @@ pub async fn delete(state: &AppState, slug: &str) -> AppResult<()> {
         .await?;
     txn.commit().await?;
     state.registry.put_route(&m.id, None);
-    crate::cluster::announce(state, "i").await;
+    state
+        .announce(crate::core::notice::Notice::Integrations)
+        .await;
     tracing::info!(integration = %slug, "integration deleted");
     Ok(())
 }
@@ -538,4 +546,21 @@ pub async fn compile_version(
         .runtime
         .compile(&doc.steps)
         .map_err(|errs| anyhow::anyhow!("{} compile errors", errs.len()))
+}
+
+/// The compiled flow of a given version (the current one from memory, older ones compiled
+/// once and cached).
+pub async fn compiled_version(
+    state: &AppState,
+    integration_id: &str,
+    version: i64,
+) -> anyhow::Result<flows_runtime::CompiledFlow> {
+    if let Some(flow) = state.registry.cached_version(integration_id, version) {
+        return Ok(flow);
+    }
+    let flow = compile_version(state, integration_id, version).await?;
+    state
+        .registry
+        .cache_version(integration_id, version, flow.clone());
+    Ok(flow)
 }

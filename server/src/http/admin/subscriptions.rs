@@ -8,10 +8,10 @@ use flowgate_api::subscriptions::{
 use flowgate_api::Page;
 use serde::Deserialize;
 
-use super::admin::{self, DeliveriesQuery};
+use crate::domain::subscriptions::{self as admin, DeliveriesQuery};
 use crate::domain::users::{CurrentUser, Role};
 use crate::error::{AppError, AppResult};
-use crate::AppState;
+use crate::state::AppState;
 
 type State = web::Data<AppState>;
 

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use flowgate_api::{IntegrationDoc, ResponseSnapshot, TestRunIn, TestRunOut, TestStepOut};
 use sea_orm::EntityTrait;
 
-use super::integrations::{check_slug, find, flow_details, normal_path, parse_doc};
+use super::{check_slug, find, flow_details, normal_path, parse_doc};
+use crate::core::conclude::{answer_of, log_out, step_status};
+use crate::core::trigger::{apply_query_params, refused_media_type};
 use crate::db::entities::integration_draft;
 use crate::error::{AppError, AppResult};
-use crate::executions::{self as ex, answer_of, log_out, step_status};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The execution id test-run answers name (nothing is recorded under it).
 pub const TEST_RUN_ID: &str = "test-run";
@@ -34,7 +35,7 @@ fn refused(err: AppError, headers: BTreeMap<String, String>) -> TestRunOut {
     TestRunOut {
         status: flowgate_api::ExecutionStatus::Failed,
         response: ResponseSnapshot {
-            status: status.as_u16(),
+            status,
             headers,
             body: serde_json::to_value(err.body()).unwrap_or_default(),
         },
@@ -91,7 +92,7 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
         .map(|c| c.trim().to_ascii_lowercase())
         .collect();
     if !req.body.is_empty() {
-        if let Some(essence) = ex::refused_media_type(&accepted, content_type.as_deref()) {
+        if let Some(essence) = refused_media_type(&accepted, content_type.as_deref()) {
             return Ok(refused(
                 AppError::UnsupportedMediaType(essence),
                 BTreeMap::new(),
@@ -99,7 +100,7 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
         }
     }
     let mut query = req.query;
-    if let Err(name) = ex::apply_query_params(&trigger.query_params, &mut query) {
+    if let Err(name) = apply_query_params(&trigger.query_params, &mut query) {
         return Ok(refused(AppError::MissingQueryParam(name), BTreeMap::new()));
     }
     let limit = trigger.max_body_bytes;

@@ -2,94 +2,25 @@
 //! `worker.concurrency`; each ordered trigger has one lane that runs its calls strictly one at a
 //! time in sequence order.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::core::conclude::{broken, conclude, input_from_snapshot};
+use crate::core::execution::{split_lane_id, Claimed, Finished, Mode};
+use crate::core::retry::apply_retry_policy;
 use crate::db::cluster;
 use crate::db::executions as q;
-use crate::executions::{self, Claimed, Finished, Mode};
-use crate::journal::{Committed, Write};
-use crate::time::now_us;
-use crate::AppState;
+use crate::db::journal::Write;
+use crate::domain::integrations::compiled_version;
+use crate::domain::runs;
+use crate::state::AppState;
+use crate::support::time::{ms_to_us, now_us};
 use flowgate_api::integrations::{OnDead, RetryPolicy};
 use flowgate_api::ExecutionStatus;
-
-/// Wake-ups from the journal to the workers.
-pub struct Signals {
-    unordered: Notify,
-    lanes: Mutex<HashMap<String, Arc<Notify>>>,
-    /// Lanes that must read again from their start (a parked execution was requeued).
-    rewinds: Mutex<HashSet<String>>,
-    new_lanes: mpsc::UnboundedSender<String>,
-}
-
-impl Signals {
-    pub fn new() -> (Arc<Signals>, mpsc::UnboundedReceiver<String>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let s = Signals {
-            unordered: Notify::new(),
-            lanes: Mutex::new(HashMap::new()),
-            rewinds: Mutex::new(HashSet::new()),
-            new_lanes: tx,
-        };
-        (Arc::new(s), rx)
-    }
-
-    fn lane(&self, integration_id: &str) -> Option<Arc<Notify>> {
-        let guard = match self.lanes.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        guard.get(integration_id).cloned()
-    }
-
-    /// Executions a lane had passed (parked dead letters) are queued again: the lane goes back
-    /// to its start and runs them before what comes next.
-    pub fn rewind_lane(&self, integration_id: &str) {
-        let mut guard = match self.rewinds.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        guard.insert(integration_id.to_owned());
-        drop(guard);
-        self.wake_lane(integration_id);
-    }
-
-    fn take_rewind(&self, integration_id: &str) -> bool {
-        let mut guard = match self.rewinds.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        guard.remove(integration_id)
-    }
-
-    /// Makes sure a lane runs for this trigger.
-    pub fn wake_lane(&self, integration_id: &str) {
-        match self.lane(integration_id) {
-            Some(n) => n.notify_one(),
-            None => {
-                let _ = self.new_lanes.send(integration_id.to_owned());
-            }
-        }
-    }
-}
-
-impl Committed for Arc<Signals> {
-    fn unordered_accepted(&self) {
-        self.unordered.notify_one();
-    }
-
-    fn ordered_accepted(&self, integration_ids: Vec<String>) {
-        for id in integration_ids {
-            self.wake_lane(&id);
-        }
-    }
-}
 
 /// Starts the unordered pool and the lane supervisor; returns when `shutdown` is cancelled and
 /// everything running has finished.
@@ -234,7 +165,7 @@ async fn retire_keyed_lane(state: &AppState, lane_id: &str) -> bool {
     }
     // A call committed between the last read and the removal woke a lane that no longer
     // listened: look once more, and start a new lane for it if needed.
-    let (integration_id, key) = executions::split_lane_id(lane_id);
+    let (integration_id, key) = split_lane_id(lane_id);
     match q::lane_has_queued(&state.db, integration_id, key).await {
         Ok(true) => state.signals.wake_lane(lane_id),
         Ok(false) => {}
@@ -250,7 +181,7 @@ async fn retire_keyed_lane(state: &AppState, lane_id: &str) -> bool {
 const KEYED_LANE_IDLE: Duration = Duration::from_secs(5);
 
 async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: CancellationToken) {
-    let (integration_id, lane_key) = executions::split_lane_id(&lane_id);
+    let (integration_id, lane_key) = split_lane_id(&lane_id);
     let (integration_id, lane_key) = (integration_id.to_owned(), lane_key.to_owned());
     let keyed = !lane_key.is_empty();
     let poll = Duration::from_millis(state.cfg.worker.poll_interval_ms);
@@ -273,7 +204,7 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
         let fresh = owned_at.is_some_and(|t: tokio::time::Instant| t.elapsed() < recheck);
         let ours = state.may_start_work()
             && (fresh || {
-                let alive_since = now_us() - crate::ms_to_us(state.cfg.cluster.dead_after_ms);
+                let alive_since = now_us() - ms_to_us(state.cfg.cluster.dead_after_ms);
                 match cluster::own_lane(&state.db, &lane_id, &state.instance_id, alive_since).await
                 {
                     Ok(true) => {
@@ -415,30 +346,28 @@ fn retry_policy(state: &AppState, integration_id: &str) -> RetryPolicy {
 async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
     let started = now_us();
     let finished = match prepare(state, c).await {
-        Ok((flow, input)) => match run_flow(state, flow, input).await {
+        Ok((flow, input)) => match runs::run(state, flow, input).await {
             Ok(outcome) => {
                 let (mut finished, answer) =
-                    executions::conclude(&c.id, &outcome, started, now_us(), c.attempts);
+                    conclude(&c.id, &outcome, started, now_us(), c.attempts);
                 let here = state.deliver(&c.id, answer);
                 // The caller may wait on another instance: it reads the stored answer.
                 finished.notify_waiter = c.mode == Mode::Sync && !here;
                 finished
             }
-            Err(e) => executions::broken(
+            Err(e) => broken(
                 &c.id,
                 format!("the run was aborted: {e}"),
                 started,
                 c.attempts,
             ),
         },
-        Err(message) => executions::broken(&c.id, message, started, c.attempts),
+        Err(message) => broken(&c.id, message, started, c.attempts),
     };
     let finished = match c.mode {
-        Mode::Async => executions::apply_retry_policy(
-            &retry_policy(state, &c.integration_id),
-            finished,
-            now_us(),
-        ),
+        Mode::Async => {
+            apply_retry_policy(&retry_policy(state, &c.integration_id), finished, now_us())
+        }
         Mode::Sync => finished,
     };
     let lane_keeps_it = c.sequence.is_some()
@@ -459,34 +388,14 @@ async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
 }
 
 /// Runs a flow: right here if it ends within the inline budget, else on a blocking thread.
-async fn run_flow(
-    state: &AppState,
-    flow: flows_runtime::CompiledFlow,
-    input: flows_runtime::Input,
-) -> Result<flows_runtime::Outcome, tokio::task::JoinError> {
-    let budget = Duration::from_micros(state.cfg.runtime.inline_budget_us);
-    // Flows with HTTP calls never run inline (a re-run would repeat their calls).
-    if !budget.is_zero() && !flow.does_io() {
-        if let Ok(outcome) = state
-            .runtime
-            .try_execute_within(&flow, &input, None, budget)
-        {
-            return Ok(outcome);
-        }
-    }
-    let runtime = Arc::clone(&state.runtime);
-    tokio::task::spawn_blocking(move || runtime.execute(&flow, &input)).await
-}
-
 async fn prepare(
     state: &AppState,
     c: &Claimed,
 ) -> Result<(flows_runtime::CompiledFlow, flows_runtime::Input), String> {
     let snapshot: flowgate_api::RequestSnapshot = serde_json::from_str(&c.request)
         .map_err(|e| format!("stored request is unreadable: {e}"))?;
-    let input = executions::input_from_snapshot(&snapshot)?;
-    let flow = state
-        .compiled_version(&c.integration_id, c.version)
+    let input = input_from_snapshot(&snapshot)?;
+    let flow = compiled_version(state, &c.integration_id, c.version)
         .await
         .map_err(|e| format!("version {} of the flow cannot be loaded: {e}", c.version))?;
     Ok((flow, input))

@@ -6,6 +6,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{KeyInit, Mac};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
@@ -127,6 +129,56 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default())
 }
 
+/// The format tag of sealed values.
+const SEALED_FORMAT: &str = "v1:";
+
+fn cipher(server: &ServerSecret) -> Option<ChaCha20Poly1305> {
+    let key = server.digest(b"flowgate: stored secrets encryption key, v1");
+    ChaCha20Poly1305::new_from_slice(&key).ok()
+}
+
+/// Encrypts a value for storage (ChaCha20-Poly1305 under a key derived from the server
+/// secret), bound to `name` as associated data so it cannot be moved to another row.
+pub fn seal(server: &ServerSecret, name: &str, value: &str) -> anyhow::Result<String> {
+    let cipher = cipher(server).ok_or_else(|| anyhow::anyhow!("bad key length"))?;
+    let nonce_bytes: [u8; 12] = rand::random();
+    let nonce = Nonce::try_from(&nonce_bytes[..]).map_err(|_| anyhow::anyhow!("bad nonce"))?;
+    let sealed = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: value.as_bytes(),
+                aad: name.as_bytes(),
+            },
+        )
+        .map_err(|_| anyhow::anyhow!("encrypting a secret failed"))?;
+    let mut out = nonce_bytes.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(format!(
+        "{SEALED_FORMAT}{}",
+        base64::engine::general_purpose::STANDARD.encode(out)
+    ))
+}
+
+/// Decrypts a stored value; `None` when it was not sealed under this server secret and name.
+pub fn open(server: &ServerSecret, name: &str, stored: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(stored.strip_prefix(SEALED_FORMAT)?)
+        .ok()?;
+    let (nonce, sealed) = bytes.split_at_checked(12)?;
+    let nonce = Nonce::try_from(nonce).ok()?;
+    let plain = cipher(server)?
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: sealed,
+                aad: name.as_bytes(),
+            },
+        )
+        .ok()?;
+    String::from_utf8(plain).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +216,23 @@ mod tests {
         assert!(a.starts_with("fg_") && a.len() > 40);
         assert_ne!(a, generate_key_secret());
         assert_eq!(key_prefix(&a).len(), 8);
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_name() {
+        let key = ServerSecret::fixed(7);
+        let sealed = seal(&key, "crm", "s3cr3t-value").unwrap();
+        assert!(sealed.starts_with("v1:"));
+        assert!(!sealed.contains("s3cr3t"));
+        assert_ne!(
+            sealed,
+            seal(&key, "crm", "s3cr3t-value").unwrap(),
+            "fresh nonce"
+        );
+        assert_eq!(open(&key, "crm", &sealed).as_deref(), Some("s3cr3t-value"));
+        assert_eq!(open(&key, "other", &sealed), None);
+        assert_eq!(open(&ServerSecret::fixed(8), "crm", &sealed), None);
+        assert_eq!(open(&key, "crm", "v1:AAAA"), None);
+        assert_eq!(open(&key, "crm", "plain"), None);
     }
 }

@@ -4,102 +4,14 @@
 //! owner is gone from `instances`.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 
-use super::{Entry, NewDelivery};
-use crate::db::stmt;
-
-pub mod subscription {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "subscriptions")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub url: String,
-        /// JSON array of patterns.
-        pub event_types: String,
-        pub description: String,
-        pub enabled: bool,
-        pub disabled_reason: Option<String>,
-        /// JSON object.
-        pub headers: String,
-        pub rate_limit: Option<i32>,
-        pub ordered: bool,
-        pub secret: String,
-        pub previous_secret: Option<String>,
-        pub previous_secret_until: Option<i64>,
-        pub failing_since: Option<i64>,
-        pub last_success_at: Option<i64>,
-        pub created_at: i64,
-        pub updated_at: i64,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod delivery {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "subscription_deliveries")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub subscription_id: String,
-        pub event_id: String,
-        pub event_type: String,
-        pub body: String,
-        pub ordered: bool,
-        pub execution_id: Option<String>,
-        pub status: String,
-        pub attempts: i32,
-        pub next_attempt_at: i64,
-        pub lease_owner: Option<String>,
-        pub lease_until: Option<i64>,
-        pub last_status: Option<i32>,
-        pub last_error: Option<String>,
-        pub created_at: i64,
-        pub finished_at: Option<i64>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod attempt {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "delivery_attempts")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
-        pub delivery_id: String,
-        pub attempt: i32,
-        pub started_at: i64,
-        pub duration_ms: i64,
-        pub url: String,
-        /// JSON object.
-        pub request_headers: String,
-        pub response_status: Option<i32>,
-        pub response_excerpt: Option<String>,
-        pub error: Option<String>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
+use super::entities::{attempt, delivery, subscription};
+use super::stmt;
+use crate::core::subscription_set::Entry;
+use crate::core::webhooks::NewDelivery;
 
 /// The enabled subscriptions, for matching events.
 pub async fn enabled_entries<C: ConnectionTrait>(db: &C) -> Result<Vec<Entry>, DbErr> {
@@ -191,11 +103,7 @@ pub async fn claim_unordered(
     limit: usize,
 ) -> Result<Vec<Claimed>, DbErr> {
     let backend = db.get_database_backend();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
+    let lock = super::skip_locked(backend);
     let sql = format!(
         "UPDATE subscription_deliveries SET status = 'delivering', lease_owner = ?, \
          lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM \
@@ -317,7 +225,7 @@ pub async fn record_attempt(
 ) -> Result<bool, DbErr> {
     use sea_orm::{ActiveModelTrait, IntoActiveModel};
     let backend = db.get_database_backend();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = super::begin_write(db).await?;
     attempt.into_active_model().insert(&txn).await?;
     let r = txn
         .execute_raw(stmt(
@@ -484,7 +392,7 @@ pub async fn requeue(
 /// Deletes a subscription with its deliveries and their attempts.
 pub async fn delete_subscription(db: &DatabaseConnection, id: &str) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = super::begin_write(db).await?;
     txn.execute_raw(stmt(
         backend,
         "DELETE FROM delivery_attempts WHERE delivery_id IN \
@@ -527,7 +435,7 @@ pub async fn prune(db: &DatabaseConnection, before: i64, limit: u64) -> Result<u
     if ids.is_empty() {
         return Ok(0);
     }
-    let txn = crate::db::begin_write(db).await?;
+    let txn = super::begin_write(db).await?;
     attempt::Entity::delete_many()
         .filter(attempt::Column::DeliveryId.is_in(ids.clone()))
         .exec(&txn)

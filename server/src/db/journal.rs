@@ -13,9 +13,13 @@ use std::time::Duration;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::executions as q;
-use crate::executions::{Finished, NewExecution};
-use crate::subscriptions::Set as Subscriptions;
+use super::executions as q;
+use super::{cluster, subscriptions};
+use crate::core::execution::{Finished, NewExecution};
+use crate::core::notice::Notice;
+use crate::core::signals::Committed;
+use crate::core::subscription_set::Set as Subscriptions;
+use crate::core::webhooks::deliveries_of_run;
 
 /// Acknowledgement of an accepted call: its sequence in an ordered lane, if any.
 pub type Accepted = Result<Option<i64>, String>;
@@ -40,14 +44,6 @@ pub enum Write {
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::Sender<Write>,
-}
-
-/// What the journal tells the workers after a commit.
-pub trait Committed: Send + Sync + 'static {
-    /// New asynchronous unordered work is on disk.
-    fn unordered_accepted(&self);
-    /// New work for these ordered lanes (lane ids) is on disk.
-    fn ordered_accepted(&self, lanes: Vec<String>);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +227,7 @@ async fn commit(
             }
         }
     }
-    let txn = crate::db::begin_write(db).await?;
+    let txn = super::begin_write(db).await?;
     let mut next: HashMap<&str, i64> = HashMap::with_capacity(per_lane.len());
     for (lane, count) in &per_lane {
         let first = q::reserve_sequences(&txn, lane, *count).await?;
@@ -285,10 +281,10 @@ async fn commit(
             .map(|(_, f)| *f)
             .chain(finished.iter().copied())
         {
-            deliveries.extend(crate::subscriptions::deliveries_of_run(&subs, f));
+            deliveries.extend(deliveries_of_run(&subs, f));
         }
         if !deliveries.is_empty() {
-            crate::subscriptions::db::insert_deliveries(&txn, &deliveries).await?;
+            subscriptions::insert_deliveries(&txn, &deliveries).await?;
         }
     }
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -297,24 +293,25 @@ async fn commit(
         let mut payloads: Vec<String> = Vec::new();
         for (exec, _) in &queued {
             let p = if exec.ordered {
-                format!("l:{}", exec.lane())
+                Notice::Lane(exec.lane())
             } else {
-                "u".to_owned()
-            };
+                Notice::Unordered
+            }
+            .payload();
             if !payloads.contains(&p) {
                 payloads.push(p);
             }
         }
         for f in &finished {
             if f.notify_waiter {
-                payloads.push(format!("d:{}", f.id));
+                payloads.push(Notice::Done(f.id.clone()).payload());
             }
         }
         if !deliveries.is_empty() {
-            payloads.push("w".to_owned());
+            payloads.push(Notice::Deliveries.payload());
         }
         if !payloads.is_empty() {
-            crate::db::cluster::notify(&txn, channel, &payloads).await?;
+            cluster::notify(&txn, channel, &payloads).await?;
         }
     }
     txn.commit().await?;

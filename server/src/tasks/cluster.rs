@@ -8,11 +8,13 @@ use std::time::Duration;
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::DbBackend;
 
+use crate::core::execution::Answer;
+use crate::core::notice::Notice;
+use crate::core::signals::Committed;
 use crate::db::cluster as q;
-use crate::executions::Answer;
-use crate::journal::Committed;
-use crate::time::now_us;
-use crate::{ms_to_us, AppState};
+use crate::domain::{integrations, keys, subscriptions};
+use crate::state::AppState;
+use crate::support::time::{ms_to_us, now_us};
 
 /// Heartbeat and reaper until shutdown; also listens for notifications on PostgreSQL.
 pub async fn run(state: AppState) {
@@ -79,13 +81,13 @@ async fn listen(state: AppState) {
             continue;
         }
         // Changes missed while (re)connecting: reload; new work is found by the workers.
-        if let Err(e) = crate::domain::keys::reload(&state).await {
+        if let Err(e) = keys::reload(&state).await {
             tracing::warn!(error = %e, "reloading api keys failed");
         }
-        if let Err(e) = crate::domain::integrations::load_routes(&state).await {
+        if let Err(e) = integrations::load_routes(&state).await {
             tracing::warn!(error = %e, "reloading integrations failed");
         }
-        if let Err(e) = crate::subscriptions::reload(&state).await {
+        if let Err(e) = subscriptions::reload(&state).await {
             tracing::warn!(error = %e, "reloading subscriptions failed");
         }
         state.signals.unordered_accepted();
@@ -98,28 +100,32 @@ async fn listen(state: AppState) {
                     break;
                 }
             };
-            let payload = n.payload();
-            if payload == "k" {
-                if let Err(e) = crate::domain::keys::reload(&state).await {
-                    tracing::warn!(error = %e, "reloading api keys failed");
+            let Some(notice) = Notice::parse(n.payload()) else {
+                continue;
+            };
+            match notice {
+                Notice::Keys => {
+                    if let Err(e) = keys::reload(&state).await {
+                        tracing::warn!(error = %e, "reloading api keys failed");
+                    }
                 }
-            } else if payload == "i" {
-                if let Err(e) = crate::domain::integrations::load_routes(&state).await {
-                    tracing::warn!(error = %e, "reloading integrations failed");
+                Notice::Integrations => {
+                    if let Err(e) = integrations::load_routes(&state).await {
+                        tracing::warn!(error = %e, "reloading integrations failed");
+                    }
                 }
-            } else if payload == "s" {
-                if let Err(e) = crate::subscriptions::reload(&state).await {
-                    tracing::warn!(error = %e, "reloading subscriptions failed");
+                Notice::Subscriptions => {
+                    if let Err(e) = subscriptions::reload(&state).await {
+                        tracing::warn!(error = %e, "reloading subscriptions failed");
+                    }
                 }
-            } else if payload == "w" {
-                state.subscriptions.wake();
-            } else if payload == "u" {
-                state.signals.unordered_accepted();
-            } else if let Some(id) = payload.strip_prefix("l:") {
-                state.signals.wake_lane(id);
-            } else if let Some(id) = payload.strip_prefix("d:") {
-                if state.is_waiting(id) {
-                    answer_remote(&state, id).await;
+                Notice::Deliveries => state.subscriptions.wake(),
+                Notice::Unordered => state.signals.unordered_accepted(),
+                Notice::Lane(id) => state.signals.wake_lane(&id),
+                Notice::Done(id) => {
+                    if state.is_waiting(&id) {
+                        answer_remote(&state, &id).await;
+                    }
                 }
             }
         }
@@ -141,16 +147,5 @@ async fn answer_remote(state: &AppState, id: &str) {
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, execution_id = %id, "reading a remote answer failed"),
-    }
-}
-
-/// Tells the other instances that API keys (`k`), integrations (`i`) or subscriptions (`s`)
-/// changed, so that they reload them, or that deliveries are due (`w`) (PostgreSQL only; a failure is logged, they also reload on restart).
-pub async fn announce(state: &AppState, what: &str) {
-    if state.db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
-    if let Err(e) = q::notify(&state.db, &state.notify_channel, &[what.to_owned()]).await {
-        tracing::warn!(error = %e, "telling other instances about a change failed");
     }
 }

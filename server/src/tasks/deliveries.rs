@@ -17,9 +17,16 @@ use sea_orm::EntityTrait;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::db::{self as q, attempt, subscription, AttemptEnd, Claimed};
-use crate::time::now_us;
-use crate::AppState;
+use flowgate_api::{sensitive_header, REDACTED};
+
+use crate::core::retry::{next_delay_ms, retry_after};
+use crate::core::webhooks::{open_secret, sign};
+use crate::db::entities::{attempt, subscription};
+use crate::db::subscriptions::{self as q, AttemptEnd, Claimed};
+use crate::domain::subscriptions;
+use crate::outbound::client;
+use crate::state::AppState;
+use crate::support::time::now_us;
 
 /// Bytes of a response body kept with an attempt.
 const EXCERPT_BYTES: usize = 2048;
@@ -51,12 +58,13 @@ impl Limiter {
 }
 
 fn build_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Flowgate-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+    Ok(
+        client::builder(concat!("Flowgate-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
+    )
 }
 
 /// Runs until shutdown; then lets attempts in flight end (a few seconds at most) and gives
@@ -71,10 +79,10 @@ pub async fn run(state: AppState) {
             return;
         }
     };
-    if let Err(e) = super::reload(&state).await {
+    if let Err(e) = subscriptions::reload(&state).await {
         tracing::warn!(error = %e, "loading subscriptions failed");
     }
-    let lease = crate::ms_to_us(cfg.timeout_ms.saturating_add(30_000));
+    let lease = crate::support::time::ms_to_us(cfg.timeout_ms.saturating_add(30_000));
     let permits = Arc::new(Semaphore::new(cfg.concurrency));
     let limiter = Arc::new(Limiter::default());
     let mut running: JoinSet<()> = JoinSet::new();
@@ -213,16 +221,16 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
     }
     let now = now_us();
     let timestamp = now / 1_000_000;
-    let current = super::open_secret(&state.secret, &sub.id, &sub.secret);
+    let current = open_secret(&state.secret, &sub.id, &sub.secret);
     let mut signatures = vec![current
         .as_deref()
-        .and_then(|s| super::sign(s, &d.event_id, timestamp, &d.body))];
+        .and_then(|s| sign(s, &d.event_id, timestamp, &d.body))];
     if let (Some(prev), Some(until)) = (&sub.previous_secret, sub.previous_secret_until) {
         if until > now {
-            let prev = super::open_secret(&state.secret, &sub.id, prev);
+            let prev = open_secret(&state.secret, &sub.id, prev);
             signatures.push(
                 prev.as_deref()
-                    .and_then(|s| super::sign(s, &d.event_id, timestamp, &d.body)),
+                    .and_then(|s| sign(s, &d.event_id, timestamp, &d.body)),
             );
         }
     }
@@ -236,14 +244,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
     let mut req = client.post(&sub.url);
     for (k, v) in &custom {
         req = req.header(k.as_str(), v.as_str());
-        let redacted = crate::executions::REDACTED_HEADERS.contains(&k.as_str())
-            || k == "x-api-key"
-            || k.contains("token")
-            || k.contains("secret");
+        let redacted = sensitive_header(k);
         shown.insert(
             k.clone(),
             if redacted {
-                "[redacted]".to_owned()
+                REDACTED.to_owned()
             } else {
                 v.clone()
             },
@@ -279,7 +284,7 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
     let ended = now_us();
     let end = conclude(state, &sub, &d, &resp, ended).await;
     let record = attempt::Model {
-        id: crate::executions::new_id(),
+        id: crate::support::ids::new_id(),
         delivery_id: d.id.clone(),
         attempt: d.attempt,
         started_at: now,
@@ -326,7 +331,7 @@ async fn send(req: reqwest::RequestBuilder) -> Response {
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
+        .and_then(retry_after);
     let mut bytes: Vec<u8> = Vec::new();
     let mut error = None;
     while bytes.len() < EXCERPT_BYTES {
@@ -359,24 +364,6 @@ async fn send(req: reqwest::RequestBuilder) -> Response {
             error
         },
     }
-}
-
-/// `Retry-After`: seconds, or an HTTP date.
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let secs = at.timestamp() - chrono::Utc::now().timestamp();
-    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
-}
-
-/// Delay before the next attempt after `done` attempts, or `None` when they are used up.
-pub fn next_delay_ms(schedule: &[u64], done: usize, jitter: f64, random: f64) -> Option<u64> {
-    let base = *schedule.get(done)?;
-    let factor = 1.0 + jitter.clamp(0.0, 1.0) * (random.clamp(0.0, 1.0) * 2.0 - 1.0);
-    Some((base as f64 * factor) as u64)
 }
 
 /// The delivery's state after an attempt; disables the subscription on 410 Gone or when it
@@ -412,13 +399,13 @@ async fn conclude(
     if resp.status == Some(410) {
         let reason = format!(
             "the endpoint answered 410 Gone at {} (delivery {})",
-            crate::time::rfc3339(now),
+            crate::support::time::rfc3339(now),
             d.id
         );
         match q::disable(&state.db, &sub.id, &reason, now).await {
             Ok(true) => {
                 tracing::warn!(subscription_id = %sub.id, "subscription disabled: 410 Gone");
-                let _ = super::changed(state).await;
+                let _ = subscriptions::changed(state).await;
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "disabling a subscription failed"),
@@ -436,7 +423,7 @@ async fn conclude(
     match q::mark_failure(&state.db, &sub.id, now, disable_before, &reason).await {
         Ok(true) => {
             tracing::warn!(subscription_id = %sub.id, "subscription disabled: failing for too long");
-            let _ = super::changed(state).await;
+            let _ = subscriptions::changed(state).await;
         }
         Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "recording a subscription's failure failed"),
@@ -458,7 +445,7 @@ async fn conclude(
             }
             AttemptEnd {
                 status: "pending",
-                next_attempt_at: now + crate::ms_to_us(ms),
+                next_attempt_at: now + crate::support::time::ms_to_us(ms),
                 finished_at: None,
                 last_status: status,
                 last_error: resp.error.clone(),
@@ -471,26 +458,6 @@ async fn conclude(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schedule_with_jitter_then_given_up() {
-        let s = [0, 5_000, 300_000];
-        assert_eq!(next_delay_ms(&s, 1, 0.2, 0.5), Some(5_000));
-        assert_eq!(next_delay_ms(&s, 1, 0.2, 0.0), Some(4_000));
-        assert_eq!(next_delay_ms(&s, 1, 0.2, 1.0), Some(6_000));
-        assert_eq!(next_delay_ms(&s, 2, 0.0, 0.9), Some(300_000));
-        assert_eq!(next_delay_ms(&s, 3, 0.2, 0.5), None);
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_a_date() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-    }
 
     #[test]
     fn limiter_spaces_slots_and_refuses_long_waits() {

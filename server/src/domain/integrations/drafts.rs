@@ -5,14 +5,14 @@
 use flowgate_api::{DraftOut, IntegrationDoc, IntegrationOut, PublishIn};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::integrations::{
+use super::{
     check_slug, find, normal_path, parse_doc, path_conflict, path_user, problems_of, publish_doc,
     unpublished_path, DraftAfter,
 };
 use crate::db::entities::{integration, integration_draft, integration_version};
 use crate::error::{AppError, AppResult};
-use crate::time::{now_us, rfc3339};
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::time::{now_us, rfc3339};
 
 async fn draft_of(
     state: &AppState,
@@ -88,7 +88,7 @@ pub async fn save(
         }
         Some(m) => (m, false),
         None => {
-            let id = crate::executions::new_id();
+            let id = crate::support::ids::new_id();
             let am = integration::ActiveModel {
                 id: Set(id.clone()),
                 slug: Set(slug.to_owned()),

@@ -2,33 +2,26 @@
 
 use std::collections::BTreeMap;
 
+use flowgate_api::subscriptions::{pattern_problem, DELIVERY_STATUSES, RESERVED_HEADERS};
 use flowgate_api::subscriptions::{
     AttemptOut, DeliveryOut, EventIn, EventOut, RedeliverIn, RedeliverOut, RotateSecretIn,
     SecretOut, SubscriptionCreatedOut, SubscriptionIn, SubscriptionOut, SubscriptionPatch,
 };
 use flowgate_api::Page;
+use flows_runtime::event_type_problem;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 
-use super::db::{self as q, attempt, delivery, subscription};
+use crate::core::notice::Notice;
+use crate::core::webhooks::{body_of, deliveries_for, generate_secret, seal_secret};
+use crate::db::entities::{attempt, delivery, subscription};
+use crate::db::subscriptions as q;
 use crate::error::{AppError, AppResult};
-use crate::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
-use crate::AppState;
+use crate::state::AppState;
+use crate::support::ids::{new_event_id, new_id};
+use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
 /// Largest test event payload, in bytes of JSON.
 const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
-/// Headers Flowgate sets itself; a subscription may not set them.
-const RESERVED_HEADERS: &[&str] = &[
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "content-type",
-    "content-length",
-    "host",
-    "transfer-encoding",
-    "connection",
-];
-pub const STATUSES: [&str; 4] = ["pending", "delivering", "succeeded", "failed"];
-
 fn bad(msg: impl Into<String>) -> AppError {
     AppError::BadRequest(msg.into())
 }
@@ -52,7 +45,7 @@ fn check_patterns(patterns: &[String]) -> AppResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for p in patterns {
         let p = p.trim();
-        if let Some(problem) = super::pattern_problem(p) {
+        if let Some(problem) = pattern_problem(p) {
             return Err(bad(problem));
         }
         if !out.iter().any(|x| x == p) {
@@ -131,10 +124,10 @@ pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<Subscr
     let headers = check_headers(&input.headers)?;
     let description = check_description(&input.description)?;
     let rate_limit = rate(input.rate_limit)?;
-    let secret = super::generate_secret();
+    let secret = generate_secret();
     let now = now_us();
-    let id = crate::executions::new_id();
-    let sealed = super::seal_secret(&state.secret, &id, &secret)?;
+    let id = new_id();
+    let sealed = seal_secret(&state.secret, &id, &secret)?;
     let model = subscription::ActiveModel {
         id: Set(id),
         url: Set(url),
@@ -155,7 +148,7 @@ pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<Subscr
     }
     .insert(&state.db)
     .await?;
-    super::changed(state).await?;
+    changed(state).await?;
     tracing::info!(subscription_id = %model.id, "subscription created");
     Ok(SubscriptionCreatedOut {
         subscription: to_out(model, now),
@@ -208,7 +201,7 @@ pub async fn patch(state: &AppState, id: &str, p: SubscriptionPatch) -> AppResul
     let now = now_us();
     am.updated_at = Set(now);
     let m = am.update(&state.db).await?;
-    super::changed(state).await?;
+    changed(state).await?;
     if m.enabled {
         state.subscriptions.wake();
     }
@@ -219,7 +212,7 @@ pub async fn delete(state: &AppState, id: &str) -> AppResult<()> {
     if !q::delete_subscription(&state.db, id).await? {
         return Err(AppError::NotFound("subscription"));
     }
-    super::changed(state).await?;
+    changed(state).await?;
     tracing::info!(subscription_id = %id, "subscription deleted");
     Ok(())
 }
@@ -239,15 +232,15 @@ pub async fn rotate_secret(
     }
     let now = now_us();
     let until = now + i64::try_from(overlap.saturating_mul(1_000_000)).unwrap_or(0);
-    let secret = super::generate_secret();
-    let sealed = super::seal_secret(&state.secret, id, &secret)?;
+    let secret = generate_secret();
+    let sealed = seal_secret(&state.secret, id, &secret)?;
     let mut am: subscription::ActiveModel = m.clone().into();
     am.previous_secret = Set((overlap > 0).then(|| m.secret.clone()));
     am.previous_secret_until = Set((overlap > 0).then_some(until));
     am.secret = Set(sealed);
     am.updated_at = Set(now);
     am.update(&state.db).await?;
-    super::changed(state).await?;
+    changed(state).await?;
     tracing::info!(subscription_id = %id, "subscription secret rotated");
     Ok(SecretOut {
         secret,
@@ -258,7 +251,7 @@ pub async fn rotate_secret(
 /// Publishes an event to every enabled subscription that wants it.
 pub async fn publish(state: &AppState, input: EventIn) -> AppResult<EventOut> {
     let t = input.event_type.trim().to_owned();
-    if let Some(problem) = super::event_type_problem(&t) {
+    if let Some(problem) = event_type_problem(&t) {
         return Err(bad(problem));
     }
     let body_len = serde_json::to_string(&input.payload)
@@ -270,17 +263,18 @@ pub async fn publish(state: &AppState, input: EventIn) -> AppResult<EventOut> {
         )));
     }
     let now = now_us();
-    let id = super::new_event_id();
-    let body = super::body_of(&t, now, &input.payload);
+    let id = new_event_id();
+    let body = body_of(&t, now, &input.payload);
     // Read before the transaction, so that on SQLite it starts with a write (a read that
     // turns into a write can fail at once when another writer went first). A subscription
     // disabled in between gets a delivery that waits until it is enabled again.
     let subs = q::enabled_entries(&state.db).await?;
-    let rows = super::deliveries_for(&subs, &[(id.clone(), t.clone(), body)], None, now);
+    let rows = deliveries_for(&subs, &[(id.clone(), t.clone(), body)], None, now);
     let txn = crate::db::begin_write(&state.db).await?;
     q::insert_deliveries(&txn, &rows).await?;
     if !rows.is_empty() && state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        crate::db::cluster::notify(&txn, &state.notify_channel, &["w".to_owned()]).await?;
+        crate::db::cluster::notify(&txn, &state.notify_channel, &[Notice::Deliveries.payload()])
+            .await?;
     }
     txn.commit().await?;
     if !rows.is_empty() {
@@ -340,10 +334,10 @@ pub async fn list_deliveries(
 ) -> AppResult<Page<DeliveryOut>> {
     find(state, sub_id).await?;
     if let Some(s) = &query.status {
-        if !STATUSES.contains(&s.as_str()) {
+        if !DELIVERY_STATUSES.contains(&s.as_str()) {
             return Err(bad(format!(
                 "status must be one of {}",
-                STATUSES.join(", ")
+                DELIVERY_STATUSES.join(", ")
             )));
         }
     }
@@ -392,7 +386,7 @@ pub async fn get_delivery(state: &AppState, id: &str) -> AppResult<DeliveryOut> 
 async fn requeued(state: &AppState, n: u64) {
     if n > 0 {
         state.subscriptions.wake();
-        crate::cluster::announce(state, "w").await;
+        state.announce(Notice::Deliveries).await;
     }
 }
 
@@ -422,4 +416,18 @@ pub async fn redeliver_since(
     let n = q::requeue(&state.db, None, Some((sub_id, since)), now_us()).await?;
     requeued(state, n).await;
     Ok(RedeliverOut { requeued: n })
+}
+
+/// Reloads the snapshot of enabled subscriptions from the database.
+pub async fn reload(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    let entries = q::enabled_entries(&state.db).await?;
+    state.subscriptions.replace(entries);
+    Ok(())
+}
+
+/// After a change: reload here, and tell the other instances (PostgreSQL).
+pub async fn changed(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    reload(state).await?;
+    state.announce(Notice::Subscriptions).await;
+    Ok(())
 }

@@ -17,18 +17,13 @@ use flows_runtime::{
 };
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use crate::auth::ServerSecret;
+use flowgate_api::{sensitive_header, REDACTED};
 
-/// What replaces a credential in traces.
-pub const REDACTED: &str = "[redacted]";
-/// Headers whose values are always redacted in traces.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-];
+use super::client::{self, describe, read_limited};
+use crate::core::retry::retry_after;
+use crate::db::entities::secret;
+use crate::support::crypto::{self, ServerSecret};
+
 /// Default first retry delay and longest delay between attempts.
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(200);
 const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
@@ -78,11 +73,8 @@ impl FlowHttpClient {
         server_secret: ServerSecret,
         handle: tokio::runtime::Handle,
     ) -> anyhow::Result<FlowHttpClient> {
-        let client = reqwest::Client::builder()
+        let client = client::builder(concat!("Flowgate/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(5))
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("Flowgate/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(FlowHttpClient {
             client,
@@ -105,12 +97,12 @@ impl FlowHttpClient {
             message,
             retryable: false,
         };
-        let row = crate::secrets::secret::Entity::find_by_id(name.to_owned())
+        let row = secret::Entity::find_by_id(name.to_owned())
             .one(&self.db)
             .await
             .map_err(|e| fail(format!("reading secret `{name}` failed: {e}")))?
             .ok_or_else(|| fail(format!("secret `{name}` does not exist")))?;
-        crate::secrets::open(&self.server_secret, name, &row.value)
+        crypto::open(&self.server_secret, name, &row.value)
             .ok_or_else(|| fail(format!("secret `{name}` cannot be decrypted")))
     }
 
@@ -486,58 +478,6 @@ fn retry_delay(r: &HttpRetries, done: u32, retry_after: Option<Duration>) -> Dur
         .min(max)
 }
 
-/// `Retry-After`: seconds, or an HTTP date.
-fn retry_after(value: &str) -> Option<Duration> {
-    let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let ms = at.timestamp_millis() - chrono::Utc::now().timestamp_millis();
-    Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        format!("could not connect ({})", root_cause(e))
-    } else {
-        root_cause(e)
-    }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
-async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    let too_large = || format!("the response is larger than {max} bytes (max_response_bytes)");
-    if resp
-        .content_length()
-        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > max))
-    {
-        return Err(too_large());
-    }
-    let mut out = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if out.len() + chunk.len() > max {
-                    return Err(too_large());
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(out),
-            Err(e) => return Err(describe(&e)),
-        }
-    }
-}
-
 fn header_map(h: &reqwest::header::HeaderMap) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in h {
@@ -592,7 +532,7 @@ fn redact_headers(
         .iter()
         .map(|(k, v)| {
             let k = k.to_ascii_lowercase();
-            let v = if SECRET_HEADERS.contains(&k.as_str()) || extra.contains(&k.as_str()) {
+            let v = if sensitive_header(&k) || extra.contains(&k.as_str()) {
                 REDACTED.to_owned()
             } else {
                 redact_text(v, secrets)
@@ -642,12 +582,6 @@ mod tests {
             retry_delay(&r, 0, Some(Duration::from_secs(60))),
             Duration::from_millis(1000)
         );
-        assert_eq!(retry_after("2"), Some(Duration::from_secs(2)));
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon"), None);
     }
 
     #[test]

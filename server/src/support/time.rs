@@ -21,6 +21,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         .map(|t| t.timestamp_micros())
 }
 
+/// Milliseconds (a setting) as microseconds (the clock), saturating far from overflow.
+pub fn ms_to_us(ms: u64) -> i64 {
+    i64::try_from(ms.saturating_mul(1000)).unwrap_or(i64::MAX / 4)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,0 +1,247 @@
+//! From a call to a stored request and back (replays and retries run the stored request),
+//! and from a flow's outcome to the caller's answer and the execution's end state.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use flowgate_api::executions::{LogOut, StepOut};
+use flowgate_api::{ExecutionStatus, RequestSnapshot, CREDENTIAL_HEADERS, REDACTED};
+use flows_runtime::{Body, FlowResult, Input, Outcome, ResponseBody, StepStatus};
+use serde_json::{json, Value};
+
+use super::execution::{error_answer, Answer, AnswerBody, Finished, NewEvent};
+
+/// Headers never stored or shown: Flowgate's own credential.
+const DROPPED_HEADERS: &[&str] = &["x-api-key"];
+
+/// The snapshot stored for a call and the flow input built from it.
+pub fn snapshot(
+    method: &str,
+    path: &str,
+    query: BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
+    content_type: Option<String>,
+    body: &Body,
+) -> RequestSnapshot {
+    let mut headers = headers;
+    for h in DROPPED_HEADERS {
+        headers.remove(*h);
+    }
+    let (body_encoding, body) = match body {
+        Body::Empty => ("none", Value::Null),
+        Body::Json(v) => ("json", v.clone()),
+        Body::Form(m) => ("form", json!(m)),
+        Body::Text(t) => ("text", Value::String(t.clone())),
+        Body::Binary(b) => (
+            "base64",
+            Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        ),
+    };
+    RequestSnapshot {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query,
+        headers,
+        content_type,
+        body_encoding: body_encoding.to_owned(),
+        body,
+    }
+}
+
+/// Rebuilds the flow input of a stored call.
+pub fn input_from_snapshot(s: &RequestSnapshot) -> Result<Input, String> {
+    let body = match (s.body_encoding.as_str(), &s.body) {
+        ("none", _) => Body::Empty,
+        ("json", v) => Body::Json(v.clone()),
+        ("form", Value::Object(m)) => Body::Form(
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        ),
+        ("text", Value::String(t)) => Body::Text(t.clone()),
+        ("base64", Value::String(b)) => Body::Binary(
+            base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map_err(|e| format!("stored body is not base64: {e}"))?,
+        ),
+        (enc, _) => return Err(format!("stored body has unknown encoding {enc}")),
+    };
+    Ok(Input {
+        method: s.method.clone(),
+        path: s.path.clone(),
+        query: s.query.clone(),
+        headers: s.headers.clone(),
+        body,
+    })
+}
+
+/// For the API: credentials in headers are shown as `[redacted]`.
+pub fn redact(mut s: RequestSnapshot) -> RequestSnapshot {
+    for h in CREDENTIAL_HEADERS {
+        if let Some(v) = s.headers.get_mut(*h) {
+            *v = REDACTED.to_owned();
+        }
+    }
+    s
+}
+
+/// How a run ended for its execution: the final status, the caller's answer and the error.
+pub fn answer_of(id: &str, outcome: &Outcome) -> (ExecutionStatus, Answer, Option<String>) {
+    match &outcome.result {
+        FlowResult::Responded {
+            status,
+            headers,
+            body,
+        } => {
+            let body = match body {
+                ResponseBody::Empty => AnswerBody::Empty,
+                ResponseBody::Json(v) => AnswerBody::Json(v.clone()),
+                ResponseBody::Text(t) => AnswerBody::Text(t.clone()),
+                ResponseBody::Binary(b) => AnswerBody::Binary(b.clone()),
+            };
+            let answer = Answer {
+                status: *status,
+                headers: headers.clone(),
+                body,
+            };
+            (ExecutionStatus::Succeeded, answer, None)
+        }
+        FlowResult::Completed => (
+            ExecutionStatus::Succeeded,
+            Answer {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: AnswerBody::Json(json!({"execution_id": id, "status": "succeeded"})),
+            },
+            None,
+        ),
+        FlowResult::Failed { status, message } => (
+            ExecutionStatus::Failed,
+            error_answer(*status, "rejected", message, id),
+            Some(message.clone()),
+        ),
+        FlowResult::Error(e) => (
+            ExecutionStatus::Errored,
+            error_answer(
+                500,
+                "flow_failed",
+                &format!("the flow failed ({}); see execution {id}", e.code()),
+                id,
+            ),
+            Some(e.to_string()),
+        ),
+    }
+}
+
+/// `ok`, `error` or `skipped`.
+pub fn step_status(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Ok => "ok",
+        StepStatus::Error => "error",
+        StepStatus::Skipped => "skipped",
+    }
+}
+
+pub fn log_out(l: &flows_runtime::LogEntry) -> LogOut {
+    LogOut {
+        step: l.step.clone(),
+        level: l.level.clone(),
+        message: l.message.clone(),
+    }
+}
+
+/// Maps a flow's outcome to its final state and the caller's answer.
+pub fn conclude(
+    id: &str,
+    outcome: &Outcome,
+    started_at: i64,
+    finished_at: i64,
+    attempts: i32,
+) -> (Finished, Answer) {
+    let (status, answer, error) = answer_of(id, outcome);
+    let steps: Vec<StepOut> = outcome
+        .steps
+        .iter()
+        .map(|s| StepOut {
+            index: s.index.clone(),
+            step_type: s.step_type.clone(),
+            status: step_status(s.status).to_owned(),
+            duration_us: s.duration_us,
+            error: s.error.clone(),
+            calls: s.calls.clone(),
+        })
+        .collect();
+    let logs: Vec<LogOut> = outcome.logs.iter().map(log_out).collect();
+    let finished = Finished {
+        id: id.to_owned(),
+        status,
+        started_at,
+        finished_at,
+        attempts,
+        response_status: Some(i32::from(answer.status)),
+        response: serde_json::to_string(&answer.snapshot()).ok(),
+        steps: serde_json::to_string(&steps).unwrap_or_else(|_| "[]".to_owned()),
+        logs: serde_json::to_string(&logs).unwrap_or_else(|_| "[]".to_owned()),
+        error,
+        next_attempt_at: None,
+        notify_waiter: false,
+        events: outcome
+            .events
+            .iter()
+            .map(|e| NewEvent {
+                event_type: e.event_type.clone(),
+                payload: e.payload.clone(),
+            })
+            .collect(),
+    };
+    (finished, answer)
+}
+
+/// The end state of an execution that could not even start (its flow or input is gone).
+pub fn broken(id: &str, message: String, at: i64, attempts: i32) -> Finished {
+    let answer = error_answer(500, "flow_failed", "the flow could not run", id);
+    Finished {
+        id: id.to_owned(),
+        status: ExecutionStatus::Errored,
+        started_at: at,
+        finished_at: at,
+        attempts,
+        response_status: Some(500),
+        response: serde_json::to_string(&answer.snapshot()).ok(),
+        steps: "[]".to_owned(),
+        logs: "[]".to_owned(),
+        error: Some(message),
+        next_attempt_at: None,
+        notify_waiter: false,
+        events: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_every_body_kind() {
+        let bodies = [
+            Body::Empty,
+            Body::Json(json!({"a": [1, 2]})),
+            Body::Form(BTreeMap::from([("k".to_owned(), "v w".to_owned())])),
+            Body::Text("<x/>".to_owned()),
+            Body::Binary(vec![0, 159, 146, 150]),
+        ];
+        for body in bodies {
+            let mut headers = BTreeMap::new();
+            headers.insert("x-api-key".to_owned(), "secret".to_owned());
+            headers.insert("authorization".to_owned(), "HMAC abc".to_owned());
+            let s = snapshot("POST", "/t/a", BTreeMap::new(), headers, None, &body);
+            assert!(!s.headers.contains_key("x-api-key"));
+            let text = serde_json::to_string(&s).unwrap();
+            let back: RequestSnapshot = serde_json::from_str(&text).unwrap();
+            let input = input_from_snapshot(&back).unwrap();
+            assert_eq!(input.body, body);
+            assert_eq!(input.headers["authorization"], "HMAC abc");
+            assert_eq!(redact(back).headers["authorization"], "[redacted]");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The model and its pure rules: no database, no application state, no HTTP.
+
+pub mod conclude;
+pub mod execution;
+pub mod notice;
+pub mod registry;
+pub mod retry;
+pub mod signals;
+pub mod subscription_set;
+pub mod trigger;
+pub mod webhooks;

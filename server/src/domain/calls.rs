@@ -1,0 +1,383 @@
+//! A consumer's call to a trigger, after the HTTP layer has checked and parsed it: the
+//! idempotency look-up, the lane, and the run that fits the trigger's switches
+//! (request-response or not, ordered or not). The answer is a [`CallOutcome`] that
+//! `http::ingress` turns into a response.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use flowgate_api::{ExecutionStatus, ResponseSnapshot};
+use flows_runtime::{Body, Input, JsonPath};
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use super::runs;
+use crate::core::conclude::{broken, conclude};
+use crate::core::execution::{Answer, AnswerBody, Finished, Mode, NewExecution};
+use crate::core::registry::Route;
+use crate::db::executions as q;
+use crate::db::journal::{JournalError, Write};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::support::ids::new_id;
+use crate::support::time::now_us;
+
+/// How long an accepted call may wait for a place in the journal's queue before 503.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// Longest lane key accepted.
+const MAX_LANE_KEY_BYTES: usize = 255;
+
+/// A checked, parsed call.
+pub struct Call {
+    /// The serialized request snapshot, as the execution records it.
+    pub request: String,
+    pub input: Input,
+    /// The body's bytes as received (`request.raw_body` in flows).
+    pub raw_body: bytes::Bytes,
+    pub idempotency_key: Option<String>,
+}
+
+/// What the caller is told.
+#[derive(Debug)]
+pub enum CallOutcome {
+    /// On disk; a worker runs it (`202`). `replayed`: an earlier call with the same
+    /// idempotency key.
+    Accepted { id: String, replayed: bool },
+    /// The flow's answer (request-response).
+    Answered {
+        id: String,
+        answer: Answer,
+        replayed: bool,
+    },
+    /// The flow did not answer within the trigger's timeout; the run goes on (`504`).
+    TimedOut { id: String, timeout_ms: u64 },
+}
+
+/// Runs a call the way its trigger says.
+pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResult<CallOutcome> {
+    let trigger = &route.doc.trigger;
+    let lane_key = lane_key(route, &call.input)?;
+    let _in_flight = match &call.idempotency_key {
+        Some(key) => {
+            if let Some(earlier) = earlier_call(state, route, key).await? {
+                return Ok(earlier);
+            }
+            Some(InFlight::claim(state, &route.integration_id, key)?)
+        }
+        None => None,
+    };
+    let exec = NewExecution {
+        id: new_id(),
+        integration_id: route.integration_id.clone(),
+        slug: route.slug.clone(),
+        version: route.version,
+        mode: if trigger.request_response {
+            Mode::Sync
+        } else {
+            Mode::Async
+        },
+        ordered: trigger.ordered,
+        received_at: now_us(),
+        request: call.request,
+        replay_of: None,
+        idempotency_key: call.idempotency_key.clone(),
+        lane_key,
+    };
+    let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
+    let dispatch = async {
+        match (trigger.request_response, trigger.ordered) {
+            (false, _) => accept_async(state, exec).await,
+            (true, true) => run_ordered_sync(state, route, exec).await,
+            (true, false) => run_sync(state, route, exec, call.input, call.raw_body).await,
+        }
+    };
+    let outcome = dispatch.instrument(span).await;
+    if call.idempotency_key.is_some() {
+        // The record of a request-response call is written after its answer; the key is
+        // released only once it is on disk, so a retry of the call finds it.
+        let _ = state.journal.barrier().await;
+    }
+    outcome
+}
+
+/// The lane of a call to an ordered trigger with a `lane_key`: the value its JSONPath selects
+/// in the call (`$.request...`) or in the JSON body (any other path). A call without one runs
+/// in the lane of the empty key.
+fn lane_key(route: &Route, input: &Input) -> AppResult<String> {
+    let trigger = &route.doc.trigger;
+    let Some(path) = trigger.lane_key.as_deref().filter(|_| trigger.ordered) else {
+        return Ok(String::new());
+    };
+    let Ok(jp) = JsonPath::parse(path) else {
+        return Ok(String::new());
+    };
+    let value = if path.trim_start().starts_with("$.request") {
+        let context = serde_json::json!({"request": {
+            "method": input.method,
+            "path": input.path,
+            "query": input.query,
+            "headers": input.headers,
+            "body": match &input.body {
+                Body::Json(v) => v.clone(),
+                _ => serde_json::Value::Null,
+            },
+        }});
+        jp.first(&context).cloned()
+    } else {
+        match &input.body {
+            Body::Json(v) => jp.first(v).cloned(),
+            Body::Form(m) => {
+                let v = serde_json::to_value(m).unwrap_or_default();
+                jp.first(&v).cloned()
+            }
+            _ => None,
+        }
+    };
+    let key = match value {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    };
+    if key.len() > MAX_LANE_KEY_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "the lane key is longer than {MAX_LANE_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(key)
+}
+
+/// What a call whose key was seen within the retention gets: the first call's execution
+/// (asynchronous) or its stored answer (request-response, once it has ended).
+async fn earlier_call(
+    state: &AppState,
+    route: &Route,
+    key: &str,
+) -> AppResult<Option<CallOutcome>> {
+    let retention_hours = route
+        .doc
+        .trigger
+        .idempotency
+        .as_ref()
+        .map_or(24, |i| i.retention_hours);
+    let since = now_us() - i64::from(retention_hours) * 3_600_000_000;
+    let Some(first) = q::by_idempotency_key(&state.db, &route.integration_id, key, since).await?
+    else {
+        return Ok(None);
+    };
+    if !route.doc.trigger.request_response {
+        return Ok(Some(CallOutcome::Accepted {
+            id: first.id,
+            replayed: true,
+        }));
+    }
+    let stored = first
+        .response
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok());
+    let final_status = ExecutionStatus::parse(&first.status).is_some_and(ExecutionStatus::is_final);
+    match stored {
+        Some(snap) if final_status => Ok(Some(CallOutcome::Answered {
+            id: first.id,
+            answer: Answer::from_snapshot(snap),
+            replayed: true,
+        })),
+        _ => Err(AppError::IdempotencyInProgress(first.id)),
+    }
+}
+
+/// An idempotency key being accepted on this instance; released on drop.
+struct InFlight {
+    state: AppState,
+    entry: String,
+}
+
+impl InFlight {
+    fn claim(state: &AppState, integration_id: &str, key: &str) -> AppResult<InFlight> {
+        let entry = format!("{integration_id}\n{key}");
+        let mut set = match state.idempotency_in_flight.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if !set.insert(entry.clone()) {
+            return Err(AppError::IdempotencyRace);
+        }
+        Ok(InFlight {
+            state: state.clone(),
+            entry,
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut set = match self.state.idempotency_in_flight.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        set.remove(&self.entry);
+    }
+}
+
+fn busy_or_stopped(e: JournalError) -> AppError {
+    match e {
+        JournalError::Busy => AppError::Busy,
+        JournalError::Stopped => AppError::ShuttingDown,
+    }
+}
+
+/// Request-response off: the call is on disk before the 202.
+async fn accept_async(state: &AppState, exec: NewExecution) -> AppResult<CallOutcome> {
+    let id = exec.id.clone();
+    state
+        .journal
+        .accept(exec, QUEUE_WAIT)
+        .await
+        .map_err(busy_or_stopped)?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(CallOutcome::Accepted {
+        id,
+        replayed: false,
+    })
+}
+
+fn timeout_of(route: &Route) -> Duration {
+    Duration::from_millis(route.doc.trigger.timeout_ms)
+}
+
+fn timed_out(id: String, route: &Route) -> CallOutcome {
+    CallOutcome::TimedOut {
+        id,
+        timeout_ms: route.doc.trigger.timeout_ms,
+    }
+}
+
+fn answered(id: String, answer: Answer) -> CallOutcome {
+    CallOutcome::Answered {
+        id,
+        answer,
+        replayed: false,
+    }
+}
+
+/// Request-response, ordered: the call joins its lane and the caller waits for its turn.
+async fn run_ordered_sync(
+    state: &AppState,
+    route: &Route,
+    exec: NewExecution,
+) -> AppResult<CallOutcome> {
+    let id = exec.id.clone();
+    let deadline = tokio::time::Instant::now() + timeout_of(route);
+    let rx = state.wait_for(&id);
+    let accepted = state.journal.accept(exec, QUEUE_WAIT).await;
+    match accepted {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            state.stop_waiting(&id);
+            return Err(AppError::Internal(anyhow::anyhow!(e)));
+        }
+        Err(e) => {
+            state.stop_waiting(&id);
+            return Err(busy_or_stopped(e));
+        }
+    }
+    match tokio::time::timeout_at(deadline, rx).await {
+        Ok(Ok(answer)) => Ok(answered(id, answer)),
+        Ok(Err(_)) => Err(AppError::ShuttingDown),
+        Err(_) => {
+            state.stop_waiting(&id);
+            Ok(timed_out(id, route))
+        }
+    }
+}
+
+/// Request-response, unordered: run at once (inline within the budget, else on the blocking
+/// pool); record off the hot path.
+async fn run_sync(
+    state: &AppState,
+    route: &Arc<Route>,
+    exec: NewExecution,
+    input: Input,
+    raw_body: bytes::Bytes,
+) -> AppResult<CallOutcome> {
+    let id = exec.id.clone();
+    let started = now_us();
+    if let Some(outcome) = runs::try_inline(state, &route.flow, &input, Some(&raw_body)) {
+        let (finished, answer) = conclude(&id, &outcome, started, now_us(), 1);
+        record(state, exec, finished).await;
+        return Ok(answered(id, answer));
+    }
+    // Over budget, or a flow with I/O: nothing of an inline attempt is kept; the run goes
+    // on in its own task, so that it ends (and is recorded) even if the caller gives up.
+    let (tx, mut rx) = oneshot::channel::<(Answer, Finished)>();
+    let flow = route.flow.clone();
+    let st = state.clone();
+    let run_id = id.clone();
+    tokio::spawn(async move {
+        let started = now_us();
+        let outcome = runs::on_blocking_thread(&st, flow, input, Some(raw_body)).await;
+        let (finished, answer) = match outcome {
+            Ok(outcome) => conclude(&run_id, &outcome, started, now_us(), 1),
+            Err(e) => {
+                let f = broken(&run_id, format!("the run was aborted: {e}"), started, 1);
+                let a = Answer {
+                    status: 500,
+                    headers: BTreeMap::new(),
+                    body: AnswerBody::Json(
+                        serde_json::json!({"error": {"code": "flow_failed", "message": "the flow failed", "execution_id": run_id}}),
+                    ),
+                };
+                (f, a)
+            }
+        };
+        // The caller gave up (timeout): its handler wrote a "running" row; finish it.
+        if let Err((_, finished)) = tx.send((answer, finished)) {
+            if st
+                .journal
+                .write(Write::Finish(finished, None))
+                .await
+                .is_err()
+            {
+                tracing::error!(execution_id = %run_id, "journal stopped; execution end not recorded");
+            }
+        }
+    });
+    match tokio::time::timeout(timeout_of(route), &mut rx).await {
+        Ok(Ok((answer, finished))) => {
+            record(state, exec, finished).await;
+            Ok(answered(id, answer))
+        }
+        Ok(Err(_)) => Err(AppError::Internal(anyhow::anyhow!("the run task vanished"))),
+        Err(_) => {
+            let started_at = exec.received_at;
+            if state
+                .journal
+                .write(Write::Running { exec, started_at })
+                .await
+                .is_err()
+            {
+                tracing::error!(execution_id = %id, "journal stopped; execution not recorded");
+            }
+            rx.close();
+            if let Ok((_, finished)) = rx.try_recv() {
+                let _ = state.journal.write(Write::Finish(finished, None)).await;
+            }
+            Ok(timed_out(id, route))
+        }
+    }
+}
+
+/// Queues the record of a request-response execution that ran. Back-pressure: if the
+/// journal is full, the caller waits here; nothing is dropped.
+async fn record(state: &AppState, exec: NewExecution, done: Finished) {
+    let id = exec.id.clone();
+    if state
+        .journal
+        .write(Write::Record { exec, done })
+        .await
+        .is_err()
+    {
+        tracing::error!(execution_id = %id, "journal stopped; execution not recorded");
+    }
+}

@@ -1,0 +1,100 @@
+//! Stored secrets: credentials that flows use by name (the `auth` of HTTP steps). Values are
+//! encrypted at rest with ChaCha20-Poly1305 under a key derived from the server secret (the
+//! secret's name is the associated data, so a value cannot be moved to another name), are
+//! accepted on creation and rotation only, and are never returned or logged.
+
+use flowgate_api::secrets::{SecretIn, SecretOut, SecretValueIn};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, QueryOrder, Set};
+
+use crate::db::entities::secret;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::support::crypto::seal;
+use crate::support::time::{now_us, rfc3339};
+
+/// Longest secret value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 16 * 1024;
+
+fn out(m: &secret::Model) -> SecretOut {
+    SecretOut {
+        name: m.name.clone(),
+        created_at: rfc3339(m.created_at),
+        updated_at: rfc3339(m.updated_at),
+    }
+}
+
+fn check_value(value: &str) -> AppResult<()> {
+    if value.is_empty() || value.len() > MAX_VALUE_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "a secret value has 1 to {MAX_VALUE_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<SecretOut>> {
+    let rows = secret::Entity::find()
+        .order_by_asc(secret::Column::Name)
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(out).collect())
+}
+
+/// The names of all stored secrets.
+pub async fn names(db: &DatabaseConnection) -> Result<Vec<String>, sea_orm::DbErr> {
+    let rows = secret::Entity::find().all(db).await?;
+    Ok(rows.into_iter().map(|m| m.name).collect())
+}
+
+pub async fn create(state: &AppState, input: SecretIn) -> AppResult<SecretOut> {
+    if let Some(problem) = flows_runtime::secret_name_problem(&input.name) {
+        return Err(AppError::BadRequest(problem));
+    }
+    check_value(&input.value)?;
+    if secret::Entity::find_by_id(input.name.clone())
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(format!(
+            "a secret named `{}` exists; PUT a new value to rotate it",
+            input.name
+        )));
+    }
+    let now = now_us();
+    let row = secret::ActiveModel {
+        value: Set(seal(&state.secret, &input.name, &input.value)?),
+        name: Set(input.name),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?;
+    tracing::info!(secret = %row.name, "secret created");
+    Ok(out(&row))
+}
+
+pub async fn rotate(state: &AppState, name: &str, input: SecretValueIn) -> AppResult<SecretOut> {
+    check_value(&input.value)?;
+    let row = secret::Entity::find_by_id(name.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("secret"))?;
+    let mut active: secret::ActiveModel = row.into();
+    active.value = Set(seal(&state.secret, name, &input.value)?);
+    active.updated_at = Set(now_us());
+    let row = active.update(&state.db).await?;
+    tracing::info!(secret = %row.name, "secret rotated");
+    Ok(out(&row))
+}
+
+pub async fn delete(state: &AppState, name: &str) -> AppResult<()> {
+    let res = secret::Entity::delete_by_id(name.to_owned())
+        .exec(&state.db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound("secret"));
+    }
+    tracing::info!(secret = %name, "secret deleted");
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `/keys`: consumers' API keys (the secret is shown once, on creation).
+
+use actix_web::{web, HttpResponse};
+use flowgate_api::{KeyIn, Page};
+
+use crate::domain::keys;
+use crate::domain::users::{CurrentUser, Role};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/keys", web::get().to(list_keys))
+        .route("/keys", web::post().to(create_key))
+        .route("/keys/{id}", web::delete().to(revoke_key));
+}
+
+async fn list_keys(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
+    user.require(Role::Designer)?;
+    let items = keys::list(&state).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn create_key(
+    state: State,
+    user: CurrentUser,
+    body: web::Json<KeyIn>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Created().json(keys::create(&state, body.into_inner()).await?))
+}
+
+async fn revoke_key(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    keys::revoke(&state, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,23 @@
+//! The admin API (`/api/v1`): one file per resource, each with its routes; handlers are thin
+//! and each calls one domain function.
+
+mod auth;
+mod executions;
+mod integrations;
+mod keys;
+mod secrets;
+mod subscriptions;
+mod users;
+
+use actix_web::web;
+
+/// Every route of the admin API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    auth::routes(cfg);
+    keys::routes(cfg);
+    integrations::routes(cfg);
+    executions::routes(cfg);
+    users::routes(cfg);
+    subscriptions::routes(cfg);
+    secrets::routes(cfg);
+}

@@ -1,0 +1,89 @@
+//! The one mapping of [`AppError`] to an HTTP answer: its status, `Retry-After` where trying
+//! again helps, and the JSON error body.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+
+use crate::error::AppError;
+
+/// The HTTP status of an error.
+pub fn status_of(e: &AppError) -> StatusCode {
+    StatusCode::from_u16(e.classify().0).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl actix_web::ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        status_of(self)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = status_of(self);
+        if status.is_server_error() {
+            tracing::error!(error = %self, source = ?std::error::Error::source(self), "request failed");
+        }
+        let mut resp = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::CONFLICT {
+            resp.insert_header((header::RETRY_AFTER, "1"));
+        }
+        resp.json(self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+    use actix_web::ResponseError;
+    use flowgate_api::ErrorDetail;
+
+    fn json_of(e: &AppError) -> serde_json::Value {
+        let bytes = e.error_response().into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn client_errors_carry_code_and_message() {
+        let v = json_of(&AppError::MissingQueryParam("dryRun".into()));
+        assert_eq!(v["error"]["code"], "missing_query_parameter");
+        assert_eq!(
+            v["error"]["message"],
+            "missing required query parameter `dryRun`"
+        );
+        assert_eq!(
+            AppError::PayloadTooLarge { limit: 10 }.status_code(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn server_errors_hide_internal_detail() {
+        let e = AppError::Internal(anyhow::anyhow!("db password is hunter2"));
+        let v = json_of(&e);
+        assert_eq!(v["error"]["code"], "internal");
+        assert_eq!(v["error"]["message"], "internal error");
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn busy_says_retry_after() {
+        let resp = AppError::Busy.error_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    }
+
+    #[test]
+    fn validation_lists_details() {
+        let e = AppError::validation(
+            "the integration is invalid",
+            vec![ErrorDetail {
+                path: "steps[1].code".into(),
+                step: Some("1".into()),
+                field: Some("code".into()),
+                message: "syntax error".into(),
+            }],
+        );
+        let v = json_of(&e);
+        assert_eq!(v["error"]["code"], "validation_failed");
+        assert_eq!(v["error"]["details"][0]["path"], "steps[1].code");
+    }
+}

@@ -1,0 +1,124 @@
+//! The application state every request, worker and task shares.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::core::execution::Answer;
+use crate::core::notice::Notice;
+use crate::core::registry::Registry;
+use crate::core::signals::Signals;
+use crate::core::subscription_set::Set as SubscriptionSet;
+use crate::db;
+use crate::db::journal::Journal;
+use crate::support::crypto::ServerSecret;
+use crate::support::time::{ms_to_us, now_us};
+
+/// Everything a request or a worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub struct Inner {
+    pub cfg: Config,
+    pub db: DatabaseConnection,
+    pub secret: ServerSecret,
+    pub registry: Registry,
+    pub runtime: Arc<flows_runtime::Runtime>,
+    pub journal: Journal,
+    pub signals: Arc<Signals>,
+    /// Enabled event subscriptions (for the journal) and the delivery worker's wake-up.
+    pub subscriptions: Arc<SubscriptionSet>,
+    /// Request-response callers waiting for a queued (ordered) execution, by execution id.
+    pub(crate) waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// Idempotency keys of calls being accepted right now, as `integration id \n key`.
+    pub idempotency_in_flight: Mutex<std::collections::HashSet<String>>,
+    pub instance_id: String,
+    /// PostgreSQL: the LISTEN/NOTIFY channel of this Flowgate's instances.
+    pub notify_channel: String,
+    /// When this instance last recorded its heartbeat (µs): work is started only while it is
+    /// fresh, so an instance the others may take for dead does not run what they take over.
+    pub last_heartbeat: std::sync::atomic::AtomicI64,
+    pub shutdown: CancellationToken,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Registers a caller that waits for the answer of a queued execution.
+    pub fn wait_for(&self, execution_id: &str) -> oneshot::Receiver<Answer> {
+        let (tx, rx) = oneshot::channel();
+        let mut guard = match self.waiters.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.insert(execution_id.to_owned(), tx);
+        rx
+    }
+
+    pub fn stop_waiting(&self, execution_id: &str) {
+        let mut guard = match self.waiters.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.remove(execution_id);
+    }
+
+    /// Whether a caller on this instance waits for this execution.
+    pub fn is_waiting(&self, execution_id: &str) -> bool {
+        let guard = match self.waiters.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.contains_key(execution_id)
+    }
+
+    /// Whether this instance may start work: its last heartbeat is recent enough that no
+    /// other instance takes it for dead.
+    pub fn may_start_work(&self) -> bool {
+        let last = self
+            .last_heartbeat
+            .load(std::sync::atomic::Ordering::Relaxed);
+        now_us() - last < ms_to_us(self.cfg.cluster.dead_after_ms) / 2
+    }
+
+    /// Hands an answer to the caller waiting for it; false if nobody waits here.
+    pub fn deliver(&self, execution_id: &str, answer: Answer) -> bool {
+        let waiter = {
+            let mut guard = match self.waiters.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            guard.remove(execution_id)
+        };
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(answer);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Tells the other instances about a change (PostgreSQL only; a failure is logged, they
+    /// also reload on restart).
+    pub async fn announce(&self, notice: Notice) {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return;
+        }
+        if let Err(e) =
+            db::cluster::notify(&self.db, &self.notify_channel, &[notice.payload()]).await
+        {
+            tracing::warn!(error = %e, "telling other instances about a change failed");
+        }
+    }
+}

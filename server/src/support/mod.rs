@@ -1,0 +1,5 @@
+//! Leaves: helpers that import nothing else from the crate (time, ids, cryptography).
+
+pub mod crypto;
+pub mod ids;
+pub mod time;
