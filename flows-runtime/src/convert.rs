@@ -1,4 +1,5 @@
-//! Conversions between JSON values and Rhai values, with a nesting limit (no deep recursion).
+//! Conversions between JSON values and Rhai values, with a nesting limit (no deep recursion),
+//! and the text forms of values (`to_text`, `to_bytes`, `cut_text`).
 
 use base64::Engine as _;
 use rhai::{Array, Dynamic, ImmutableString, Map, INT};
@@ -139,6 +140,18 @@ pub(crate) fn to_bytes(v: &Dynamic, what: &str) -> Result<Vec<u8>, String> {
         "{what} must be a string or a BLOB, not {}",
         v.type_name()
     ))
+}
+
+/// Text cut to at most `max` bytes (at a character boundary), with `…` when cut.
+pub(crate) fn cut_text(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", text.get(..cut).unwrap_or_default())
 }
 
 /// Rhai array from JSON values.

@@ -3,9 +3,7 @@
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
-use crate::engine::{with_run, RUN};
-
-type Res<T> = Result<T, Box<EvalAltResult>>;
+use crate::run_state::{with_run, Res, RUN};
 
 /// Size limits as Rhai counts them: nested values of one value count together.
 #[derive(Debug, Clone, Copy)]

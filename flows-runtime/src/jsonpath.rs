@@ -87,6 +87,23 @@ impl JsonPathExpr {
     }
 }
 
+/// A JSONPath expression for callers outside flows (e.g. picking an idempotency key from a
+/// call's body): parsed once, then applied to any JSON value.
+#[derive(Debug, Clone)]
+pub struct JsonPath(JsonPathExpr);
+
+impl JsonPath {
+    /// Parses an expression; the error says what is wrong with it.
+    pub fn parse(expr: &str) -> Result<JsonPath, String> {
+        JsonPathExpr::parse(expr).map(JsonPath)
+    }
+
+    /// The first value the expression selects, if any.
+    pub fn first<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        self.0.select(root).ok()?.into_iter().next()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,22 +168,5 @@ mod tests {
         ] {
             assert!(JsonPathExpr::parse(bad).is_err(), "{bad}");
         }
-    }
-}
-
-/// A JSONPath expression for callers outside flows (e.g. picking an idempotency key from a
-/// call's body): parsed once, then applied to any JSON value.
-#[derive(Debug, Clone)]
-pub struct JsonPath(JsonPathExpr);
-
-impl JsonPath {
-    /// Parses an expression; the error says what is wrong with it.
-    pub fn parse(expr: &str) -> Result<JsonPath, String> {
-        JsonPathExpr::parse(expr).map(JsonPath)
-    }
-
-    /// The first value the expression selects, if any.
-    pub fn first<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        self.0.select(root).ok()?.into_iter().next()
     }
 }

@@ -71,6 +71,8 @@ mod functions;
 #[cfg(feature = "engine")]
 mod guard;
 #[cfg(feature = "engine")]
+mod http_fn;
+#[cfg(feature = "engine")]
 mod io;
 #[cfg(feature = "engine")]
 mod jsonpath;
@@ -79,14 +81,14 @@ mod outcome;
 #[cfg(feature = "engine")]
 mod run;
 #[cfg(feature = "engine")]
+mod run_state;
+#[cfg(feature = "engine")]
 mod scan;
 
 #[cfg(feature = "engine")]
 pub use body::{parse_body, Body, BodyError, Input};
 #[cfg(feature = "engine")]
 pub use codegen::CompiledFlow;
-#[cfg(feature = "engine")]
-pub use engine::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE_BYTES};
 #[cfg(feature = "engine")]
 pub use guard::TOTAL_SIZE_FACTOR;
 #[cfg(feature = "engine")]
@@ -97,6 +99,8 @@ pub use jsonpath::JsonPath;
 pub use outcome::{FlowResult, Outcome, ResponseBody, RuntimeError};
 #[cfg(feature = "engine")]
 pub use run::{compile, OverBudget, Runtime, RECOMMENDED_THREAD_STACK_BYTES, RUN_STACK_BYTES};
+#[cfg(feature = "engine")]
+pub use run_state::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE_BYTES};
 
 #[cfg(all(test, feature = "engine"))]
 mod tests {

@@ -262,6 +262,25 @@ fn check_snippet(p: &Placed<'_>, field: &str, code: &str, errors: &mut Vec<Valid
     }
 }
 
+/// A value a step takes either as a literal or as an expression: not both, and the
+/// expression checked. `literal` is (its field, whether it is given).
+fn check_literal_or_expr(
+    p: &Placed<'_>,
+    (literal, has_literal): (&str, bool),
+    (expr_field, expr): (&str, &Option<String>),
+    errors: &mut Vec<ValidationError>,
+) {
+    if has_literal && expr.is_some() {
+        errors.push(p.error(
+            Some(expr_field),
+            format!("use either `{literal}` or `{expr_field}`, not both"),
+        ));
+    }
+    if let Some(expr) = expr {
+        check_snippet(p, expr_field, expr, errors);
+    }
+}
+
 fn check_condition(p: &Placed<'_>, c: &ConditionStep, errors: &mut Vec<ValidationError>) {
     check_snippet(p, "if", &c.condition, errors);
 }
@@ -277,15 +296,12 @@ fn check_respond(p: &Placed<'_>, r: &RespondStep, errors: &mut Vec<ValidationErr
             format!("status {} is not between 200 and 599", r.status),
         ));
     }
-    if r.body.is_some() && r.body_expr.is_some() {
-        errors.push(p.error(
-            Some("body_expr"),
-            "use either `body` or `body_expr`, not both",
-        ));
-    }
-    if let Some(expr) = &r.body_expr {
-        check_snippet(p, "body_expr", expr, errors);
-    }
+    check_literal_or_expr(
+        p,
+        ("body", r.body.is_some()),
+        ("body_expr", &r.body_expr),
+        errors,
+    );
     for (name, value) in &r.headers {
         if let Some(problem) = header_problem(name, value) {
             errors.push(p.error(Some(&format!("headers.{name}")), problem));
@@ -368,15 +384,12 @@ fn check_emit(p: &Placed<'_>, e: &EmitStep, errors: &mut Vec<ValidationError>) {
     if let Some(problem) = event_type_problem(&e.event) {
         errors.push(p.error(Some("event"), problem));
     }
-    if e.payload.is_some() && e.payload_expr.is_some() {
-        errors.push(p.error(
-            Some("payload_expr"),
-            "use either `payload` or `payload_expr`, not both",
-        ));
-    }
-    if let Some(expr) = &e.payload_expr {
-        check_snippet(p, "payload_expr", expr, errors);
-    }
+    check_literal_or_expr(
+        p,
+        ("payload", e.payload.is_some()),
+        ("payload_expr", &e.payload_expr),
+        errors,
+    );
     if let Some(payload) = &e.payload {
         if serde_json::to_vec(payload).map_or(0, |v| v.len()) > MAX_EVENT_PAYLOAD_BYTES {
             errors.push(p.error(
@@ -444,6 +457,19 @@ fn check_template(p: &Placed<'_>, field: &str, template: &str, errors: &mut Vec<
     }
 }
 
+/// An optional number of a step that, when given, is between 1 and `max`.
+fn check_between_1_and(
+    p: &Placed<'_>,
+    field: &str,
+    value: Option<u64>,
+    max: u64,
+    errors: &mut Vec<ValidationError>,
+) {
+    if value.is_some_and(|v| v == 0 || v > max) {
+        errors.push(p.error(Some(field), format!("`{field}` is between 1 and {max}")));
+    }
+}
+
 fn check_http(p: &Placed<'_>, h: &HttpStep, errors: &mut Vec<ValidationError>) {
     if h.url.trim().is_empty() {
         errors.push(p.error(Some("url"), "`url` is required"));
@@ -483,15 +509,12 @@ fn check_http(p: &Placed<'_>, h: &HttpStep, errors: &mut Vec<ValidationError>) {
         }
         check_template(p, &field, value, errors);
     }
-    if h.body.is_some() && h.body_expr.is_some() {
-        errors.push(p.error(
-            Some("body_expr"),
-            "use either `body` or `body_expr`, not both",
-        ));
-    }
-    if let Some(expr) = &h.body_expr {
-        check_snippet(p, "body_expr", expr, errors);
-    }
+    check_literal_or_expr(
+        p,
+        ("body", h.body.is_some()),
+        ("body_expr", &h.body_expr),
+        errors,
+    );
     if let Some(body) = &h.body {
         let problem = match (h.body_type, body) {
             (HttpBodyType::Form, serde_json::Value::Object(_)) => None,
@@ -540,14 +563,7 @@ fn check_http(p: &Placed<'_>, h: &HttpStep, errors: &mut Vec<ValidationError>) {
             _ => {}
         }
     }
-    if let Some(t) = h.timeout_ms {
-        if t == 0 || t > MAX_HTTP_TIMEOUT_MS {
-            errors.push(p.error(
-                Some("timeout_ms"),
-                format!("`timeout_ms` is between 1 and {MAX_HTTP_TIMEOUT_MS}"),
-            ));
-        }
-    }
+    check_between_1_and(p, "timeout_ms", h.timeout_ms, MAX_HTTP_TIMEOUT_MS, errors);
     if let Some(r) = &h.retries {
         if r.max > MAX_HTTP_RETRIES {
             errors.push(p.error(
@@ -564,14 +580,13 @@ fn check_http(p: &Placed<'_>, h: &HttpStep, errors: &mut Vec<ValidationError>) {
             ));
         }
     }
-    if let Some(m) = h.max_response_bytes {
-        if m == 0 || m > MAX_HTTP_RESPONSE_BYTES {
-            errors.push(p.error(
-                Some("max_response_bytes"),
-                format!("`max_response_bytes` is between 1 and {MAX_HTTP_RESPONSE_BYTES}"),
-            ));
-        }
-    }
+    check_between_1_and(
+        p,
+        "max_response_bytes",
+        h.max_response_bytes,
+        MAX_HTTP_RESPONSE_BYTES,
+        errors,
+    );
     if let Some(to) = &h.to {
         if !is_identifier(to) {
             errors.push(p.error(

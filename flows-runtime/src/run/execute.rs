@@ -1,0 +1,153 @@
+//! One run of a compiled flow against one call: the run's state and guard installed in the
+//! thread-locals of [`crate::run_state`], the request put in a fresh scope (`request` as a
+//! constant, `vars` empty), the program run (each step's enter/leave and actions happen in
+//! the native functions it calls), the state taken back and handed to `trace` for the
+//! outcome. Also the two views of the request a run gets: a Rhai value and, for JSONPath,
+//! JSON.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rhai::{Dynamic, Engine, ImmutableString, Map, Scope};
+use serde_json::Value;
+
+use crate::body::{Body, Input};
+use crate::codegen::CompiledFlow;
+use crate::convert::to_dynamic;
+use crate::io::HttpClient;
+use crate::limits::Limits;
+use crate::outcome::Outcome;
+use crate::run_state::{snapshot_of, Guard, RunState, Stop, GUARD, RUN};
+
+use super::trace::{finish, internal_outcome};
+
+/// One call to run: the flow, the call, and when the run started and must end.
+pub(super) struct Call<'a> {
+    pub flow: &'a CompiledFlow,
+    pub input: &'a Input,
+    pub raw_body: Option<&'a [u8]>,
+    pub started: Instant,
+    pub deadline: Instant,
+}
+
+/// Runs the flow once on this thread; also tells whether it was stopped by its deadline.
+pub(super) fn run_once(
+    engine: &Engine,
+    limits: &Limits,
+    http: Option<&Arc<dyn HttpClient>>,
+    call: &Call<'_>,
+) -> (Outcome, bool) {
+    let (input, started) = (call.input, call.started);
+    let inner = &call.flow.inner;
+    let raw = inner.uses_raw_body.then(|| {
+        call.raw_body
+            .map_or_else(|| input.body.to_bytes(), <[u8]>::to_vec)
+    });
+    let request_json = (!inner.paths.is_empty()).then(|| request_json(input, raw.as_deref()));
+    let state = RunState::new(Arc::clone(inner), request_json, http.cloned());
+    let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
+        Ok(p) => p,
+        Err(_) => return (internal_outcome("the run state is busy", started), false),
+    };
+    let guard = Guard {
+        deadline: Some(call.deadline),
+        stop: Stop::No,
+    };
+    let previous_guard = GUARD.with(|g| g.replace(guard));
+
+    let mut scope = Scope::new();
+    scope.push_constant("request", request_dynamic(input, raw));
+    scope.push("vars", Map::new());
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        engine.run_ast_with_scope(&mut scope, &inner.ast)
+    }));
+    let final_vars = if inner.capture {
+        scope.get("vars").map(snapshot_of)
+    } else {
+        None
+    };
+    drop(scope);
+
+    let stopped = GUARD.with(|g| g.replace(previous_guard)).stop;
+    let state = RUN.with(|r| {
+        r.try_borrow_mut()
+            .ok()
+            .and_then(|mut slot| std::mem::replace(&mut *slot, previous))
+    });
+    let Some(state) = state else {
+        return (internal_outcome("the run state was lost", started), false);
+    };
+    let outcome = finish(limits, state, result, stopped, final_vars, started);
+    (outcome, stopped == Stop::Timeout)
+}
+
+/// The request as scripts see it: `request.method`, `.path`, `.query`, `.headers`, `.body`
+/// (by its kind) and, when the flow mentions it, `.raw_body`.
+fn request_dynamic(input: &Input, raw: Option<Vec<u8>>) -> Dynamic {
+    let strings = |m: &BTreeMap<String, String>| -> Dynamic {
+        let mut out = Map::new();
+        for (k, v) in m {
+            out.insert(
+                k.as_str().into(),
+                Dynamic::from(ImmutableString::from(v.as_str())),
+            );
+        }
+        Dynamic::from_map(out)
+    };
+    let body = match &input.body {
+        Body::Empty => Dynamic::UNIT,
+        Body::Json(v) => to_dynamic(v),
+        Body::Form(m) => strings(m),
+        Body::Text(t) => Dynamic::from(ImmutableString::from(t.as_str())),
+        Body::Binary(b) => Dynamic::from_blob(b.clone()),
+    };
+    let mut m = Map::new();
+    m.insert(
+        "method".into(),
+        Dynamic::from(ImmutableString::from(input.method.as_str())),
+    );
+    m.insert(
+        "path".into(),
+        Dynamic::from(ImmutableString::from(input.path.as_str())),
+    );
+    m.insert("query".into(), strings(&input.query));
+    m.insert("headers".into(), strings(&input.headers));
+    m.insert("body".into(), body);
+    if let Some(raw) = raw {
+        let v = match String::from_utf8(raw) {
+            Ok(s) => Dynamic::from(ImmutableString::from(s)),
+            Err(e) => Dynamic::from_blob(e.into_bytes()),
+        };
+        m.insert("raw_body".into(), v);
+    }
+    Dynamic::from_map(m)
+}
+
+/// `{"request": ..}`, the root of map steps' JSONPath (`vars` is added when a path needs it).
+fn request_json(input: &Input, raw: Option<&[u8]>) -> Value {
+    let mut request = serde_json::Map::new();
+    request.insert("method".into(), Value::String(input.method.clone()));
+    request.insert("path".into(), Value::String(input.path.clone()));
+    request.insert(
+        "query".into(),
+        serde_json::to_value(&input.query).unwrap_or_default(),
+    );
+    request.insert(
+        "headers".into(),
+        serde_json::to_value(&input.headers).unwrap_or_default(),
+    );
+    request.insert("body".into(), input.body.to_json());
+    if let Some(raw) = raw {
+        let v = match std::str::from_utf8(raw) {
+            Ok(s) => Value::String(s.to_owned()),
+            Err(_) => Body::Binary(raw.to_vec()).to_json(),
+        };
+        request.insert("raw_body".into(), v);
+    }
+    let mut root = serde_json::Map::new();
+    root.insert("request".into(), Value::Object(request));
+    root.insert("vars".into(), Value::Object(serde_json::Map::new()));
+    Value::Object(root)
+}
