@@ -133,7 +133,30 @@ pub async fn delete(path: &str) -> ApiResult<()> {
     finish(Request::delete(&url(path)).send().await).await
 }
 
-/// Percent-encodes one query value or path segment.
+/// Percent-encodes one query value or path segment exactly as `encodeURIComponent` does:
+/// everything but ASCII letters, digits and `-_.!~*'()` becomes `%XX` of its UTF-8 bytes.
 pub fn enc(s: &str) -> String {
-    js_sys::encode_uri_component(s).into()
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        assert_eq!(enc("create customer"), "create%20customer");
+        assert_eq!(enc("a/b?c=d&e#f"), "a%2Fb%3Fc%3Dd%26e%23f");
+        assert_eq!(enc("2018-12-31T23:00:00Z"), "2018-12-31T23%3A00%3A00Z");
+        assert_eq!(enc("-_.!~*'()"), "-_.!~*'()");
+        assert_eq!(enc("é+%"), "%C3%A9%2B%25");
+    }
 }

@@ -9,27 +9,7 @@ use leptos_router::path;
 use crate::api;
 use crate::components::{ConfirmDialog, Confirmer, Loading, NoticeStack, Notices, Notify};
 use crate::pages;
-
-/// Who is signed in (None: nobody).
-#[derive(Clone, Copy)]
-pub struct Session(pub RwSignal<Option<UserOut>>);
-
-impl Session {
-    pub fn is_admin(&self) -> bool {
-        self.0
-            .with(|u| u.as_ref().is_some_and(|u| u.role == "admin"))
-    }
-    pub fn can_edit(&self) -> bool {
-        self.0.with(|u| {
-            u.as_ref()
-                .is_some_and(|u| u.role == "admin" || u.role == "designer")
-        })
-    }
-}
-
-pub fn use_session() -> Session {
-    use_context::<Session>().unwrap_or_else(|| Session(RwSignal::new(None)))
-}
+use crate::session::{use_session, Session};
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -2,44 +2,18 @@
 //! enable/disable and delete.
 
 use flowgate_api::integrations::{DraftOut, IntegrationPatch};
-use flowgate_api::{IntegrationDoc, IntegrationOut, Page, TriggerAuth, TriggerDoc};
+use flowgate_api::{IntegrationOut, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, enc, ApiError};
-use crate::app::use_session;
-use crate::components::{ago, confirm, Badge, Empty, ErrorBox, Loading, Modal, Notify};
-
-/// A new integration's first draft: a trigger (who may call it is still to be chosen) and no
-/// steps yet; the editor's empty pipeline says what to add.
-pub fn starter_doc(name: &str, path: &str) -> IntegrationDoc {
-    let trigger: TriggerDoc = serde_json::from_value(serde_json::json!({
-        "path": path,
-        "auth": {"type": "api_key", "keys": []}
-    }))
-    .unwrap_or_else(|_| TriggerDoc {
-        path: path.to_owned(),
-        methods: vec!["POST".into()],
-        auth: TriggerAuth::ApiKey { keys: Vec::new() },
-        ordered: false,
-        lane_key: None,
-        request_response: true,
-        timeout_ms: 10_000,
-        max_body_bytes: 1024 * 1024,
-        query_params: Vec::new(),
-        content_types: Vec::new(),
-        retry: Default::default(),
-        idempotency: None,
-    });
-    IntegrationDoc {
-        name: name.to_owned(),
-        description: String::new(),
-        enabled: true,
-        trigger,
-        steps: Vec::new(),
-    }
-}
+use crate::components::{
+    confirm, Badge, Empty, ErrorBox, Loading, Modal, ModalActions, Notify, PageHead,
+};
+use crate::format::ago;
+use crate::model::starter_doc;
+use crate::session::{use_session, Session};
 
 /// `Create Customer Record` → `create-customer-record`.
 pub fn slugify(name: &str) -> String {
@@ -143,18 +117,13 @@ pub fn IntegrationsPage() -> impl IntoView {
 
     view! {
         <div class="page">
-            <div class="page-head">
-                <div>
-                    <h1>"Integrations"</h1>
-                    <p class="page-sub">"Each integration is a webhook endpoint and the flow that answers it."</p>
-                </div>
-                <div class="spacer"></div>
+            <PageHead title="Integrations" sub=|| "Each integration is a webhook endpoint and the flow that answers it.">
                 <input type="search" class="search" placeholder="Search by name, slug or path" aria-label="Search integrations"
                     style="width: 260px" prop:value=search on:input=move |ev| search.set(event_target_value(&ev))/>
                 <Show when=move || session.can_edit()>
                     <button class="btn btn-primary" id="new-integration" on:click=move |_| creating.set(true)>"New integration"</button>
                 </Show>
-            </div>
+            </PageHead>
             {move || match filtered() {
                 None => view! { <Loading what="integrations"/> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
@@ -177,56 +146,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                                 <th>"Last call"</th><th class="num">"Errors (24 h)"</th><th></th>
                             </tr></thead>
                             <tbody>
-                                {list.into_iter().map(|i| {
-                                    let href = format!("/integrations/{}", i.slug);
-                                    let last = i.stats.as_ref().and_then(|s| s.last_call_at.clone());
-                                    let rate = error_rate(&i);
-                                    let i2 = i.clone();
-                                    let i3 = i.clone();
-                                    let i4 = i.clone();
-                                    let published = i.status != "draft";
-                                    view! {
-                                        <tr data-slug=i.slug.clone()>
-                                            <td class="name-cell">
-                                                <a href=href class="strong">{i.name.clone()}</a>
-                                                <div class="muted small mono">{i.slug.clone()}</div>
-                                            </td>
-                                            <td class="mono small endpoint-cell">{i.endpoint.clone()}</td>
-                                            <td>
-                                                <Badge kind=i.status.clone()/>
-                                                {i.has_draft.then(|| view! { <span class="muted small" title="Unpublished changes">" · edited"</span> })}
-                                            </td>
-                                            <td class="num">{if i.version > 0 { format!("v{}", i.version) } else { "—".into() }}</td>
-                                            <td title=last.clone().unwrap_or_default()>{last.as_deref().map(ago).unwrap_or_else(|| "never".into())}</td>
-                                            <td class="num">{match rate {
-                                                Some((_, 0)) | None => view! { <span class="muted">"—"</span> }.into_any(),
-                                                Some((e, n)) => {
-                                                    let pct = (e as f64) * 100.0 / (n as f64);
-                                                    let class = if e == 0 { "rate ok" } else if pct < 5.0 { "rate warn" } else { "rate bad" };
-                                                    view! { <span class=class title=format!("{e} of {n} calls")>{format!("{pct:.1} %")}</span> }.into_any()
-                                                }
-                                            }}</td>
-                                            <td class="actions">
-                                                <Show when=move || session.can_edit()>
-                                                    {
-                                                        let i2 = i2.clone();
-                                                        let i3 = i3.clone();
-                                                        let i4 = i4.clone();
-                                                        view! {
-                                                            <button class="btn btn-small" on:click=move |_| duplicating.set(Some(i2.clone()))>"Duplicate"</button>
-                                                            {published.then(|| {
-                                                                let i3 = i3.clone();
-                                                                let label = if i3.enabled { "Disable" } else { "Enable" };
-                                                                view! { <button class="btn btn-small toggle-enabled" on:click=move |_| toggle(i3.clone())>{label}</button> }
-                                                            })}
-                                                            <button class="btn btn-small delete-integration" on:click=move |_| remove(i4.clone())>"Delete"</button>
-                                                        }
-                                                    }
-                                                </Show>
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
+                                {list.into_iter().map(|i| integration_row(i, session, duplicating, toggle, remove)).collect_view()}
                             </tbody>
                         </table>
                     </div>
@@ -239,6 +159,64 @@ pub fn IntegrationsPage() -> impl IntoView {
                 <NewIntegration source=Some(src) on_close=Callback::new(move |_| duplicating.set(None))/>
             })}
         </div>
+    }
+}
+
+/// One row of the list.
+fn integration_row(
+    i: IntegrationOut,
+    session: Session,
+    duplicating: RwSignal<Option<IntegrationOut>>,
+    toggle: impl Fn(IntegrationOut) + Copy + Send + Sync + 'static,
+    remove: impl Fn(IntegrationOut) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let href = format!("/integrations/{}", i.slug);
+    let last = i.stats.as_ref().and_then(|s| s.last_call_at.clone());
+    let rate = error_rate(&i);
+    let i2 = i.clone();
+    let i3 = i.clone();
+    let i4 = i.clone();
+    let published = i.status != "draft";
+    view! {
+        <tr data-slug=i.slug.clone()>
+            <td class="name-cell">
+                <a href=href class="strong">{i.name.clone()}</a>
+                <div class="muted small mono">{i.slug.clone()}</div>
+            </td>
+            <td class="mono small endpoint-cell">{i.endpoint.clone()}</td>
+            <td>
+                <Badge kind=i.status.clone()/>
+                {i.has_draft.then(|| view! { <span class="muted small" title="Unpublished changes">" · edited"</span> })}
+            </td>
+            <td class="num">{if i.version > 0 { format!("v{}", i.version) } else { "—".into() }}</td>
+            <td title=last.clone().unwrap_or_default()>{last.as_deref().map(ago).unwrap_or_else(|| "never".into())}</td>
+            <td class="num">{match rate {
+                Some((_, 0)) | None => view! { <span class="muted">"—"</span> }.into_any(),
+                Some((e, n)) => {
+                    let pct = (e as f64) * 100.0 / (n as f64);
+                    let class = if e == 0 { "rate ok" } else if pct < 5.0 { "rate warn" } else { "rate bad" };
+                    view! { <span class=class title=format!("{e} of {n} calls")>{format!("{pct:.1} %")}</span> }.into_any()
+                }
+            }}</td>
+            <td class="actions">
+                <Show when=move || session.can_edit()>
+                    {
+                        let i2 = i2.clone();
+                        let i3 = i3.clone();
+                        let i4 = i4.clone();
+                        view! {
+                            <button class="btn btn-small" on:click=move |_| duplicating.set(Some(i2.clone()))>"Duplicate"</button>
+                            {published.then(|| {
+                                let i3 = i3.clone();
+                                let label = if i3.enabled { "Disable" } else { "Enable" };
+                                view! { <button class="btn btn-small toggle-enabled" on:click=move |_| toggle(i3.clone())>{label}</button> }
+                            })}
+                            <button class="btn btn-small delete-integration" on:click=move |_| remove(i4.clone())>"Delete"</button>
+                        }
+                    }
+                </Show>
+            </td>
+        </tr>
     }
 }
 
@@ -353,12 +331,7 @@ fn NewIntegration(
                     </div>
                 </div>
                 {move || error.get().map(|e| view! { <div class="error-box" role="alert">{e}</div> })}
-                <div class="modal-actions">
-                    <button class="btn" type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                    <button class="btn btn-primary" type="submit" id="create-integration" disabled=move || busy.get()>
-                        {move || if busy.get() { "Creating…" } else { "Create draft" }}
-                    </button>
-                </div>
+                <ModalActions on_cancel=on_close id="create-integration" label="Create draft" busy_label="Creating…" busy=busy/>
             </form>
         </Modal>
     }
@@ -375,14 +348,5 @@ mod tests {
         assert_eq!(slugify("ünïcode ok"), "n-code-ok");
         assert_eq!(slugify("---"), "");
         assert_eq!(slugify(&"x".repeat(100)).len(), 64);
-    }
-
-    #[test]
-    fn a_new_draft_has_a_trigger_waiting_for_keys_and_no_steps() {
-        let d = starter_doc("Sync", "acme/sync");
-        assert_eq!(d.trigger.path, "acme/sync");
-        assert_eq!(d.trigger.methods, vec!["POST".to_owned()]);
-        assert!(matches!(d.trigger.auth, TriggerAuth::ApiKey { ref keys } if keys.is_empty()));
-        assert!(d.steps.is_empty());
     }
 }

@@ -4,16 +4,28 @@
 //! Everyone signed in reads the list; admins create keys (the secret is shown once, in the
 //! creation dialog) and revoke them.
 
-use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut, Page};
+use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, enc, ApiError};
-use crate::app::use_session;
-use crate::components::{ago, confirm, short_time, CopyButton, Empty, Loading, Modal, Notify};
+use crate::api::{self, enc};
+use crate::components::{
+    confirm, focused_input, when, AdminButton, CopiedActions, Empty, ListLoader, ListMeta,
+    ListTable, Loading, Modal, ModalActions, Notify, PageHead, RevealButton, SecretOnce,
+};
+use crate::format::{ago, plural, sentence, short_time};
+use crate::session::use_session;
 
 /// From this many keys on, the list gets a filter box.
 const FILTER_FROM: usize = 8;
+
+const COLUMNS: &[(&str, Option<&str>)] = &[
+    ("Label", None),
+    ("Key", None),
+    ("Accepted by", None),
+    ("Created", None),
+    ("Last used", None),
+];
 
 /// What the server accepts as a pasted secret (mirrors the server's rule, so the form can say
 /// what is wrong before sending it).
@@ -31,72 +43,19 @@ fn secret_problem(secret: &str) -> Option<&'static str> {
     }
 }
 
-/// The server's messages start in lower case (they read well after "Could not …: ").
-fn sentence(message: &str) -> String {
-    let mut chars = message.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    out.push_str(chars.as_str());
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// `2026-11-23 12:01:02` as date and time, which may wrap onto two lines in a narrow table.
-fn when(rfc3339: &str) -> impl IntoView {
-    let text = short_time(rfc3339);
-    let (date, time) = text.split_once(' ').unwrap_or((text.as_str(), ""));
-    view! { <span class="nowrap">{date.to_owned()}</span>" "<span class="nowrap muted">{time.to_owned()}</span> }
-}
-
 #[component]
 pub fn KeysPage() -> impl IntoView {
     let session = use_session();
     let notify = Notify::new();
-    let keys = RwSignal::new(None::<Result<Vec<KeyOut>, ApiError>>);
+    // A failed refresh keeps the list on screen and says so in a notice; a failed first load
+    // replaces the list with the error.
+    let loader = ListLoader::<KeyOut>::new("/keys", "keys");
+    let keys = loader.rows;
+    let load = move || loader.reload();
     let creating = RwSignal::new(false);
     // The key created last, highlighted in the list for a moment.
     let fresh = RwSignal::new(None::<String>);
     let filter = RwSignal::new(String::new());
-
-    // Loads the list. A failed refresh keeps the list on screen and says so in a notice; a
-    // failed first load replaces the list with the error.
-    let load = move || {
-        spawn_local(async move {
-            match api::get::<Page<KeyOut>>("/keys").await {
-                Ok(page) => {
-                    keys.try_set(Some(Ok(page.items)));
-                }
-                Err(e) => {
-                    let shown = keys
-                        .try_with_untracked(|k| matches!(k, Some(Ok(_))))
-                        .unwrap_or(false);
-                    if shown {
-                        notify.error(format!("Could not refresh the keys: {e}"));
-                    } else {
-                        keys.try_set(Some(Err(e)));
-                    }
-                }
-            }
-        });
-    };
-    load();
-
-    let retry = move |_| {
-        keys.set(None);
-        load();
-    };
 
     let on_created = Callback::new(move |k: KeyCreatedOut| {
         // Shown at once behind the dialog; the reload fills in what the server knows.
@@ -173,20 +132,7 @@ pub fn KeysPage() -> impl IntoView {
         let fresh_id = fresh.get();
         keys.with(|r| match r {
             None => view! { <Loading what="API keys"/> }.into_any(),
-            Some(Err(e)) => {
-                let text = if e.status == 403 {
-                    "Your role may not read API keys.".to_owned()
-                } else {
-                    format!("Could not load the API keys: {}", e.describe())
-                };
-                view! {
-                    <div class="error-box load-error" role="alert">
-                        <span>{text}</span>
-                        <button class="btn btn-small" type="button" on:click=retry>"Try again"</button>
-                    </div>
-                }
-                .into_any()
-            }
+            Some(Err(e)) => loader.failed(e, Some("Your role may not read API keys."), "API keys"),
             Some(Ok(list)) if list.is_empty() => view! {
                 <Empty title="No API keys yet">
                     <p class="empty-lead">
@@ -238,21 +184,7 @@ pub fn KeysPage() -> impl IntoView {
                     })
                     .collect_view();
                 view! {
-                    <div class="table-wrap">
-                        <table class="table keys-table" id="keys">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Label"</th>
-                                    <th scope="col">"Key"</th>
-                                    <th scope="col">"Accepted by"</th>
-                                    <th scope="col">"Created"</th>
-                                    <th scope="col">"Last used"</th>
-                                    {admin.then(|| view! { <th scope="col" class="actions"><span class="sr-only">"Actions"</span></th> })}
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
+                    <ListTable class="table keys-table" id="keys" columns=COLUMNS actions=admin>{rows}</ListTable>
                 }
                 .into_any()
             }
@@ -270,30 +202,19 @@ pub fn KeysPage() -> impl IntoView {
 
     view! {
         <div class="page admin-page">
-            <div class="page-head">
-                <div>
-                    <h1>"API keys"</h1>
-                    <p class="page-sub">
-                        "Systems that call your webhook triggers send a key in the "<code>"X-API-Key"</code>
-                        " header. A trigger accepts only the keys picked in its settings."
-                    </p>
-                </div>
-                <div class="spacer"></div>
+            <PageHead title="API keys" sub=|| view! {
+                "Systems that call your webhook triggers send a key in the "<code>"X-API-Key"</code>
+                " header. A trigger accepts only the keys picked in its settings."
+            }>
                 <Show when=show_filter>
                     <input type="search" class="admin-filter" placeholder="Filter by label, prefix or integration"
                         aria-label="Filter keys" prop:value=filter
                         on:input=move |ev| filter.set(event_target_value(&ev))/>
                 </Show>
-                <Show
-                    when=move || session.is_admin()
-                    fallback=|| view! { <span class="muted small read-only-note">"Read-only: only admins create and revoke keys."</span> }
-                >
-                    <button class="btn btn-primary" type="button" id="new-key" on:click=move |_| creating.set(true)>
-                        "Create key"
-                    </button>
-                </Show>
-            </div>
-            {move || count().map(|c| view! { <div class="list-meta muted small">{c}</div> })}
+                <AdminButton id="new-key" label="Create key" note="Read-only: only admins create and revoke keys."
+                    on_click=move |()| creating.set(true)/>
+            </PageHead>
+            <ListMeta text=Signal::derive(count)/>
             {table}
             <Show when=move || creating.get() && session.is_admin()>
                 <CreateKeyModal on_created=on_created on_close=on_close/>
@@ -426,10 +347,7 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
 
     move || match created.get() {
         None => {
-            let label_ref = NodeRef::<leptos::html::Input>::new();
-            label_ref.on_load(|el| {
-                let _ = el.focus();
-            });
+            let label_ref = focused_input();
             let secret_hint = move || {
                 let n = secret.with(|s| s.trim().len());
                 if n == 0 {
@@ -477,33 +395,19 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
                                             error.set(None);
                                             secret.set(event_target_value(&ev));
                                         }/>
-                                    <button class="btn btn-small" type="button"
-                                        aria-pressed=move || reveal.get().to_string()
-                                        aria-controls="key-paste-secret"
-                                        on:click=move |_| reveal.update(|r| *r = !*r)>
-                                        {move || if reveal.get() { "Hide" } else { "Show" }}
-                                    </button>
+                                    <RevealButton reveal=reveal controls="key-paste-secret"/>
                                 </div>
                                 <div class="hint">{secret_hint}</div>
                             </div>
                         </Show>
                         {move || error.get().map(|e| view! { <div class="error-box" role="alert" id="key-error">{e}</div> })}
-                        <div class="modal-actions">
-                            <button class="btn" type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                            <button class="btn btn-primary" type="submit" id="create-key" disabled=move || busy.get()>
-                                {move || if busy.get() { "Creating…" } else { "Create key" }}
-                            </button>
-                        </div>
+                        <ModalActions on_cancel=on_close id="create-key" label="Create key" busy_label="Creating…" busy=busy/>
                     </form>
                 </Modal>
             }
             .into_any()
         }
         Some(k) => {
-            let secret_ref = NodeRef::<leptos::html::Div>::new();
-            secret_ref.on_load(|el| {
-                let _ = el.focus();
-            });
             let label_text = k.label.clone();
             view! {
                 <Modal title="Copy the new key's secret".to_owned() on_close=on_close>
@@ -516,20 +420,12 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
                             <strong>"This secret will not be shown again."</strong>
                             " Flowgate keeps only a digest of it. Copy it now and store it somewhere safe, such as the consumer's secret store."
                         </div>
-                        <div class="secret-line">
-                            <div class="secret-once" id="key-secret" tabindex="0" node_ref=secret_ref
-                                aria-label="The key's secret">{k.secret.clone()}</div>
-                            <CopyButton text=k.secret.clone() label="Copy secret"/>
-                        </div>
+                        <SecretOnce id="key-secret" aria_label="The key's secret" secret=k.secret.clone()/>
                         <p class="muted small next-step">
                             "Next: open an integration and pick “"{label_text}"” in its trigger's settings, so the trigger accepts it."
                         </p>
                     </div>
-                    <div class="modal-actions">
-                        <button class="btn btn-primary" type="button" id="key-done" on:click=move |_| on_close.run(())>
-                            "I have copied it"
-                        </button>
-                    </div>
+                    <CopiedActions id="key-done" on_close=on_close/>
                 </Modal>
             }
             .into_any()

@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, enc, ApiError};
-use crate::app::use_session;
-use crate::components::{ago, confirm, short_time, Empty, ErrorBox, Loading, Modal, Notify};
+use crate::components::{confirm, Empty, ErrorBox, Loading, Modal, ModalActions, Notify, PageHead};
+use crate::format::{ago, short_time};
+use crate::session::use_session;
 
 #[derive(Clone, PartialEq)]
 enum Editing {
@@ -55,16 +56,11 @@ pub fn SecretsPage() -> impl IntoView {
     };
     view! {
         <div class="page">
-            <div class="page-head">
-                <div>
-                    <h1>"Secrets"</h1>
-                    <p class="page-sub">"Passwords, tokens and client secrets that HTTP steps send, referred to by name. Values are encrypted at rest and never shown again."</p>
-                </div>
-                <div class="spacer"></div>
+            <PageHead title="Secrets" sub=|| "Passwords, tokens and client secrets that HTTP steps send, referred to by name. Values are encrypted at rest and never shown again.">
                 <Show when=move || session.is_admin()>
                     <button class="btn btn-primary" id="new-secret" on:click=move |_| editing.set(Some(Editing::New))>"Add secret"</button>
                 </Show>
-            </div>
+            </PageHead>
             <Show when=move || session.is_admin() fallback=|| view! { <div class="empty">"Only admins manage secrets."</div> }>
                 {move || match list.get() {
                     None => view! { <Loading what="secrets"/> }.into_any(),
@@ -79,21 +75,7 @@ pub fn SecretsPage() -> impl IntoView {
                             <table class="table" id="secrets">
                                 <thead><tr><th>"Name"</th><th>"Created"</th><th>"Changed"</th><th></th></tr></thead>
                                 <tbody>
-                                    {items.into_iter().map(|s| {
-                                        let n1 = s.name.clone();
-                                        let n2 = s.name.clone();
-                                        view! {
-                                            <tr data-secret=s.name.clone()>
-                                                <td class="mono strong">{s.name.clone()}</td>
-                                                <td>{short_time(&s.created_at)}</td>
-                                                <td title=short_time(&s.updated_at)>{ago(&s.updated_at)}</td>
-                                                <td class="actions">
-                                                    <button class="btn btn-small" on:click=move |_| editing.set(Some(Editing::Rotate(n1.clone())))>"New value"</button>
-                                                    <button class="btn btn-small delete-secret" on:click=move |_| remove(n2.clone())>"Delete"</button>
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
+                                    {items.into_iter().map(|s| secret_row(s, editing, remove)).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -104,6 +86,27 @@ pub fn SecretsPage() -> impl IntoView {
                 <SecretForm editing=e on_done=Callback::new(move |changed: bool| { editing.set(None); if changed { load(); } })/>
             })}
         </div>
+    }
+}
+
+/// One row of the list.
+fn secret_row(
+    s: SecretOut,
+    editing: RwSignal<Option<Editing>>,
+    remove: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let n1 = s.name.clone();
+    let n2 = s.name.clone();
+    view! {
+        <tr data-secret=s.name.clone()>
+            <td class="mono strong">{s.name.clone()}</td>
+            <td>{short_time(&s.created_at)}</td>
+            <td title=short_time(&s.updated_at)>{ago(&s.updated_at)}</td>
+            <td class="actions">
+                <button class="btn btn-small" on:click=move |_| editing.set(Some(Editing::Rotate(n1.clone())))>"New value"</button>
+                <button class="btn btn-small delete-secret" on:click=move |_| remove(n2.clone())>"Delete"</button>
+            </td>
+        </tr>
     }
 }
 
@@ -178,10 +181,7 @@ fn SecretForm(editing: Editing, #[prop(into)] on_done: Callback<bool>) -> impl I
                     <div class="hint">"Stored encrypted; it cannot be read back, only replaced."</div>
                 </div>
                 {move || error.get().map(|e| view! { <div class="error-box" role="alert">{e}</div> })}
-                <div class="modal-actions">
-                    <button class="btn" type="button" on:click=move |_| on_done.run(false)>"Cancel"</button>
-                    <button class="btn btn-primary" type="submit" id="save-secret" disabled=move || busy.get()>"Save"</button>
-                </div>
+                <ModalActions on_cancel=move |()| on_done.run(false) id="save-secret" label="Save" busy_label="Save" busy=busy/>
             </form>
         </Modal>
     }

@@ -69,7 +69,13 @@ mod tests {
 
     #[test]
     fn sensitive_headers() {
-        for h in ["Authorization", "cookie", "X-API-Key", "x-auth-token", "X-Client-Secret"] {
+        for h in [
+            "Authorization",
+            "cookie",
+            "X-API-Key",
+            "x-auth-token",
+            "X-Client-Secret",
+        ] {
             assert!(sensitive_header(h), "{h}");
         }
         for h in ["content-type", "x-request-id", "accept"] {

@@ -3,6 +3,10 @@
 //! pause; the server's validation and compile problems come back with it and show on the step
 //! (and field) that caused them. Publishing makes the draft the version callers get.
 
+mod ctx;
+mod edit;
+mod fields;
+mod http_step;
 mod steps;
 mod testrun;
 mod trigger;
@@ -11,14 +15,17 @@ mod versions;
 use std::collections::HashSet;
 
 use flowgate_api::integrations::{DraftOut, PublishIn};
-use flowgate_api::{ErrorDetail, IntegrationDoc, IntegrationOut};
+use flowgate_api::IntegrationOut;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{self, enc, ApiError};
-use crate::app::use_session;
-use crate::components::{confirm, short_time, Badge, ErrorBox, Loading, Notify};
+use crate::components::{confirm, Badge, ErrorBox, Loading, Notify};
+use crate::format::{plural, short_time};
+use crate::model::starter_doc;
+use crate::session::use_session;
+use ctx::Ctx;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum SaveState {
@@ -26,52 +33,6 @@ pub enum SaveState {
     Pending,
     Saving,
     Failed(String),
-}
-
-/// Everything the editor's parts share; all fields are signals, so it is `Copy`.
-#[derive(Clone, Copy)]
-pub struct Ctx {
-    pub slug: StoredValue<String>,
-    pub doc: RwSignal<IntegrationDoc>,
-    /// Bumped when steps are added, removed or moved: the pipeline re-renders. Field edits
-    /// change `doc` only, so inputs keep their focus.
-    pub structure: RwSignal<u64>,
-    /// Bumped on every edit: the draft is saved after a pause.
-    pub edits: RwSignal<u64>,
-    pub problems: RwSignal<Vec<ErrorDetail>>,
-    pub collapsed: RwSignal<HashSet<String>>,
-    /// JSONPath suggestions from the test-run sample (`$.request.body.id`, ...).
-    pub paths: RwSignal<Vec<String>>,
-    /// The step being dragged: its list and index.
-    pub drag: RwSignal<Option<(steps::ListPath, usize)>>,
-    pub readonly: bool,
-}
-
-impl Ctx {
-    pub fn edit(&self, f: impl FnOnce(&mut IntegrationDoc)) {
-        self.doc.update(f);
-        self.edits.update(|n| *n += 1);
-    }
-
-    /// Problems of one step (`index` like `2.then.0`).
-    pub fn problems_of(&self, index: &str) -> Vec<ErrorDetail> {
-        self.problems.with(|p| {
-            p.iter()
-                .filter(|d| d.step.as_deref() == Some(index))
-                .cloned()
-                .collect()
-        })
-    }
-
-    /// Problems whose path starts with `prefix` (`trigger.`, `name`).
-    pub fn problems_at(&self, prefix: &str) -> Vec<ErrorDetail> {
-        self.problems.with(|p| {
-            p.iter()
-                .filter(|d| d.step.is_none() && d.path.starts_with(prefix))
-                .cloned()
-                .collect()
-        })
-    }
 }
 
 #[component]
@@ -102,7 +63,7 @@ fn Editor(slug: String) -> impl IntoView {
             serde_json::from_value(serde_json::json!({
                 "name": "", "trigger": {"path": "", "auth": {"type": "none"}}
             }))
-            .unwrap_or_else(|_| crate::pages::integrations::starter_doc("", "")),
+            .unwrap_or_else(|_| starter_doc("", "")),
         ),
         structure: RwSignal::new(0),
         edits: RwSignal::new(0),
@@ -289,7 +250,7 @@ fn Editor(slug: String) -> impl IntoView {
                                     <span class="muted">{move || if version() > 0 { format!("v{}", version()) } else { "never published".into() }}</span>
                                     <span class=move || match save_state.get() { SaveState::Failed(_) => "save-state failed", _ => "save-state" } id="save-state">{save_text}</span>
                                     {move || (problem_count() > 0).then(|| view! {
-                                        <span class="problem-count" id="problem-count">{format!("{} problem{}", problem_count(), if problem_count() == 1 { "" } else { "s" })}</span>
+                                        <span class="problem-count" id="problem-count">{plural(problem_count(), "problem", "problems")}</span>
                                     })}
                                 </div>
                             </div>

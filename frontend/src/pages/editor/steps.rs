@@ -4,82 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use flows_runtime::model::{
-    HttpAuth, HttpBodyType, HttpMethod, HttpRetries, HttpStep, LogLevel, Step,
-};
+use flowgate_api::secrets::SecretOut;
+use flowgate_api::Page;
+use flows_runtime::model::{LogLevel, Step};
 use leptos::prelude::*;
 
-use super::Ctx;
+use super::ctx::{Ctx, ListPath};
+use super::edit::{edit_step, non_blank, restructure, set_disabled, set_name, step_index};
+use super::fields::{step_check, var_field, JsonField, PairRows, ValueEditor, VarField};
+use super::http_step::http_form;
+use crate::api;
 use crate::components::CodeArea;
-
-/// Where a list of steps sits: the root list is `[]`; `[(2, true)]` is the `then` branch of
-/// the condition at index 2.
-pub type ListPath = Vec<(usize, bool)>;
-
-fn list_mut<'a>(steps: &'a mut Vec<Step>, path: &[(usize, bool)]) -> Option<&'a mut Vec<Step>> {
-    match path.split_first() {
-        None => Some(steps),
-        Some(((i, then), rest)) => match steps.get_mut(*i) {
-            Some(Step::Condition(c)) => {
-                list_mut(if *then { &mut c.then } else { &mut c.otherwise }, rest)
-            }
-            _ => None,
-        },
-    }
-}
-
-/// The index the server uses for problems and traces: `2`, `2.then.0`, `2.else.1`.
-pub fn step_index(path: &[(usize, bool)], i: usize) -> String {
-    let mut s = String::new();
-    for (j, then) in path {
-        s.push_str(&format!("{j}.{}.", if *then { "then" } else { "else" }));
-    }
-    s.push_str(&i.to_string());
-    s
-}
-
-fn edit_step(ctx: Ctx, path: &[(usize, bool)], i: usize, f: impl FnOnce(&mut Step)) {
-    ctx.edit(|d| {
-        if let Some(s) = list_mut(&mut d.steps, path).and_then(|l| l.get_mut(i)) {
-            f(s)
-        }
-    });
-}
-
-fn restructure(ctx: Ctx, path: &[(usize, bool)], f: impl FnOnce(&mut Vec<Step>)) {
-    ctx.edit(|d| {
-        if let Some(list) = list_mut(&mut d.steps, path) {
-            f(list)
-        }
-    });
-    ctx.structure.update(|n| *n += 1);
-}
-
-fn set_name(s: &mut Step, name: Option<String>) {
-    match s {
-        Step::Map(x) => x.name = name,
-        Step::Script(x) => x.name = name,
-        Step::Condition(x) => x.name = name,
-        Step::Respond(x) => x.name = name,
-        Step::Fail(x) => x.name = name,
-        Step::Log(x) => x.name = name,
-        Step::Emit(x) => x.name = name,
-        Step::Http(x) => x.name = name,
-    }
-}
-
-fn set_disabled(s: &mut Step, disabled: bool) {
-    match s {
-        Step::Map(x) => x.disabled = disabled,
-        Step::Script(x) => x.disabled = disabled,
-        Step::Condition(x) => x.disabled = disabled,
-        Step::Respond(x) => x.disabled = disabled,
-        Step::Fail(x) => x.disabled = disabled,
-        Step::Log(x) => x.disabled = disabled,
-        Step::Emit(x) => x.disabled = disabled,
-        Step::Http(x) => x.disabled = disabled,
-    }
-}
 
 /// What each step type is for (palette and card headers).
 const PALETTE: &[(&str, &str, &str)] = &[
@@ -149,10 +84,7 @@ pub fn Pipeline(ctx: Ctx) -> impl IntoView {
     // Names of stored secrets, offered where an HTTP step asks for one.
     let secret_names = RwSignal::new(Vec::<String>::new());
     leptos::task::spawn_local(async move {
-        if let Ok(page) =
-            crate::api::get::<flowgate_api::Page<flowgate_api::secrets::SecretOut>>("/secrets")
-                .await
-        {
+        if let Ok(page) = api::get::<Page<SecretOut>>("/secrets").await {
             secret_names.try_set(page.items.into_iter().map(|s| s.name).collect());
         }
     });
@@ -274,7 +206,7 @@ fn step_card(ctx: Ctx, path: ListPath, i: usize, n: usize, step: Step) -> impl I
                     readonly=ro prop:value=name
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
-                        let v = (!v.trim().is_empty()).then_some(v);
+                        let v = non_blank(v);
                         edit_step(ctx, &p.get_value(), i, |s| set_name(s, v));
                     }/>
                 <label class="check small toggle" title="A disabled step is skipped">
@@ -323,23 +255,16 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
             let rows: Vec<(String, String)> = m.fields.into_iter().collect();
             view! {
                 <div class="row">
-                    <div class="field">
-                        <label>"Into variable"</label>
-                        <input type="text" class="mono map-to" placeholder="mapped" aria-label="Into variable" readonly=ro prop:value=to
-                            on:input=move |ev| {
-                                let v = event_target_value(&ev);
-                                edit_step(ctx, &p.get_value(), i, |s| if let Step::Map(m) = s {
-                                    m.to = (!v.trim().is_empty()).then_some(v);
-                                });
-                            }/>
-                        <div class="hint">"Later steps read the fields as vars.<name>.<field>."</div>
-                    </div>
-                    <label class="check" style="margin-bottom: 18px">
-                        <input type="checkbox" prop:checked=m.merge disabled=ro on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            edit_step(ctx, &p.get_value(), i, |s| if let Step::Map(m) = s { m.merge = on; });
-                        }/>"Merge into vars itself"
-                    </label>
+                    {var_field(ctx, p, i, VarField {
+                        label: "Into variable",
+                        class: "mono map-to",
+                        placeholder: "mapped",
+                        hint: "Later steps read the fields as vars.<name>.<field>.",
+                        value: to,
+                        set: |s, v| if let Step::Map(m) = s { m.to = v },
+                    })}
+                    {step_check(ctx, p, i, "margin-bottom: 18px", m.merge, "Merge into vars itself",
+                        |s, on| if let Step::Map(m) = s { m.merge = on })}
                 </div>
                 <PairRows ctx=ctx rows=rows key_label="Field" value_label="JSONPath" key_placeholder="customerId"
                     value_placeholder="$.request.body.id" class="map-field" suggestions=true
@@ -423,18 +348,8 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
                 </div>
                 {move || match mode.get().as_str() {
                     "json" => view! {
-                        <CodeArea value=json_text.get_value() label="Response body (JSON)" rows=5 readonly=ro
-                            on_input=Callback::new(move |v: String| {
-                                json_text.set_value(v.clone());
-                                match serde_json::from_str::<serde_json::Value>(&v) {
-                                    Ok(val) => {
-                                        json_error.set(None);
-                                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s { x.body = Some(val); });
-                                    }
-                                    Err(e) => json_error.set(Some(format!("Not valid JSON yet: {e}"))),
-                                }
-                            })/>
-                        {move || json_error.get().map(|e| view! { <div class="field-error">{e}</div> })}
+                        <JsonField text=json_text error=json_error label="Response body (JSON)" rows=5 readonly=ro
+                            on_value=move |val| edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s { x.body = Some(val); })/>
                     }.into_any(),
                     "expr" => view! {
                         <CodeArea value=expr_text.get_value() label="Response body (Rhai expression)" rows=3 readonly=ro
@@ -575,122 +490,9 @@ fn message_form(
     .into_any()
 }
 
-/// Editable name/value rows (map fields, headers, query parameters). Rows keep their order
-/// while typing; the document receives them through `on_change`.
-#[component]
-pub fn PairRows(
-    ctx: Ctx,
-    rows: Vec<(String, String)>,
-    key_label: &'static str,
-    value_label: &'static str,
-    key_placeholder: &'static str,
-    value_placeholder: &'static str,
-    class: &'static str,
-    suggestions: bool,
-    #[prop(into)] on_change: Callback<Vec<(String, String)>>,
-) -> impl IntoView {
-    let ro = ctx.readonly;
-    let next = StoredValue::new(rows.len() as u32);
-    let rows = RwSignal::new(
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, (k, v))| (n as u32, k, v))
-            .collect::<Vec<_>>(),
-    );
-    let emit = move || {
-        on_change.run(
-            rows.with_untracked(|r| r.iter().map(|(_, k, v)| (k.clone(), v.clone())).collect()),
-        )
-    };
-    let dupes = move || {
-        rows.with(|r| {
-            let mut seen = std::collections::HashSet::new();
-            r.iter()
-                .filter(|(_, k, _)| !k.is_empty() && !seen.insert(k.clone()))
-                .map(|(_, k, _)| k.clone())
-                .collect::<Vec<_>>()
-        })
-    };
-    view! {
-        <div class=format!("pairs {class}s")>
-            <div class="pair pair-head"><span>{key_label}</span><span>{value_label}</span><span></span></div>
-            <For each=move || rows.get() key=|r| r.0 let:row>
-                {
-                    let id = row.0;
-                    view! {
-                        <div class=format!("pair {class}")>
-                            <input type="text" class=format!("mono {class}-name") placeholder=key_placeholder readonly=ro
-                                aria-label=key_label prop:value=row.1.clone()
-                                on:input=move |ev| {
-                                    let v = event_target_value(&ev);
-                                    rows.update_untracked(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == id) { x.1 = v; });
-                                    rows.notify();
-                                    emit();
-                                }/>
-                            <input type="text" class=format!("mono {class}-value") placeholder=value_placeholder readonly=ro
-                                aria-label=value_label prop:value=row.2.clone()
-                                list=suggestions.then_some("jsonpath-suggestions")
-                                on:input=move |ev| {
-                                    let v = event_target_value(&ev);
-                                    rows.update_untracked(|r| if let Some(x) = r.iter_mut().find(|x| x.0 == id) { x.2 = v; });
-                                    emit();
-                                }/>
-                            {(!ro).then(|| view! {
-                                <button class="icon-btn" type="button" aria-label="Remove row" title="Remove"
-                                    on:click=move |_| { rows.update(|r| r.retain(|x| x.0 != id)); emit(); }>"×"</button>
-                            })}
-                        </div>
-                    }
-                }
-            </For>
-            {move || {
-                let d = dupes();
-                (!d.is_empty()).then(|| view! { <div class="field-error">{format!("Used twice (the last one wins): {}", d.join(", "))}</div> })
-            }}
-            {(!ro).then(|| view! {
-                <button class=format!("btn-link add-{class}") type="button" on:click=move |_| {
-                    let n = next.get_value();
-                    next.set_value(n + 1);
-                    rows.update(|r| r.push((n, String::new(), String::new())));
-                }>{format!("+ Add {}", key_label.to_lowercase())}</button>
-            })}
-        </div>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn steps() -> Vec<Step> {
-        serde_json::from_value(serde_json::json!([
-            {"type": "log", "message": "a"},
-            {"type": "condition", "if": "true",
-             "then": [{"type": "log", "message": "t0"}, {"type": "condition", "if": "false", "else": [{"type": "log", "message": "deep"}]}],
-             "else": [{"type": "fail", "status": 422}]}
-        ]))
-        .unwrap_or_default()
-    }
-
-    #[test]
-    fn indexes_match_the_servers_scheme() {
-        assert_eq!(step_index(&[], 3), "3");
-        assert_eq!(step_index(&[(1, true)], 0), "1.then.0");
-        assert_eq!(step_index(&[(1, true), (1, false)], 0), "1.then.1.else.0");
-    }
-
-    #[test]
-    fn nested_lists_are_reached_by_path() {
-        let mut s = steps();
-        assert_eq!(s.len(), 2);
-        assert_eq!(list_mut(&mut s, &[(1, true)]).map(|l| l.len()), Some(2));
-        assert_eq!(list_mut(&mut s, &[(1, false)]).map(|l| l.len()), Some(1));
-        let deep = list_mut(&mut s, &[(1, true), (1, false)]);
-        assert_eq!(deep.map(|l| l[0].type_name()), Some("log"));
-        // A path through something that is not a condition leads nowhere.
-        assert!(list_mut(&mut s, &[(0, true)]).is_none());
-        assert!(list_mut(&mut s, &[(9, true)]).is_none());
-    }
 
     #[test]
     fn every_palette_entry_makes_a_step_of_its_type() {
@@ -699,303 +501,4 @@ mod tests {
         }
         assert!(new_step("webhook").is_none());
     }
-}
-
-/// A value given as a fixed JSON literal or computed by a Rhai expression (an HTTP body, an
-/// event's payload); `allow_none` offers "nothing" too.
-#[component]
-fn ValueEditor(
-    ctx: Ctx,
-    label: &'static str,
-    json: Option<serde_json::Value>,
-    expr: Option<String>,
-    allow_none: bool,
-    #[prop(into)] on_change: Callback<(Option<serde_json::Value>, Option<String>)>,
-) -> impl IntoView {
-    let ro = ctx.readonly;
-    let mode = if expr.is_some() {
-        "expr"
-    } else if json.is_some() || !allow_none {
-        "json"
-    } else {
-        "none"
-    };
-    let mode = RwSignal::new(mode.to_owned());
-    let json_text = StoredValue::new(
-        json.as_ref()
-            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
-            .unwrap_or_else(|| "{}".to_owned()),
-    );
-    let expr_text = StoredValue::new(expr.unwrap_or_else(|| "vars".to_owned()));
-    let json_error = RwSignal::new(None::<String>);
-    let emit = move || match mode.get_untracked().as_str() {
-        "expr" => on_change.run((None, Some(expr_text.get_value()))),
-        "json" => on_change.run((serde_json::from_str(&json_text.get_value()).ok(), None)),
-        _ => on_change.run((None, None)),
-    };
-    view! {
-        <div class="field">
-            <label>{label}</label>
-            <select class="value-mode" aria-label=format!("{label}: how it is given") disabled=ro
-                on:change=move |ev| { mode.set(event_target_value(&ev)); emit(); }>
-                <option value="expr" selected=mode.get_untracked() == "expr">"Computed (Rhai expression)"</option>
-                <option value="json" selected=mode.get_untracked() == "json">"Fixed JSON"</option>
-                {allow_none.then(|| view! { <option value="none" selected=mode.get_untracked() == "none">"None"</option> })}
-            </select>
-        </div>
-        {move || match mode.get().as_str() {
-            "json" => view! {
-                <CodeArea value=json_text.get_value() label=format!("{label} (JSON)") rows=4 readonly=ro
-                    on_input=Callback::new(move |v: String| {
-                        json_text.set_value(v.clone());
-                        match serde_json::from_str::<serde_json::Value>(&v) {
-                            Ok(val) => { json_error.set(None); on_change.run((Some(val), None)); }
-                            Err(e) => json_error.set(Some(format!("Not valid JSON yet: {e}"))),
-                        }
-                    })/>
-                {move || json_error.get().map(|e| view! { <div class="field-error">{e}</div> })}
-            }.into_any(),
-            "expr" => view! {
-                <CodeArea value=expr_text.get_value() label=format!("{label} (Rhai expression)") rows=3 readonly=ro
-                    on_input=Callback::new(move |v: String| { expr_text.set_value(v.clone()); on_change.run((None, Some(v))); })/>
-            }.into_any(),
-            _ => ().into_any(),
-        }}
-    }
-}
-
-fn auth_kind(a: &Option<HttpAuth>) -> &'static str {
-    match a {
-        None => "none",
-        Some(HttpAuth::Basic { .. }) => "basic",
-        Some(HttpAuth::Bearer { .. }) => "bearer",
-        Some(HttpAuth::SecretHeader { .. }) => "secret_header",
-        Some(HttpAuth::OAuth2ClientCredentials { .. }) => "oauth2",
-    }
-}
-
-fn empty_auth(kind: &str) -> Option<HttpAuth> {
-    match kind {
-        "basic" => Some(HttpAuth::Basic {
-            username: String::new(),
-            password_secret: String::new(),
-        }),
-        "bearer" => Some(HttpAuth::Bearer {
-            token_secret: String::new(),
-        }),
-        "secret_header" => Some(HttpAuth::SecretHeader {
-            header: "x-api-key".into(),
-            secret: String::new(),
-        }),
-        "oauth2" => Some(HttpAuth::OAuth2ClientCredentials {
-            token_url: String::new(),
-            client_id: String::new(),
-            client_secret_secret: String::new(),
-            scope: None,
-        }),
-        _ => None,
-    }
-}
-
-/// One text field of the HTTP step's auth, written back through `set`.
-fn auth_field(
-    ctx: Ctx,
-    p: StoredValue<ListPath>,
-    i: usize,
-    label: &'static str,
-    value: String,
-    secret: bool,
-    set: fn(&mut HttpAuth, String),
-) -> AnyView {
-    let ro = ctx.readonly;
-    view! {
-        <div class="field">
-            <label>{label}</label>
-            <input type="text" class=if secret { "mono auth-secret" } else { "mono" } aria-label=label readonly=ro
-                list=secret.then_some("secret-names") prop:value=value
-                placeholder=if secret { "name of a stored secret" } else { "" }
-                on:input=move |ev| {
-                    let v = event_target_value(&ev);
-                    edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(h) = s { if let Some(a) = h.auth.as_mut() { set(a, v); } });
-                }/>
-        </div>
-    }
-    .into_any()
-}
-
-fn auth_fields(ctx: Ctx, p: StoredValue<ListPath>, i: usize, auth: Option<HttpAuth>) -> AnyView {
-    match auth {
-        None => view! { <div class="hint">"No credentials are sent."</div> }.into_any(),
-        Some(HttpAuth::Basic { username, password_secret }) => view! {
-            <div class="row">
-                {auth_field(ctx, p, i, "Username", username, false, |a, v| if let HttpAuth::Basic { username, .. } = a { *username = v })}
-                {auth_field(ctx, p, i, "Password secret", password_secret, true, |a, v| if let HttpAuth::Basic { password_secret, .. } = a { *password_secret = v })}
-            </div>
-        }.into_any(),
-        Some(HttpAuth::Bearer { token_secret }) => view! {
-            <div class="row">
-                {auth_field(ctx, p, i, "Token secret", token_secret, true, |a, v| if let HttpAuth::Bearer { token_secret } = a { *token_secret = v })}
-            </div>
-        }.into_any(),
-        Some(HttpAuth::SecretHeader { header, secret }) => view! {
-            <div class="row">
-                {auth_field(ctx, p, i, "Header", header, false, |a, v| if let HttpAuth::SecretHeader { header, .. } = a { *header = v })}
-                {auth_field(ctx, p, i, "Secret", secret, true, |a, v| if let HttpAuth::SecretHeader { secret, .. } = a { *secret = v })}
-            </div>
-        }.into_any(),
-        Some(HttpAuth::OAuth2ClientCredentials { token_url, client_id, client_secret_secret, scope }) => view! {
-            <div class="row">
-                {auth_field(ctx, p, i, "Token URL", token_url, false, |a, v| if let HttpAuth::OAuth2ClientCredentials { token_url, .. } = a { *token_url = v })}
-                {auth_field(ctx, p, i, "Client id", client_id, false, |a, v| if let HttpAuth::OAuth2ClientCredentials { client_id, .. } = a { *client_id = v })}
-            </div>
-            <div class="row">
-                {auth_field(ctx, p, i, "Client secret (stored secret)", client_secret_secret, true, |a, v| if let HttpAuth::OAuth2ClientCredentials { client_secret_secret, .. } = a { *client_secret_secret = v })}
-                {auth_field(ctx, p, i, "Scope (optional)", scope.unwrap_or_default(), false, |a, v| if let HttpAuth::OAuth2ClientCredentials { scope, .. } = a { *scope = (!v.trim().is_empty()).then_some(v) })}
-            </div>
-        }.into_any(),
-    }
-}
-
-fn http_form(ctx: Ctx, p: StoredValue<ListPath>, i: usize, h: HttpStep) -> AnyView {
-    let ro = ctx.readonly;
-    let method = RwSignal::new(h.method);
-    let auth_sig = RwSignal::new(auth_kind(&h.auth));
-    let auth_init = StoredValue::new(h.auth.clone());
-    let query: Vec<(String, String)> = h.query.clone().into_iter().collect();
-    let headers: Vec<(String, String)> = h.headers.clone().into_iter().collect();
-    let has_extra = !query.is_empty() || !headers.is_empty();
-    let body_type = match h.body_type {
-        HttpBodyType::Json => "json",
-        HttpBodyType::Form => "form",
-        HttpBodyType::Text => "text",
-        HttpBodyType::Raw => "raw",
-    };
-    view! {
-        <div class="row">
-            <div class="field" style="max-width: 120px">
-                <label>"Method"</label>
-                <select class="http-method" aria-label="Method" disabled=ro on:change=move |ev| {
-                    if let Some(m) = HttpMethod::parse(&event_target_value(&ev)) {
-                        method.set(m);
-                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.method = m; });
-                    }
-                }>
-                    {["GET", "POST", "PUT", "PATCH", "DELETE"].into_iter().map(|m| view! {
-                        <option value=m selected=h.method.as_str() == m>{m}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="field" style="flex: 4">
-                <label>"URL"</label>
-                <input type="url" class="mono http-url" aria-label="URL" readonly=ro prop:value=h.url.clone()
-                    placeholder="https://api.example.com/users/${vars.mapped.id}"
-                    on:input=move |ev| {
-                        let v = event_target_value(&ev);
-                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.url = v; });
-                    }/>
-            </div>
-        </div>
-        <div class="hint" style="margin: -6px 0 10px">"${expression} inserts a value (percent-encoded in the URL), e.g. ${vars.mapped.id}."</div>
-        <div class="row">
-            <div class="field">
-                <label>"Answer into variable"</label>
-                <input type="text" class="mono http-to" aria-label="Answer into variable" placeholder="response" readonly=ro
-                    prop:value=h.to.clone().unwrap_or_default()
-                    on:input=move |ev| {
-                        let v = event_target_value(&ev);
-                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.to = (!v.trim().is_empty()).then_some(v); });
-                    }/>
-                <div class="hint">"vars.<name> gets status, ok, headers and body (parsed JSON or text)."</div>
-            </div>
-            <label class="check" style="margin-bottom: 30px">
-                <input type="checkbox" prop:checked=h.fail_on_status disabled=ro on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.fail_on_status = on; });
-                }/>"A 4xx/5xx answer fails the flow"
-            </label>
-        </div>
-        <Show when=move || !matches!(method.get(), HttpMethod::Get | HttpMethod::Delete)>
-            <div class="row">
-                <div class="field" style="max-width: 220px">
-                    <label>"Body type"</label>
-                    <select class="http-body-type" aria-label="Body type" disabled=ro on:change=move |ev| {
-                        let t = match event_target_value(&ev).as_str() {
-                            "form" => HttpBodyType::Form, "text" => HttpBodyType::Text, "raw" => HttpBodyType::Raw, _ => HttpBodyType::Json,
-                        };
-                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.body_type = t; });
-                    }>
-                        {[("json", "JSON"), ("form", "Form (URL-encoded)"), ("text", "Text"), ("raw", "Raw")].into_iter().map(|(v, l)| view! {
-                            <option value=v selected=body_type == v>{l}</option>
-                        }).collect_view()}
-                    </select>
-                </div>
-            </div>
-            <ValueEditor ctx=ctx label="Body" json=h.body.clone() expr=h.body_expr.clone() allow_none=true
-                on_change=Callback::new(move |(json, expr): (Option<serde_json::Value>, Option<String>)| {
-                    edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.body = json; x.body_expr = expr; });
-                })/>
-        </Show>
-        <div class="field">
-            <label>"Credentials"</label>
-            <select class="http-auth" aria-label="Credentials" disabled=ro on:change=move |ev| {
-                let k = event_target_value(&ev);
-                let a = empty_auth(&k);
-                auth_init.set_value(a.clone());
-                edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.auth = a; });
-                auth_sig.set(match k.as_str() { "basic" => "basic", "bearer" => "bearer", "secret_header" => "secret_header", "oauth2" => "oauth2", _ => "none" });
-            }>
-                {[("none", "None"), ("bearer", "Bearer token"), ("basic", "Basic (user + password)"), ("secret_header", "Secret in a header"), ("oauth2", "OAuth2 client credentials")]
-                    .into_iter().map(|(v, l)| view! { <option value=v selected=auth_kind(&h.auth) == v>{l}</option> }).collect_view()}
-            </select>
-        </div>
-        {move || { auth_sig.track(); auth_fields(ctx, p, i, auth_init.get_value()) }}
-        <details class="sub-details" open=has_extra>
-            <summary>"Query, headers, timeout and retries"</summary>
-            <div class="field"><label>"Query parameters"</label></div>
-            <PairRows ctx=ctx rows=query key_label="Parameter" value_label="Value (template)" key_placeholder="include"
-                value_placeholder="${vars.mapped.kind}" class="http-query" suggestions=false
-                on_change=Callback::new(move |rows: Vec<(String, String)>| {
-                    edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.query = rows.into_iter().filter(|(k, _)| !k.trim().is_empty()).collect(); });
-                })/>
-            <div class="field"><label>"Headers"</label></div>
-            <PairRows ctx=ctx rows=headers key_label="Header" value_label="Value (template)" key_placeholder="accept"
-                value_placeholder="application/json" class="http-header" suggestions=false
-                on_change=Callback::new(move |rows: Vec<(String, String)>| {
-                    edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.headers = rows.into_iter().filter(|(k, _)| !k.trim().is_empty()).collect(); });
-                })/>
-            <div class="row">
-                <div class="field">
-                    <label>"Timeout (ms)"</label>
-                    <input type="number" min="1" aria-label="Timeout (ms)" placeholder="10000" readonly=ro
-                        prop:value=h.timeout_ms.map(|t| t.to_string()).unwrap_or_default()
-                        on:input=move |ev| {
-                            let v = event_target_value(&ev).parse::<u64>().ok();
-                            edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.timeout_ms = v; });
-                        }/>
-                </div>
-                <div class="field">
-                    <label>"Retries (0–5)"</label>
-                    <input type="number" min="0" max="5" aria-label="Retries" placeholder="0" readonly=ro
-                        prop:value=h.retries.as_ref().map(|r| r.max.to_string()).unwrap_or_default()
-                        on:input=move |ev| {
-                            let v = event_target_value(&ev).parse::<u32>().ok();
-                            edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s {
-                                x.retries = v.filter(|n| *n > 0).map(|max| HttpRetries { max, delay_ms: None, max_delay_ms: None });
-                            });
-                        }/>
-                    <div class="hint">"On connection errors, 429 and 5xx; Retry-After is honoured."</div>
-                </div>
-                <div class="field">
-                    <label>"Largest answer (KiB)"</label>
-                    <input type="number" min="1" aria-label="Largest answer (KiB)" placeholder="1024" readonly=ro
-                        prop:value=h.max_response_bytes.map(|b| (b / 1024).to_string()).unwrap_or_default()
-                        on:input=move |ev| {
-                            let v = event_target_value(&ev).parse::<u64>().ok().map(|k| k.saturating_mul(1024));
-                            edit_step(ctx, &p.get_value(), i, |s| if let Step::Http(x) = s { x.max_response_bytes = v; });
-                        }/>
-                </div>
-            </div>
-        </details>
-    }
-    .into_any()
 }

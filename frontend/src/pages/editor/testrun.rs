@@ -7,9 +7,9 @@ use flowgate_api::integrations::{TestRequest, TestRunIn, TestRunOut};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::api::{self, enc};
-use crate::components::{Badge, CodeArea, JsonBlock};
+use crate::components::{http_code_class, Badge, CodeArea, HttpCalls, JsonBlock};
 
 /// Real-world payload shapes (assets/samples).
 pub const SAMPLES: &[(&str, &str)] = &[
@@ -225,13 +225,7 @@ fn TestResult(out: TestRunOut) -> impl IntoView {
     let status = out.status.as_str().to_owned();
     let ms = out.duration_us as f64 / 1000.0;
     let code = out.response.status;
-    let class = if code < 300 {
-        "http-code ok"
-    } else if code < 500 {
-        "http-code warn"
-    } else {
-        "http-code bad"
-    };
+    let class = http_code_class(Some(code));
     view! {
         <div class="test-result" id="test-result" data-status=status.clone()>
             <div class="result-head">
@@ -260,7 +254,7 @@ fn TestResult(out: TestRunOut) -> impl IntoView {
                                     <span class="muted small">{if ran { format!("{ms:.2} ms") } else { String::new() }}</span>
                                 </summary>
                                 {s.error.clone().map(|e| view! { <div class="error-box trace-error">{e}</div> })}
-                                <crate::components::HttpCalls calls=s.calls.clone()/>
+                                <HttpCalls calls=s.calls.clone()/>
                                 {s.input.clone().map(|v| view! { <div class="io"><div class="section-title">"vars before"</div><JsonBlock value=v/></div> })}
                                 {s.output.clone().map(|v| view! { <div class="io"><div class="section-title">"vars after"</div><JsonBlock value=v/></div> })}
                                 {(!ran).then(|| view! { <div class="muted small">"Not run (disabled, the other branch, or after the flow ended)."</div> })}

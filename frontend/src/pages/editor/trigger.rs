@@ -2,14 +2,16 @@
 //! query parameters, accepted bodies, and which API keys may call it.
 
 use flowgate_api::keys::{KeyCreatedOut, KeyIn, KeyOut};
-use flowgate_api::{Page, QueryParam, TriggerAuth};
+use flowgate_api::{Page, QueryParam, TriggerAuth, TriggerDoc};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::Ctx;
+use super::ctx::Ctx;
+use super::edit::non_blank;
 use crate::api::{self, ApiError};
-use crate::app::use_session;
 use crate::components::{origin, CopyButton, Notify};
+use crate::format::plural;
+use crate::session::use_session;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -29,11 +31,7 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
         ctx.doc.with(|d| {
             let t = &d.trigger;
             let auth = match &t.auth {
-                TriggerAuth::ApiKey { keys } => format!(
-                    "{} API key{}",
-                    keys.len(),
-                    if keys.len() == 1 { "" } else { "s" }
-                ),
+                TriggerAuth::ApiKey { keys } => plural(keys.len(), "API key", "API keys"),
                 TriggerAuth::None => "open (no key)".into(),
             };
             format!(
@@ -101,25 +99,18 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                 </div>
 
                 <div class="switches">
-                    <div class="switch-box">
-                        <label class="check"><input type="checkbox" id="request-response" prop:checked=t0.request_response disabled=ro
-                            on:change=move |ev| { let on = event_target_checked(&ev); ctx.edit(|d| d.trigger.request_response = on); }/>
-                            "Request-response"</label>
-                        <div class="hint">"On: the caller waits for the flow's answer. Off: it gets 202 at once and the call runs from the queue (never lost)."</div>
-                        <Show when=move || ctx.doc.with(|d| d.trigger.request_response)>
+                    <Switch ctx=ctx id="request-response" label="Request-response"
+                        hint="On: the caller waits for the flow's answer. Off: it gets 202 at once and the call runs from the queue (never lost)."
+                        get=|t| t.request_response set=|t, on| t.request_response = on>
                             <div class="field inline-field">
                                 <label for="timeout">"Timeout (ms)"</label>
                                 <input id="timeout" type="number" min="1" readonly=ro prop:value=t0.timeout_ms.to_string()
                                     on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u64>() { ctx.edit(|d| d.trigger.timeout_ms = v) } }/>
                             </div>
-                        </Show>
-                    </div>
-                    <div class="switch-box">
-                        <label class="check"><input type="checkbox" id="ordered" prop:checked=t0.ordered disabled=ro
-                            on:change=move |ev| { let on = event_target_checked(&ev); ctx.edit(|d| d.trigger.ordered = on); }/>
-                            "Ordered delivery"</label>
-                        <div class="hint">"Calls run strictly one at a time in arrival order (this also throttles the systems the flow calls)."</div>
-                        <Show when=move || ctx.doc.with(|d| d.trigger.ordered)>
+                    </Switch>
+                    <Switch ctx=ctx id="ordered" label="Ordered delivery"
+                        hint="Calls run strictly one at a time in arrival order (this also throttles the systems the flow calls)."
+                        get=|t| t.ordered set=|t, on| t.ordered = on>
                             <div class="field inline-field">
                                 <label for="lane-key">"Lane key (optional JSONPath)"</label>
                                 <input id="lane-key" type="text" class="mono" placeholder="$.customerId" readonly=ro
@@ -127,11 +118,10 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                                     prop:value=t0.lane_key.clone().unwrap_or_default()
                                     on:input=move |ev| {
                                         let v = event_target_value(&ev);
-                                        ctx.edit(|d| d.trigger.lane_key = (!v.trim().is_empty()).then_some(v));
+                                        ctx.edit(|d| d.trigger.lane_key = non_blank(v));
                                     }/>
                             </div>
-                        </Show>
-                    </div>
+                    </Switch>
                 </div>
 
                 <KeyPicker ctx=ctx/>
@@ -166,6 +156,30 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                 </details>
             </div>
         </section>
+    }
+}
+
+/// One of the trigger's two switches: what it means and, while it is on, the setting that
+/// comes with it.
+#[component]
+fn Switch(
+    ctx: Ctx,
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    get: fn(&TriggerDoc) -> bool,
+    set: fn(&mut TriggerDoc, bool),
+    children: ChildrenFn,
+) -> impl IntoView {
+    let on0 = ctx.doc.with_untracked(|d| get(&d.trigger));
+    view! {
+        <div class="switch-box">
+            <label class="check"><input type="checkbox" id=id prop:checked=on0 disabled=ctx.readonly
+                on:change=move |ev| { let on = event_target_checked(&ev); ctx.edit(|d| set(&mut d.trigger, on)); }/>
+                {label}</label>
+            <div class="hint">{hint}</div>
+            <Show when=move || ctx.doc.with(|d| get(&d.trigger))>{children()}</Show>
+        </div>
     }
 }
 

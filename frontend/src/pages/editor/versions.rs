@@ -6,9 +6,10 @@ use flowgate_api::{IntegrationOut, Page};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::api::{self, enc, ApiError};
-use crate::components::{confirm, short_time, Loading, Modal, Notify};
+use crate::components::{confirm, Loading, Modal, Notify};
+use crate::format::{plural, short_time};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
@@ -176,12 +177,12 @@ pub fn Versions(
                                     let lines = diff_lines(&doc_text(a), &doc_text(b));
                                     let changed = lines.iter().filter(|l| !matches!(l, Line::Same(_))).count();
                                     view! {
-                                        <div class="section-title">{format!("v{a} → v{b} · {changed} changed line{}", if changed == 1 { "" } else { "s" })}</div>
+                                        <div class="section-title">{format!("v{a} → v{b} · {}", plural(changed, "changed line", "changed lines"))}</div>
                                         <pre class="diff" id="diff">{fold(lines, 3).into_iter().map(|l| match l {
                                             Ok(Line::Same(s)) => view! { <div class="d-same">{format!("  {s}")}</div> },
                                             Ok(Line::Added(s)) => view! { <div class="d-add">{format!("+ {s}")}</div> },
                                             Ok(Line::Removed(s)) => view! { <div class="d-del">{format!("- {s}")}</div> },
-                                            Err(n) => view! { <div class="d-fold">{format!("  ⋯ {n} unchanged line{}", if n == 1 { "" } else { "s" })}</div> },
+                                            Err(n) => view! { <div class="d-fold">{format!("  ⋯ {}", plural(n, "unchanged line", "unchanged lines"))}</div> },
                                         }).collect_view()}</pre>
                                     }.into_any()
                                 }

@@ -1,0 +1,56 @@
+//! What the editor's parts share: the document being edited and the state around it.
+
+use std::collections::HashSet;
+
+use flowgate_api::{ErrorDetail, IntegrationDoc};
+use leptos::prelude::*;
+
+/// Where a list of steps sits: the root list is `[]`; `[(2, true)]` is the `then` branch of
+/// the condition at index 2.
+pub type ListPath = Vec<(usize, bool)>;
+
+/// Everything the editor's parts share; all fields are signals, so it is `Copy`.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub slug: StoredValue<String>,
+    pub doc: RwSignal<IntegrationDoc>,
+    /// Bumped when steps are added, removed or moved: the pipeline re-renders. Field edits
+    /// change `doc` only, so inputs keep their focus.
+    pub structure: RwSignal<u64>,
+    /// Bumped on every edit: the draft is saved after a pause.
+    pub edits: RwSignal<u64>,
+    pub problems: RwSignal<Vec<ErrorDetail>>,
+    pub collapsed: RwSignal<HashSet<String>>,
+    /// JSONPath suggestions from the test-run sample (`$.request.body.id`, ...).
+    pub paths: RwSignal<Vec<String>>,
+    /// The step being dragged: its list and index.
+    pub drag: RwSignal<Option<(ListPath, usize)>>,
+    pub readonly: bool,
+}
+
+impl Ctx {
+    pub fn edit(&self, f: impl FnOnce(&mut IntegrationDoc)) {
+        self.doc.update(f);
+        self.edits.update(|n| *n += 1);
+    }
+
+    /// Problems of one step (`index` like `2.then.0`).
+    pub fn problems_of(&self, index: &str) -> Vec<ErrorDetail> {
+        self.problems.with(|p| {
+            p.iter()
+                .filter(|d| d.step.as_deref() == Some(index))
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Problems whose path starts with `prefix` (`trigger.`, `name`).
+    pub fn problems_at(&self, prefix: &str) -> Vec<ErrorDetail> {
+        self.problems.with(|p| {
+            p.iter()
+                .filter(|d| d.step.is_none() && d.path.starts_with(prefix))
+                .cloned()
+                .collect()
+        })
+    }
+}
