@@ -6,6 +6,7 @@ pub mod notice;
 pub mod registry;
 pub mod retry;
 pub mod signals;
+pub mod signature;
 pub mod subscription_set;
 pub mod trigger;
 pub mod webhooks;
