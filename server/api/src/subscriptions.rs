@@ -240,6 +240,7 @@ debug_redacted!(SecretOut { previous_secret_expires_at } secret { secret });
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flows_runtime::event_type_problem;
 
     #[test]
     fn secrets_do_not_reach_debug_output() {
@@ -261,5 +262,28 @@ mod tests {
             value: "hunter2".into(),
         };
         assert!(!format!("{v:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn patterns_match_prefixes_and_everything() {
+        assert!(pattern_matches("*", "user.created"));
+        assert!(pattern_matches("user.*", "user.created"));
+        assert!(pattern_matches("user.*", "user.profile.changed"));
+        assert!(!pattern_matches("user.*", "user"));
+        assert!(!pattern_matches("user.*", "users.created"));
+        assert!(pattern_matches("user.created", "user.created"));
+        assert!(!pattern_matches("user.created", "user.deleted"));
+    }
+
+    #[test]
+    fn patterns_and_types_are_validated() {
+        assert!(pattern_problem("*").is_none());
+        assert!(pattern_problem("user.*").is_none());
+        assert!(pattern_problem("a.b-c_d").is_none());
+        for bad in ["", "user.", ".x", "us er", "*.created", "user.*.x", "**"] {
+            assert!(pattern_problem(bad).is_some(), "{bad}");
+        }
+        assert!(event_type_problem("user.*").is_some());
+        assert!(event_type_problem(&"a".repeat(129)).is_some());
     }
 }
