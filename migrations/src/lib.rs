@@ -6,6 +6,7 @@ mod m20261122_000001_initial;
 mod m20261123_000001_drafts;
 mod m20261123_000010_subscriptions;
 mod m20261123_000020_secrets;
+mod m20261203_000001_inbound_trust;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_drafts::Migration),
             Box::new(m20261123_000010_subscriptions::Migration),
             Box::new(m20261123_000020_secrets::Migration),
+            Box::new(m20261203_000001_inbound_trust::Migration),
         ]
     }
 }

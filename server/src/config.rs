@@ -29,6 +29,7 @@ pub struct Config {
     pub triggers: TriggersCfg,
     pub ui: UiCfg,
     pub subscriptions: SubscriptionsCfg,
+    pub oauth: OauthCfg,
 }
 
 impl std::fmt::Debug for Config {
@@ -152,6 +153,13 @@ pub struct SubscriptionsCfg {
     pub retention_hours: u64,
 }
 
+/// Inbound OAuth2 (client credentials) for triggers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OauthCfg {
+    /// Lifetime of an access token, seconds.
+    pub token_ttl_secs: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading settings: {0}")]
@@ -226,6 +234,9 @@ impl Config {
         }
         if self.retention.batch == 0 || self.retention.interval_ms == 0 {
             return bad("retention", "batch and interval_ms must be at least 1");
+        }
+        if self.oauth.token_ttl_secs == 0 || self.oauth.token_ttl_secs > 86_400 {
+            return bad("oauth.token_ttl_secs", "must be 1 to 86400 (one day)");
         }
         if self.cluster.heartbeat_ms == 0 {
             return bad("cluster.heartbeat_ms", "must be at least 1");

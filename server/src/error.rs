@@ -24,6 +24,20 @@ pub enum AppError {
     BadCredentials,
     #[error("a valid API key is required")]
     InvalidApiKey,
+    #[error("this API key has expired")]
+    ExpiredApiKey,
+    /// A bearer token was needed and is missing, forged, expired or of a revoked client.
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("the access token lacks the scope `{0}`")]
+    InsufficientScope(String),
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+    #[error("too many calls {what}; try again in {retry_after_s} s")]
+    RateLimited {
+        what: &'static str,
+        retry_after_s: u64,
+    },
     #[error("your role may not do this")]
     Forbidden,
     #[error("method {0} is not enabled for this trigger")]
@@ -69,7 +83,11 @@ impl AppError {
             NoDraft => (400, "no_draft"),
             Unauthorized => (401, "unauthorized"),
             BadCredentials => (401, "invalid_credentials"),
-            InvalidApiKey => (401, "invalid_api_key"),
+            InvalidApiKey | ExpiredApiKey => (401, "invalid_api_key"),
+            InvalidToken(_) => (401, "invalid_token"),
+            InsufficientScope(_) => (403, "insufficient_scope"),
+            InvalidSignature(_) => (401, "invalid_signature"),
+            RateLimited { .. } => (429, "rate_limited"),
             Forbidden => (403, "forbidden"),
             MethodNotAllowed(_) => (405, "method_not_allowed"),
             PayloadTooLarge { .. } => (413, "payload_too_large"),

@@ -63,6 +63,10 @@ pub struct TriggerDoc {
     /// call's execution instead of running it twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency: Option<Idempotency>,
+    /// At most this many calls per second (with a burst) to this trigger, counted per
+    /// instance; more get `429` with `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Retries of failed asynchronous executions: exponential backoff with jitter, then `dead`.
@@ -137,10 +141,173 @@ pub const fn default_max_body_bytes() -> u64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TriggerAuth {
-    /// An `X-API-Key` header holding the secret of one of these keys (ids).
+    /// The secret of one of these keys (ids), in `X-API-Key` or `Authorization: Bearer`.
     ApiKey { keys: Vec<String> },
+    /// OAuth2 client credentials: `Authorization: Bearer <access token>` issued by
+    /// `POST /oauth/token` to one of these clients (ids); the secret of one of `keys` is
+    /// accepted as well.
+    Oauth2 {
+        clients: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keys: Vec<String>,
+        /// A scope the token must carry, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
+    /// An HMAC signature over the exact body bytes, checked with a stored secret. With
+    /// `keys` or `clients`, a caller needs one of those credentials as well.
+    Signature {
+        preset: SignaturePreset,
+        /// The name of the stored secret holding the signing key.
+        secret: String,
+        /// How far a signed timestamp may be from now, in seconds (schemes with timestamps).
+        #[serde(default = "default_tolerance_s")]
+        tolerance_s: u64,
+        /// `generic` only: the header holding the signature.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<String>,
+        /// `generic` only (default sha256).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        algorithm: Option<SignatureAlgorithm>,
+        /// `generic` only (default hex).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encoding: Option<SignatureEncoding>,
+        /// `generic` only: text before the signature in the header, e.g. `sha256=`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+        /// `generic` only: a header with a Unix timestamp; then `{timestamp}.{body}` is
+        /// signed and checked against the tolerance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timestamp_header: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keys: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        clients: Vec<String>,
+    },
     /// Open to anyone who knows the URL.
     None,
+}
+
+impl TriggerAuth {
+    /// The API keys this auth accepts.
+    pub fn keys(&self) -> &[String] {
+        match self {
+            TriggerAuth::ApiKey { keys }
+            | TriggerAuth::Oauth2 { keys, .. }
+            | TriggerAuth::Signature { keys, .. } => keys,
+            TriggerAuth::None => &[],
+        }
+    }
+
+    /// The OAuth clients this auth accepts.
+    pub fn clients(&self) -> &[String] {
+        match self {
+            TriggerAuth::Oauth2 { clients, .. } | TriggerAuth::Signature { clients, .. } => {
+                clients
+            }
+            TriggerAuth::ApiKey { .. } | TriggerAuth::None => &[],
+        }
+    }
+
+    /// The stored secret a signature is checked with.
+    pub fn signing_secret(&self) -> Option<&str> {
+        match self {
+            TriggerAuth::Signature { secret, .. } => Some(secret),
+            _ => None,
+        }
+    }
+}
+
+pub const fn default_tolerance_s() -> u64 {
+    300
+}
+
+/// Longest signature tolerance accepted, in seconds.
+pub const MAX_TOLERANCE_S: u64 = 3600;
+
+/// How a sender signs its webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignaturePreset {
+    /// Standard Webhooks (Svix and others): `webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature: v1,<base64>`, `whsec_` secrets.
+    StandardWebhooks,
+    /// `X-Hub-Signature-256: sha256=<hex>`.
+    Github,
+    /// `Stripe-Signature: t=...,v1=<hex>`.
+    Stripe,
+    /// MS Teams outgoing webhooks: `Authorization: HMAC <base64>` under the base64 token.
+    MsTeams,
+    /// A header, an algorithm, an encoding, a prefix and an optional timestamp header.
+    Generic,
+}
+
+impl SignaturePreset {
+    pub const ALL: [SignaturePreset; 5] = [
+        SignaturePreset::StandardWebhooks,
+        SignaturePreset::Github,
+        SignaturePreset::Stripe,
+        SignaturePreset::MsTeams,
+        SignaturePreset::Generic,
+    ];
+
+    /// The wire name (`standard_webhooks`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignaturePreset::StandardWebhooks => "standard_webhooks",
+            SignaturePreset::Github => "github",
+            SignaturePreset::Stripe => "stripe",
+            SignaturePreset::MsTeams => "ms_teams",
+            SignaturePreset::Generic => "generic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureAlgorithm {
+    Sha1,
+    #[default]
+    Sha256,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+/// A token bucket: `per_second` requests on average, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: u32,
+    /// Default: `per_second`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+impl RateLimit {
+    /// Largest `per_second` and `burst` accepted.
+    pub const MAX: u32 = 1_000_000;
+
+    pub fn burst(&self) -> u32 {
+        self.burst.unwrap_or(self.per_second)
+    }
+
+    /// What is wrong with this limit, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if self.per_second == 0 || self.per_second > Self::MAX {
+            return Some(format!("per_second must be 1 to {}", Self::MAX));
+        }
+        if self.burst() == 0 || self.burst() > Self::MAX {
+            return Some(format!("burst must be 1 to {}", Self::MAX));
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,5 +537,48 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(serde_json::to_value(&step).unwrap()["type"], "map");
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    #[test]
+    fn trigger_auth_reads_every_documented_shape() {
+        let a: TriggerAuth =
+            serde_json::from_str(r#"{"type": "oauth2", "clients": ["c1"]}"#).unwrap();
+        assert_eq!(a.clients(), ["c1".to_owned()]);
+        assert!(a.keys().is_empty());
+        let a: TriggerAuth = serde_json::from_str(
+            r#"{"type": "signature", "preset": "standard_webhooks", "secret": "sw", "keys": ["k1"]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.signing_secret(), Some("sw"));
+        assert_eq!(a.keys(), ["k1".to_owned()]);
+        match &a {
+            TriggerAuth::Signature { tolerance_s, .. } => assert_eq!(*tolerance_s, 300),
+            _ => panic!("not a signature"),
+        }
+        let g: TriggerAuth = serde_json::from_str(
+            r#"{"type": "signature", "preset": "generic", "secret": "s", "header": "X-Sig",
+                "algorithm": "sha512", "encoding": "base64", "prefix": "v=", "timestamp_header": "X-Ts"}"#,
+        )
+        .unwrap();
+        let back: TriggerAuth = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
+        // The older shapes still read.
+        let k: TriggerAuth = serde_json::from_str(r#"{"type": "api_key", "keys": ["k"]}"#).unwrap();
+        assert_eq!(k.keys(), ["k".to_owned()]);
+        assert!(serde_json::from_str::<TriggerAuth>(r#"{"type": "oauth2", "clients": [], "x": 1}"#).is_err());
+        assert!(serde_json::from_str::<TriggerAuth>(r#"{"type": "signature", "preset": "md5", "secret": "s"}"#).is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_checked() {
+        assert_eq!(RateLimit { per_second: 10, burst: None }.burst(), 10);
+        assert!(RateLimit { per_second: 0, burst: None }.problem().is_some());
+        assert!(RateLimit { per_second: 1, burst: Some(0) }.problem().is_some());
+        assert!(RateLimit { per_second: 5, burst: Some(20) }.problem().is_none());
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::integrations::RateLimit;
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyIn {
@@ -9,9 +11,30 @@ pub struct KeyIn {
     /// Paste an existing secret instead of generating one (at least 24 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// From this moment (RFC 3339) the key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Calls per second with this key (per instance), beyond a trigger's own limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 }
 
-/// Returned once, when a key is created: the only time the secret is shown.
+/// `POST /api/v1/keys/{id}/rotate` (and `/oauth-clients/{id}/rotate`): a new secret; the old
+/// one keeps working for `overlap_s` seconds (default 0: refused at once).
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateIn {
+    #[serde(default)]
+    pub overlap_s: u64,
+    /// Keys only: paste the new secret instead of generating one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// Longest overlap of an old and a new secret: 30 days.
+pub const MAX_OVERLAP_S: u64 = 30 * 24 * 3600;
+
+/// Returned once, when a key is created or rotated: the only time the secret is shown.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyCreatedOut {
     pub id: String,
@@ -19,6 +42,11 @@ pub struct KeyCreatedOut {
     pub prefix: String,
     pub secret: String,
     pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// After a rotation: until when the previous secret is still accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +61,18 @@ pub struct KeyOut {
     /// Slugs of integrations whose trigger accepts this key.
     #[serde(default)]
     pub integrations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Whether `expires_at` has passed (the key is refused).
+    #[serde(default)]
+    pub expired: bool,
+    /// Until when the secret before the last rotation is still accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 }
 
-debug_redacted!(KeyIn { label } secret { secret });
-debug_redacted!(KeyCreatedOut { id, label, prefix, created_at } secret { secret });
+debug_redacted!(KeyIn { label, expires_at, rate_limit } secret { secret });
+debug_redacted!(RotateIn { overlap_s } secret { secret });
+debug_redacted!(KeyCreatedOut { id, label, prefix, created_at, expires_at, previous_until } secret { secret });

@@ -22,6 +22,7 @@ pub mod error;
 pub mod executions;
 pub mod integrations;
 pub mod keys;
+pub mod oauth;
 pub mod secrets;
 pub mod subscriptions;
 pub mod users;
@@ -30,10 +31,11 @@ pub use error::{ErrorBody, ErrorDetail, ErrorInner};
 pub use executions::{ExecutionOut, ExecutionStatus, RequestSnapshot, ResponseSnapshot};
 pub use integrations::{
     DraftOut, IntegrationDoc, IntegrationOut, IntegrationPatch, IntegrationStats, PublishIn,
-    QueryParam, TestRequest, TestRunIn, TestRunOut, TestStepOut, TriggerAuth, TriggerDoc,
-    ValidateOut,
+    QueryParam, RateLimit, SignatureAlgorithm, SignatureEncoding, SignaturePreset, TestRequest,
+    TestRunIn, TestRunOut, TestStepOut, TriggerAuth, TriggerDoc, ValidateOut,
 };
-pub use keys::{KeyCreatedOut, KeyIn, KeyOut};
+pub use keys::{KeyCreatedOut, KeyIn, KeyOut, RotateIn};
+pub use oauth::{OauthClientCreatedOut, OauthClientIn, OauthClientOut, TokenOut};
 pub use users::{LoginIn, LoginOut, UserOut, UserPatch};
 
 use serde::{Deserialize, Serialize};

@@ -256,6 +256,8 @@ mod tests {
         let k = crate::KeyIn {
             label: "a".into(),
             secret: Some("fg_topsecret".into()),
+            expires_at: None,
+            rate_limit: None,
         };
         assert!(!format!("{k:?}").contains("topsecret"));
         let v = crate::secrets::SecretValueIn {

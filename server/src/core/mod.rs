@@ -3,10 +3,12 @@
 pub mod conclude;
 pub mod execution;
 pub mod notice;
+pub mod ratelimit;
 pub mod registry;
 pub mod retry;
 pub mod signals;
 pub mod signature;
 pub mod subscription_set;
+pub mod tokens;
 pub mod trigger;
 pub mod webhooks;

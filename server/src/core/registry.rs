@@ -1,11 +1,46 @@
-//! What the hot path needs in memory: published triggers with their compiled flows, and the
-//! digests of live API keys. Rebuilt from the database at start and on every change.
+//! What the hot path needs in memory: published triggers with their compiled flows and
+//! signing secrets, the digests of live API keys, and the live OAuth clients. Rebuilt from
+//! the database at start and on every change.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use flowgate_api::{IntegrationDoc, TriggerAuth};
 use flows_runtime::CompiledFlow;
+
+use crate::core::ratelimit::Limiter;
+use crate::core::signature::Scheme;
+
+/// Which credentials a trigger accepts.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// No credential is needed.
+    pub open: bool,
+    pub keys: HashSet<String>,
+    pub clients: HashSet<String>,
+    /// A scope an access token must carry.
+    pub scope: Option<String>,
+}
+
+/// How a trigger's signature is checked.
+#[derive(Clone)]
+pub struct Signing {
+    pub scheme: Scheme,
+    pub tolerance_s: i64,
+    /// The stored secret's name.
+    pub secret_name: String,
+    /// Its value; `None` when it is not stored (every call is then refused).
+    pub secret: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signing")
+            .field("scheme", &self.scheme)
+            .field("secret_name", &self.secret_name)
+            .finish_non_exhaustive()
+    }
+}
 
 /// One published trigger, ready to serve.
 #[derive(Clone)]
@@ -18,8 +53,10 @@ pub struct Route {
     pub flow: CompiledFlow,
     /// Upper-cased methods.
     pub methods: Vec<String>,
-    /// Key ids allowed, or `None` for an open trigger.
-    pub keys: Option<HashSet<String>>,
+    pub access: Access,
+    pub signing: Option<Signing>,
+    /// The trigger's own rate limit (shared by clones of the route).
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 impl Route {
@@ -37,10 +74,29 @@ impl Route {
             .iter()
             .map(|m| m.to_ascii_uppercase())
             .collect();
-        let keys = match &doc.trigger.auth {
-            TriggerAuth::ApiKey { keys } => Some(keys.iter().cloned().collect()),
-            TriggerAuth::None => None,
+        let auth = &doc.trigger.auth;
+        let access = Access {
+            open: matches!(auth, TriggerAuth::None)
+                || matches!(auth, TriggerAuth::Signature { keys, clients, .. } if keys.is_empty() && clients.is_empty()),
+            keys: auth.keys().iter().cloned().collect(),
+            clients: auth.clients().iter().cloned().collect(),
+            scope: match auth {
+                TriggerAuth::Oauth2 { scope, .. } => scope.clone(),
+                _ => None,
+            },
         };
+        let signing = Scheme::of(auth).map(|(scheme, tolerance_s)| Signing {
+            scheme,
+            tolerance_s,
+            secret_name: auth.signing_secret().unwrap_or_default().to_owned(),
+            secret: None,
+        });
+        let limiter = doc
+            .trigger
+            .rate_limit
+            .as_ref()
+            .and_then(Limiter::new)
+            .map(Arc::new);
         Route {
             integration_id,
             slug,
@@ -49,15 +105,42 @@ impl Route {
             doc: Arc::new(doc),
             flow,
             methods,
-            keys,
+            access,
+            signing,
+            limiter,
         }
+    }
+
+    /// The stored secret the trigger's signature is checked with, when it has one.
+    pub fn with_signing_secret(mut self, value: Option<String>) -> Route {
+        if let Some(s) = &mut self.signing {
+            s.secret = value.map(Arc::from);
+        }
+        self
     }
 }
 
+/// A live API key's secret (or, after a rotation, its previous one).
 #[derive(Clone, Debug)]
 pub struct KeyEntry {
     pub id: String,
     pub digest: [u8; 32],
+    /// µs; from then the key is refused.
+    pub expires_at: Option<i64>,
+    /// µs; a previous secret is accepted until then.
+    pub valid_until: Option<i64>,
+    pub limiter: Option<Arc<Limiter>>,
+}
+
+/// A live OAuth client.
+#[derive(Clone, Debug)]
+pub struct ClientEntry {
+    pub id: String,
+    pub digest: [u8; 32],
+    /// The secret before the last rotation, and until when (µs) it is accepted.
+    pub previous: Option<([u8; 32], i64)>,
+    pub scopes: Vec<String>,
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 #[derive(Default)]
@@ -68,8 +151,12 @@ pub struct Registry {
     keys: RwLock<Arc<HashMap<[u8; 32], KeyEntry>>>,
     /// Compiled flows of older versions, for queued executions made before a change.
     versions: Mutex<HashMap<(String, i64), CompiledFlow>>,
+    /// Client id -> live OAuth client.
+    clients: RwLock<Arc<HashMap<String, ClientEntry>>>,
     /// Keys used since the last flush of `last_used_at`.
     used: Mutex<HashSet<String>>,
+    /// OAuth clients used since the last flush.
+    used_clients: Mutex<HashSet<String>>,
 }
 
 impl Registry {
@@ -136,6 +223,22 @@ impl Registry {
         keys.get(digest).cloned()
     }
 
+    pub fn set_clients(&self, clients: Vec<ClientEntry>) {
+        let map = clients.into_iter().map(|c| (c.id.clone(), c)).collect();
+        match self.clients.write() {
+            Ok(mut g) => *g = Arc::new(map),
+            Err(p) => *p.into_inner() = Arc::new(map),
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Option<ClientEntry> {
+        let clients = match self.clients.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(p) => Arc::clone(&p.into_inner()),
+        };
+        clients.get(id).cloned()
+    }
+
     pub fn cached_version(&self, integration_id: &str, version: i64) -> Option<CompiledFlow> {
         if let Some(r) = self.route_by_integration(integration_id) {
             if r.version == version {
@@ -172,6 +275,24 @@ impl Registry {
 
     pub fn take_used(&self) -> Vec<String> {
         let mut guard = match self.used.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.drain().collect()
+    }
+
+    pub fn mark_client_used(&self, client_id: &str) {
+        let mut guard = match self.used_clients.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if !guard.contains(client_id) {
+            guard.insert(client_id.to_owned());
+        }
+    }
+
+    pub fn take_used_clients(&self) -> Vec<String> {
+        let mut guard = match self.used_clients.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };

@@ -68,10 +68,63 @@ pub enum SignatureError {
     BadSecret,
 }
 
-/// A verified message: its id, where the scheme has one (to refuse replays).
+/// A verified message: its id and signed timestamp, where the scheme has them (to refuse
+/// replays).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verified {
     pub message_id: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+/// Longest message id accepted (a replay check stores it).
+pub const MAX_MESSAGE_ID_BYTES: usize = 255;
+
+impl Scheme {
+    /// The scheme a trigger's `signature` auth describes, with its tolerance (seconds).
+    pub fn of(auth: &flowgate_api::TriggerAuth) -> Option<(Scheme, i64)> {
+        use flowgate_api::{SignatureAlgorithm, SignatureEncoding, SignaturePreset};
+        let flowgate_api::TriggerAuth::Signature {
+            preset,
+            tolerance_s,
+            header,
+            algorithm,
+            encoding,
+            prefix,
+            timestamp_header,
+            ..
+        } = auth
+        else {
+            return None;
+        };
+        let scheme = match preset {
+            SignaturePreset::StandardWebhooks => Scheme::StandardWebhooks,
+            SignaturePreset::Github => Scheme::Github,
+            SignaturePreset::Stripe => Scheme::Stripe,
+            SignaturePreset::MsTeams => Scheme::MsTeams,
+            SignaturePreset::Generic => Scheme::Generic(Generic {
+                header: header
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase(),
+                algorithm: match algorithm.unwrap_or_default() {
+                    SignatureAlgorithm::Sha1 => Algorithm::Sha1,
+                    SignatureAlgorithm::Sha256 => Algorithm::Sha256,
+                    SignatureAlgorithm::Sha512 => Algorithm::Sha512,
+                },
+                encoding: match encoding.unwrap_or_default() {
+                    SignatureEncoding::Hex => Encoding::Hex,
+                    SignatureEncoding::Base64 => Encoding::Base64,
+                },
+                prefix: prefix.clone().unwrap_or_default(),
+                timestamp_header: timestamp_header
+                    .as_deref()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty()),
+            }),
+        };
+        Some((scheme, i64::try_from(*tolerance_s).unwrap_or(i64::MAX)))
+    }
 }
 
 /// Verifies a message. `header` looks a header up by its lower-case name; `now` and the
@@ -105,8 +158,12 @@ pub fn verify<'a>(
             let ts_text = ts.to_string();
             let signed = [id.as_bytes(), b".", ts_text.as_bytes(), b".", body];
             any_matches(Algorithm::Sha256, &key, &signed, &candidates)?;
+            if id.is_empty() || id.len() > MAX_MESSAGE_ID_BYTES || id.contains('\0') {
+                return Err(SignatureError::Malformed("webhook-id".to_owned()));
+            }
             Ok(Verified {
                 message_id: Some(id.to_owned()),
+                sent_at: Some(ts),
             })
         }
         Scheme::Github => {

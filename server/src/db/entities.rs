@@ -56,6 +56,62 @@ pub mod api_key {
         pub created_at: i64,
         pub last_used_at: Option<i64>,
         pub revoked_at: Option<i64>,
+        pub expires_at: Option<i64>,
+        /// The digest before the last rotation, accepted until `previous_until`.
+        pub previous_digest: Option<String>,
+        pub previous_until: Option<i64>,
+        pub rate_limit_per_second: Option<i32>,
+        pub rate_limit_burst: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod oauth_client {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oauth_clients")]
+    pub struct Model {
+        /// The `client_id`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub label: String,
+        /// HMAC-SHA256 of the secret under the server secret, hex.
+        pub secret_digest: String,
+        pub previous_digest: Option<String>,
+        pub previous_until: Option<i64>,
+        /// Space-separated.
+        pub scopes: String,
+        pub rate_limit_per_second: Option<i32>,
+        pub rate_limit_burst: Option<i32>,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod seen_webhook {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "seen_webhooks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub integration_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub message_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sent_at: i64,
+        pub seen_at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

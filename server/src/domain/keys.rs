@@ -1,25 +1,24 @@
-//! Consumer API keys: created with a secret shown once, stored as a keyed digest, revoked at once.
+//! Consumer API keys: created with a secret shown once, stored as a keyed digest, with an
+//! optional expiry and rate limit; rotated with an overlap; revoked at once.
 
-use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut, TriggerAuth};
+use std::sync::Arc;
+
+use flowgate_api::keys::MAX_OVERLAP_S;
+use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut, RateLimit, RotateIn};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
+use crate::core::ratelimit::{self, Limiter};
 use crate::core::registry::KeyEntry;
 use crate::db::entities::api_key;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::support::crypto::{generate_key_secret, key_prefix};
-use crate::support::time::{now_us, rfc3339, rfc3339_opt};
+use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
-pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> {
-    let label = input.label.trim().to_owned();
-    if label.is_empty() || label.len() > 100 {
-        return Err(AppError::BadRequest(
-            "label must be 1 to 100 characters".into(),
-        ));
-    }
-    let secret = match input.secret {
+fn pasted_or_new(secret: Option<String>) -> AppResult<String> {
+    match secret {
         Some(s) => {
             let s = s.trim().to_owned();
             if s.len() < 24
@@ -30,31 +29,82 @@ pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> 
                     "a pasted secret must be 24 to 256 visible characters without spaces".into(),
                 ));
             }
-            s
+            Ok(s)
         }
-        None => generate_key_secret(),
-    };
-    let digest = state.secret.digest(secret.as_bytes());
-    let now = now_us();
-    let model = api_key::ActiveModel {
-        id: Set(crate::support::ids::new_id()),
-        label: Set(label),
-        prefix: Set(key_prefix(&secret)),
-        digest: Set(hex::encode(digest)),
-        created_at: Set(now),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
+        None => Ok(generate_key_secret()),
     }
-    .insert(&state.db)
-    .await
-    .map_err(|e| match e.sql_err() {
+}
+
+/// 400 unless a rate limit is usable.
+pub(crate) fn check_rate_limit(limit: Option<&RateLimit>) -> AppResult<()> {
+    match limit.and_then(RateLimit::problem) {
+        Some(p) => Err(AppError::BadRequest(format!("rate_limit: {p}"))),
+        None => Ok(()),
+    }
+}
+
+/// The overlap of a rotation, in µs, checked.
+pub(crate) fn overlap_us(overlap_s: u64) -> AppResult<i64> {
+    if overlap_s > MAX_OVERLAP_S {
+        return Err(AppError::BadRequest(format!(
+            "overlap_s must be at most {MAX_OVERLAP_S} (30 days)"
+        )));
+    }
+    Ok(i64::try_from(overlap_s).unwrap_or(0) * 1_000_000)
+}
+
+fn conflict_or_db(e: sea_orm::DbErr) -> AppError {
+    match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
             AppError::Conflict("this secret is already in use by another key".into())
         }
         _ => AppError::Db(e),
-    })?;
-    reload(state).await?;
-    state.announce(crate::core::notice::Notice::Keys).await;
+    }
+}
+
+pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> {
+    let label = input.label.trim().to_owned();
+    if label.is_empty() || label.len() > 100 {
+        return Err(AppError::BadRequest(
+            "label must be 1 to 100 characters".into(),
+        ));
+    }
+    let now = now_us();
+    let expires_at = match input.expires_at.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let at = parse_rfc3339(text).ok_or_else(|| {
+                AppError::BadRequest(
+                    "expires_at must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z".into(),
+                )
+            })?;
+            if at <= now {
+                return Err(AppError::BadRequest("expires_at is in the past".into()));
+            }
+            Some(at)
+        }
+    };
+    check_rate_limit(input.rate_limit.as_ref())?;
+    let secret = pasted_or_new(input.secret)?;
+    let (per_second, burst) = ratelimit::to_columns(input.rate_limit.as_ref());
+    let model = api_key::ActiveModel {
+        id: Set(crate::support::ids::new_id()),
+        label: Set(label),
+        prefix: Set(key_prefix(&secret)),
+        digest: Set(hex::encode(state.secret.digest(secret.as_bytes()))),
+        created_at: Set(now),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        expires_at: Set(expires_at),
+        previous_digest: Set(None),
+        previous_until: Set(None),
+        rate_limit_per_second: Set(per_second),
+        rate_limit_burst: Set(burst),
+    }
+    .insert(&state.db)
+    .await
+    .map_err(conflict_or_db)?;
+    changed(state).await?;
     tracing::info!(key_id = %model.id, "api key created");
     Ok(KeyCreatedOut {
         id: model.id,
@@ -62,7 +112,43 @@ pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> 
         prefix: model.prefix,
         secret,
         created_at: rfc3339(model.created_at),
+        expires_at: rfc3339_opt(model.expires_at),
+        previous_until: None,
     })
+}
+
+/// A new secret for a key; the old one keeps working for `overlap_s` seconds.
+pub async fn rotate(state: &AppState, id: &str, input: RotateIn) -> AppResult<KeyCreatedOut> {
+    let overlap = overlap_us(input.overlap_s)?;
+    let key = live(state, id).await?;
+    let secret = pasted_or_new(input.secret)?;
+    let now = now_us();
+    let previous_until = (overlap > 0).then_some(now + overlap);
+    let mut am: api_key::ActiveModel = key.clone().into();
+    am.previous_digest = Set(previous_until.map(|_| key.digest.clone()));
+    am.previous_until = Set(previous_until);
+    am.digest = Set(hex::encode(state.secret.digest(secret.as_bytes())));
+    am.prefix = Set(key_prefix(&secret));
+    let model = am.update(&state.db).await.map_err(conflict_or_db)?;
+    changed(state).await?;
+    tracing::info!(key_id = %id, overlap_s = input.overlap_s, "api key rotated");
+    Ok(KeyCreatedOut {
+        id: model.id,
+        label: model.label,
+        prefix: model.prefix,
+        secret,
+        created_at: rfc3339(model.created_at),
+        expires_at: rfc3339_opt(model.expires_at),
+        previous_until: rfc3339_opt(model.previous_until),
+    })
+}
+
+async fn live(state: &AppState, id: &str) -> AppResult<api_key::Model> {
+    api_key::Entity::find_by_id(id.to_owned())
+        .one(&state.db)
+        .await?
+        .filter(|k| k.revoked_at.is_none())
+        .ok_or(AppError::NotFound("api key"))
 }
 
 pub async fn list(state: &AppState) -> AppResult<Vec<KeyOut>> {
@@ -73,15 +159,20 @@ pub async fn list(state: &AppState) -> AppResult<Vec<KeyOut>> {
         .all(&state.db)
         .await?;
     let integrations = crate::domain::integrations::published(state).await?;
+    let now = now_us();
     Ok(keys
         .into_iter()
         .map(|k| {
             let used_by = integrations
                 .iter()
-                .filter(|(_, doc)| matches!(&doc.trigger.auth, TriggerAuth::ApiKey { keys } if keys.contains(&k.id)))
+                .filter(|(_, doc)| doc.trigger.auth.keys().contains(&k.id))
                 .map(|(slug, _)| slug.clone())
                 .collect();
             KeyOut {
+                expired: k.expires_at.is_some_and(|at| at <= now),
+                expires_at: rfc3339_opt(k.expires_at),
+                previous_until: rfc3339_opt(k.previous_until.filter(|u| *u > now)),
+                rate_limit: ratelimit::from_columns(k.rate_limit_per_second, k.rate_limit_burst),
                 id: k.id,
                 label: k.label,
                 prefix: k.prefix,
@@ -95,36 +186,64 @@ pub async fn list(state: &AppState) -> AppResult<Vec<KeyOut>> {
 
 /// Revokes a key: from this moment calls with it are refused.
 pub async fn revoke(state: &AppState, id: &str) -> AppResult<()> {
-    let key = api_key::Entity::find_by_id(id.to_owned())
-        .one(&state.db)
-        .await?
-        .filter(|k| k.revoked_at.is_none())
-        .ok_or(AppError::NotFound("api key"))?;
+    let key = live(state, id).await?;
     let mut am: api_key::ActiveModel = key.into();
     am.revoked_at = Set(Some(now_us()));
     am.update(&state.db).await?;
-    reload(state).await?;
-    state.announce(crate::core::notice::Notice::Keys).await;
+    changed(state).await?;
     tracing::info!(key_id = %id, "api key revoked");
     Ok(())
 }
 
-/// Rebuilds the in-memory digest table from the database.
+async fn changed(state: &AppState) -> AppResult<()> {
+    reload(state).await?;
+    state.announce(crate::core::notice::Notice::Keys).await;
+    Ok(())
+}
+
+fn digest_of(hex_text: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_text).ok()?.try_into().ok()
+}
+
+/// Rebuilds the in-memory credentials from the database: the key digests (a previous secret
+/// of a rotation is a second entry, valid until the end of the overlap), then the OAuth
+/// clients.
 pub async fn reload(state: &AppState) -> AppResult<()> {
     let keys = api_key::Entity::find()
         .filter(api_key::Column::RevokedAt.is_null())
         .all(&state.db)
         .await?;
-    let entries = keys
-        .into_iter()
-        .filter_map(|k| {
-            let bytes = hex::decode(&k.digest).ok()?;
-            let digest: [u8; 32] = bytes.try_into().ok()?;
-            Some(KeyEntry { id: k.id, digest })
-        })
-        .collect();
+    let now = now_us();
+    let mut entries = Vec::with_capacity(keys.len());
+    for k in keys {
+        let limiter = ratelimit::from_columns(k.rate_limit_per_second, k.rate_limit_burst)
+            .as_ref()
+            .and_then(Limiter::new)
+            .map(Arc::new);
+        let Some(digest) = digest_of(&k.digest) else {
+            continue;
+        };
+        if let (Some(prev), Some(until)) = (k.previous_digest.as_deref(), k.previous_until) {
+            if let Some(prev) = digest_of(prev).filter(|_| until > now) {
+                entries.push(KeyEntry {
+                    id: k.id.clone(),
+                    digest: prev,
+                    expires_at: k.expires_at,
+                    valid_until: Some(until),
+                    limiter: limiter.clone(),
+                });
+            }
+        }
+        entries.push(KeyEntry {
+            id: k.id,
+            digest,
+            expires_at: k.expires_at,
+            valid_until: None,
+            limiter,
+        });
+    }
     state.registry.set_keys(entries);
-    Ok(())
+    crate::domain::oauth_clients::reload(state).await
 }
 
 /// Writes `last_used_at` for keys used since the last flush (runs every few seconds).

@@ -1,9 +1,11 @@
 //! The services: what the admin API and the consumer endpoints do, without HTTP.
 
+pub mod access;
 pub mod calls;
 pub mod executions;
 pub mod integrations;
 pub mod keys;
+pub mod oauth_clients;
 pub mod runs;
 pub mod secrets;
 pub mod subscriptions;

@@ -46,6 +46,24 @@ pub async fn names(db: &DatabaseConnection) -> Result<Vec<String>, sea_orm::DbEr
     Ok(rows.into_iter().map(|m| m.name).collect())
 }
 
+/// A stored secret's value, for the server's own use (checking a trigger's signatures).
+pub async fn reveal(state: &AppState, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
+    let row = secret::Entity::find_by_id(name.to_owned())
+        .one(&state.db)
+        .await?;
+    Ok(row.and_then(|r| crate::support::crypto::open(&state.secret, name, &r.value)))
+}
+
+/// The published triggers whose signature is checked with this secret.
+async fn signing_users(state: &AppState, name: &str) -> AppResult<Vec<String>> {
+    Ok(crate::domain::integrations::published(state)
+        .await?
+        .into_iter()
+        .filter(|(_, doc)| doc.trigger.auth.signing_secret() == Some(name))
+        .map(|(slug, _)| slug)
+        .collect())
+}
+
 pub async fn create(state: &AppState, input: SecretIn) -> AppResult<SecretOut> {
     if let Some(problem) = flows_runtime::secret_name_problem(&input.name) {
         return Err(AppError::BadRequest(problem));
@@ -85,10 +103,24 @@ pub async fn rotate(state: &AppState, name: &str, input: SecretValueIn) -> AppRe
     active.updated_at = Set(now_us());
     let row = active.update(&state.db).await?;
     tracing::info!(secret = %row.name, "secret rotated");
+    if !signing_users(state, name).await?.is_empty() {
+        // Triggers hold the value in memory: here and on the other instances.
+        crate::domain::integrations::load_routes(state).await?;
+        state
+            .announce(crate::core::notice::Notice::Integrations)
+            .await;
+    }
     Ok(out(&row))
 }
 
 pub async fn delete(state: &AppState, name: &str) -> AppResult<()> {
+    let users = signing_users(state, name).await?;
+    if !users.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "the signatures of {} are checked with this secret; change their triggers first",
+            users.join(", ")
+        )));
+    }
     let res = secret::Entity::delete_by_id(name.to_owned())
         .exec(&state.db)
         .await?;

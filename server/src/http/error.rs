@@ -25,6 +25,30 @@ impl actix_web::ResponseError for AppError {
         if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::CONFLICT {
             resp.insert_header((header::RETRY_AFTER, "1"));
         }
+        match self {
+            AppError::RateLimited { retry_after_s, .. } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
+            }
+            // RFC 6750 §3: what a bearer-token caller needs to know.
+            AppError::InvalidToken(message) => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        "Bearer realm=\"flowgate\", error=\"invalid_token\", error_description=\"{}\"",
+                        message.replace('"', "'")
+                    ),
+                ));
+            }
+            AppError::InsufficientScope(scope) => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        "Bearer realm=\"flowgate\", error=\"insufficient_scope\", scope=\"{scope}\""
+                    ),
+                ));
+            }
+            _ => {}
+        }
         resp.json(self.body())
     }
 }
@@ -69,6 +93,24 @@ mod tests {
         let resp = AppError::Busy.error_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    }
+
+    #[test]
+    fn token_errors_say_how_to_authenticate() {
+        let resp = AppError::InvalidToken("the access token has expired".into()).error_response();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let h = resp.headers().get(header::WWW_AUTHENTICATE).unwrap();
+        assert_eq!(
+            h,
+            "Bearer realm=\"flowgate\", error=\"invalid_token\", error_description=\"the access token has expired\""
+        );
+        let resp = AppError::RateLimited {
+            what: "to this trigger",
+            retry_after_s: 3,
+        }
+        .error_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "3");
     }
 
     #[test]

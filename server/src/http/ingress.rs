@@ -1,8 +1,9 @@
 //! Consumer calls: `METHOD /t/{trigger path}`.
 //!
-//! Checks run cheapest first and before the body is read: route (404), method (405), API key
-//! (401), content type (415), query parameters (400), size (413); then the body is parsed (400)
-//! and the call goes to `domain::calls`, whose outcome becomes the HTTP answer here.
+//! Checks run cheapest first and before the body is read: route (404), method (405),
+//! credential (401/403) and rate limits (429), content type (415), query parameters (400),
+//! size (413); then the signature over the raw body (401), then the body is parsed (400) and
+//! the call goes to `domain::calls`, whose outcome becomes the HTTP answer here.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +16,10 @@ use crate::core::conclude;
 use crate::core::execution::{Answer, AnswerBody};
 use crate::core::registry::Route;
 use crate::core::trigger::{apply_query_params, refused_media_type};
+use crate::domain::access::{self, Presented};
 use crate::domain::calls::{self, Call, CallOutcome};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::support::crypto::same_digest;
 
 const EXECUTION_HEADER: &str = "x-flowgate-execution-id";
 
@@ -48,7 +49,16 @@ pub async fn call(
         }
         return Ok(resp);
     }
-    check_key(&state, &route, &req)?;
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    let presented = Presented {
+        api_key: req.headers().get("x-api-key").map(|v| v.as_bytes()),
+        bearer,
+    };
+    let caller = access::authenticate(&state, &route, presented)?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -58,6 +68,13 @@ pub async fn call(
     let query = query_params(&route, req.query_string())?;
     let limit = route.doc.trigger.max_body_bytes;
     let bytes = read_body(payload, &req, limit).await?;
+    access::verify_signature(
+        &state,
+        &route,
+        |name| req.headers().get(name).and_then(|v| v.to_str().ok()),
+        &bytes,
+    )
+    .await?;
     let body = flows_runtime::parse_body(content_type.as_deref(), &bytes).map_err(|e| {
         AppError::InvalidBody {
             code: e.code(),
@@ -86,7 +103,11 @@ pub async fn call(
     );
     let request = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
     drop(snapshot);
+    // The credential stays out of the flow's sight.
     headers.remove("x-api-key");
+    if caller.is_some() && bearer.is_some() {
+        headers.remove("authorization");
+    }
     let input = flows_runtime::Input {
         method: method.to_owned(),
         path: req.path().to_owned(),
@@ -163,24 +184,11 @@ fn idempotency_key(
     }
 }
 
-fn check_key(state: &AppState, route: &Route, req: &HttpRequest) -> AppResult<()> {
-    let Some(allowed) = &route.keys else {
-        return Ok(());
-    };
-    let presented = req
-        .headers()
-        .get("x-api-key")
-        .map(|v| v.as_bytes())
-        .filter(|v| !v.is_empty())
-        .ok_or(AppError::InvalidApiKey)?;
-    let digest = state.secret.digest(presented);
-    let key = state
-        .registry
-        .key_by_digest(&digest)
-        .filter(|k| same_digest(&k.digest, &digest) && allowed.contains(&k.id))
-        .ok_or(AppError::InvalidApiKey)?;
-    state.registry.mark_used(&key.id);
-    Ok(())
+/// The token of `Authorization: Bearer <token>` (the scheme is case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn check_content_type(
@@ -307,7 +315,17 @@ fn respond(id: &str, answer: Answer) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
+    use super::bearer_token;
     use crate::core::trigger::{media_matches, refused_media_type};
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_authorization_header() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("HMAC abc"), None);
+    }
 
     #[test]
     fn media_ranges_match() {

@@ -4,6 +4,7 @@ mod admin;
 pub mod error;
 pub mod extract;
 mod ingress;
+mod oauth;
 pub mod session;
 pub mod ui;
 
@@ -44,6 +45,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .wrap(TracingLogger::default())
             .route("/healthz", web::get().to(health))
             .service(web::scope("/api/v1").configure(admin::routes))
+            .configure(oauth::routes)
             // A scope with a default service: matched by prefix, no pattern to run per call.
             .service(web::scope("/t").default_service(web::to(ingress::call)))
             // The web UI; unknown `/api/...` paths still get the JSON 404.

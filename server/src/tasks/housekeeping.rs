@@ -5,7 +5,8 @@ use std::time::Duration;
 use crate::db;
 use crate::domain::keys;
 use crate::state::AppState;
-use crate::support::time::now_us;
+use crate::support::time::{ms_to_us, now_us};
+use flowgate_api::integrations::MAX_TOLERANCE_S;
 
 /// Deletes executions past the retention settings, a batch at a time with pauses, so the
 /// journal and the workers keep the database most of the time.
@@ -67,8 +68,17 @@ pub async fn run(state: AppState) {
         if let Err(e) = keys::flush_last_used(&state).await {
             tracing::warn!(error = %e, "recording key use failed");
         }
+        if let Err(e) = crate::domain::oauth_clients::flush_last_used(&state).await {
+            tracing::warn!(error = %e, "recording oauth client use failed");
+        }
         if tokio::time::Instant::now() >= next_prune {
             next_prune = tokio::time::Instant::now() + prune_every;
+            // A webhook seen longer ago than twice the longest tolerance cannot be replayed:
+            // its timestamp is stale by now.
+            let horizon = now_us() - 2 * ms_to_us(MAX_TOLERANCE_S * 1000);
+            if let Err(e) = db::seen::prune(&state.db, horizon).await {
+                tracing::warn!(error = %e, "pruning seen webhook ids failed");
+            }
             match prune(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned old executions"),
@@ -77,4 +87,5 @@ pub async fn run(state: AppState) {
         }
     }
     let _ = keys::flush_last_used(&state).await;
+    let _ = crate::domain::oauth_clients::flush_last_used(&state).await;
 }

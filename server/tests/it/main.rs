@@ -17,6 +17,7 @@ mod ingress;
 mod retries;
 mod subscriptions;
 pub mod support;
+mod trust;
 mod ui_api;
 mod ui_static;
 mod users_api;

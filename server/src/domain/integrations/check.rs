@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use flowgate_api::{ErrorDetail, IntegrationDoc, TriggerAuth};
+use flowgate_api::integrations::MAX_TOLERANCE_S;
+use flowgate_api::{ErrorDetail, IntegrationDoc, SignaturePreset, TriggerAuth};
 
 use crate::config::TriggersCfg;
 
@@ -54,11 +55,149 @@ fn valid_media_range(s: &str) -> bool {
     }
 }
 
+/// What a document may refer to: live API keys and OAuth clients, stored secrets.
+#[derive(Default)]
+pub(crate) struct Known {
+    pub keys: HashSet<String>,
+    pub clients: HashSet<String>,
+    pub secrets: HashSet<String>,
+}
+
+fn check_ids(
+    ids: &[String],
+    live: &HashSet<String>,
+    at: &str,
+    what: &str,
+    errs: &mut Vec<ErrorDetail>,
+) {
+    let mut seen = HashSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !live.contains(id) {
+            errs.push(detail(
+                &format!("{at}[{i}]"),
+                format!("no {what} with id {id}"),
+            ));
+        } else if !seen.insert(id) {
+            errs.push(detail(&format!("{at}[{i}]"), "is listed twice"));
+        }
+    }
+}
+
+fn check_auth(auth: &mut TriggerAuth, known: &Known, errs: &mut Vec<ErrorDetail>) {
+    check_ids(
+        auth.keys(),
+        &known.keys,
+        "trigger.auth.keys",
+        "API key",
+        errs,
+    );
+    check_ids(
+        auth.clients(),
+        &known.clients,
+        "trigger.auth.clients",
+        "OAuth client",
+        errs,
+    );
+    match auth {
+        TriggerAuth::ApiKey { keys } if keys.is_empty() => errs.push(detail(
+            "trigger.auth.keys",
+            "choose at least one API key (or auth type none)",
+        )),
+        TriggerAuth::Oauth2 { clients, scope, .. } => {
+            if clients.is_empty() {
+                errs.push(detail(
+                    "trigger.auth.clients",
+                    "choose at least one OAuth client",
+                ));
+            }
+            if let Some(s) = scope {
+                *s = s.trim().to_owned();
+                if let Some(p) = flowgate_api::oauth::scope_problem(s) {
+                    errs.push(detail("trigger.auth.scope", p));
+                }
+            }
+        }
+        TriggerAuth::Signature {
+            preset,
+            secret,
+            tolerance_s,
+            header,
+            timestamp_header,
+            algorithm,
+            encoding,
+            prefix,
+            ..
+        } => {
+            *secret = secret.trim().to_owned();
+            if secret.is_empty() {
+                errs.push(detail(
+                    "trigger.auth.secret",
+                    "name the stored secret that holds the signing key",
+                ));
+            } else if !known.secrets.contains(secret.as_str()) {
+                errs.push(detail(
+                    "trigger.auth.secret",
+                    format!("there is no stored secret named `{secret}`"),
+                ));
+            }
+            if *tolerance_s == 0 || *tolerance_s > MAX_TOLERANCE_S {
+                errs.push(detail(
+                    "trigger.auth.tolerance_s",
+                    format!("must be 1 to {MAX_TOLERANCE_S} seconds"),
+                ));
+            }
+            let header_ok = |h: &str| flows_runtime::header_problem(h, "").is_none();
+            if *preset == SignaturePreset::Generic {
+                match header.as_deref().map(str::trim) {
+                    Some(h) if !h.is_empty() && header_ok(h) => {}
+                    _ => errs.push(detail(
+                        "trigger.auth.header",
+                        "a generic signature names the header that holds it",
+                    )),
+                }
+                if let Some(th) = timestamp_header.as_deref().map(str::trim) {
+                    if !th.is_empty() && !header_ok(th) {
+                        errs.push(detail(
+                            "trigger.auth.timestamp_header",
+                            "must be a header name",
+                        ));
+                    }
+                }
+                if prefix.as_ref().is_some_and(|p| p.len() > 100) {
+                    errs.push(detail(
+                        "trigger.auth.prefix",
+                        "must be at most 100 characters",
+                    ));
+                }
+            } else {
+                for (field, set) in [
+                    ("header", header.is_some()),
+                    ("timestamp_header", timestamp_header.is_some()),
+                    ("algorithm", algorithm.is_some()),
+                    ("encoding", encoding.is_some()),
+                    ("prefix", prefix.is_some()),
+                ] {
+                    if set {
+                        errs.push(detail(
+                            &format!("trigger.auth.{field}"),
+                            format!(
+                                "only a generic signature has a {field}; {} fixes it",
+                                preset.as_str()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Checks everything about a document except its flow; normalises what is harmless.
 pub(crate) fn check_document(
     limits: &TriggersCfg,
     doc: &mut IntegrationDoc,
-    live_keys: &HashSet<String>,
+    known: &Known,
 ) -> Vec<ErrorDetail> {
     let mut errs = Vec::new();
     doc.name = doc.name.trim().to_owned();
@@ -88,21 +227,9 @@ pub(crate) fn check_document(
     if t.methods.is_empty() {
         errs.push(detail("trigger.methods", "enable at least one method"));
     }
-    if let TriggerAuth::ApiKey { keys } = &t.auth {
-        if keys.is_empty() {
-            errs.push(detail(
-                "trigger.auth.keys",
-                "choose at least one API key (or auth type none)",
-            ));
-        }
-        for (i, k) in keys.iter().enumerate() {
-            if !live_keys.contains(k) {
-                errs.push(detail(
-                    &format!("trigger.auth.keys[{i}]"),
-                    format!("no API key with id {k}"),
-                ));
-            }
-        }
+    check_auth(&mut t.auth, known, &mut errs);
+    if let Some(p) = t.rate_limit.as_ref().and_then(|l| l.problem()) {
+        errs.push(detail("trigger.rate_limit", p));
     }
     if t.timeout_ms == 0 || t.timeout_ms > limits.max_timeout_ms {
         errs.push(detail(

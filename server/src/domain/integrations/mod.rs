@@ -23,7 +23,7 @@ pub mod drafts;
 pub mod test_runs;
 
 pub use check::valid_slug;
-pub(crate) use check::{check_document, detail};
+pub(crate) use check::{check_document, detail, Known};
 
 pub(crate) async fn live_key_ids(state: &AppState) -> AppResult<HashSet<String>> {
     let keys = api_key::Entity::find()
@@ -31,6 +31,14 @@ pub(crate) async fn live_key_ids(state: &AppState) -> AppResult<HashSet<String>>
         .all(&state.db)
         .await?;
     Ok(keys.into_iter().map(|k| k.id).collect())
+}
+
+pub(crate) async fn live_client_ids(state: &AppState) -> AppResult<HashSet<String>> {
+    let rows = crate::db::entities::oauth_client::Entity::find()
+        .filter(crate::db::entities::oauth_client::Column::RevokedAt.is_null())
+        .all(&state.db)
+        .await?;
+    Ok(rows.into_iter().map(|c| c.id).collect())
 }
 
 /// 400 unless the slug is one an integration may have.
@@ -65,16 +73,21 @@ pub(crate) async fn examine(
     state: &AppState,
     doc: &mut IntegrationDoc,
 ) -> AppResult<(Vec<ErrorDetail>, Option<flows_runtime::CompiledFlow>)> {
-    let live = live_key_ids(state).await?;
-    let mut errs = check_document(&state.cfg.triggers, doc, &live);
-    let refs = flows_runtime::model::referenced_secrets(&doc.steps);
-    if !refs.is_empty() {
-        let stored: HashSet<String> = crate::domain::secrets::names(&state.db)
+    let known = Known {
+        keys: live_key_ids(state).await?,
+        clients: live_client_ids(state).await?,
+        secrets: crate::domain::secrets::names(&state.db)
             .await?
             .into_iter()
-            .collect();
+            .collect(),
+    };
+    let mut errs = check_document(&state.cfg.triggers, doc, &known);
+    let refs = flows_runtime::model::referenced_secrets(&doc.steps);
+    if !refs.is_empty() {
         for r in refs {
-            if !stored.contains(&r.name) && flows_runtime::secret_name_problem(&r.name).is_none() {
+            if !known.secrets.contains(&r.name)
+                && flows_runtime::secret_name_problem(&r.name).is_none()
+            {
                 errs.push(ErrorDetail {
                     path: r.path,
                     step: Some(r.step),
@@ -260,16 +273,20 @@ pub(crate) async fn publish_doc(
         .is_some();
     txn.commit().await?;
 
+    let signing = signing_secret(state, &doc).await?;
     state.registry.put_route(
         &model.id,
-        Some(Route::new(
-            model.id.clone(),
-            model.slug.clone(),
-            model.version,
-            model.enabled,
-            doc.clone(),
-            compiled,
-        )),
+        Some(
+            Route::new(
+                model.id.clone(),
+                model.slug.clone(),
+                model.version,
+                model.enabled,
+                doc.clone(),
+                compiled,
+            )
+            .with_signing_secret(signing),
+        ),
     );
     state
         .announce(crate::core::notice::Notice::Integrations)
@@ -502,6 +519,18 @@ pub async fn delete(state: &AppState, slug: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// The value of the stored secret a trigger's signature is checked with (`None` when the
+/// trigger has no signature or the secret is gone: calls are then refused).
+async fn signing_secret(
+    state: &AppState,
+    doc: &IntegrationDoc,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    match doc.trigger.auth.signing_secret() {
+        Some(name) => crate::domain::secrets::reveal(state, name).await,
+        None => Ok(None),
+    }
+}
+
 /// Loads every published integration into the registry (at start, and when another
 /// instance announces a change). Never-published ones (version 0) serve nothing.
 pub async fn load_routes(state: &AppState) -> anyhow::Result<()> {
@@ -518,8 +547,12 @@ pub async fn load_routes(state: &AppState) -> anyhow::Result<()> {
                 continue;
             }
         };
+        let signing = signing_secret(state, &doc).await?;
         match state.runtime.compile(&doc.steps) {
-            Ok(flow) => routes.push(Route::new(m.id, m.slug, m.version, m.enabled, doc, flow)),
+            Ok(flow) => routes.push(
+                Route::new(m.id, m.slug, m.version, m.enabled, doc, flow)
+                    .with_signing_secret(signing),
+            ),
             Err(errs) => {
                 tracing::error!(integration = %m.slug, errors = errs.len(), "stored flow no longer compiles; trigger not served");
             }

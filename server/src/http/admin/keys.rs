@@ -1,11 +1,12 @@
 //! `/keys`: consumers' API keys (the secret is shown once, on creation).
 
 use actix_web::{web, HttpResponse};
-use flowgate_api::{KeyIn, Page};
+use flowgate_api::{KeyIn, Page, RotateIn};
 
 use crate::domain::keys;
 use crate::domain::users::{CurrentUser, Role};
 use crate::error::AppResult;
+use crate::http::extract::optional_json;
 use crate::state::AppState;
 
 type State = web::Data<AppState>;
@@ -13,6 +14,7 @@ type State = web::Data<AppState>;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/keys", web::get().to(list_keys))
         .route("/keys", web::post().to(create_key))
+        .route("/keys/{id}/rotate", web::post().to(rotate_key))
         .route("/keys/{id}", web::delete().to(revoke_key));
 }
 
@@ -42,4 +44,15 @@ async fn revoke_key(
     user.require(Role::Admin)?;
     keys::revoke(&state, &id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn rotate_key(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    let input: RotateIn = optional_json(&body)?;
+    Ok(HttpResponse::Ok().json(keys::rotate(&state, &id, input).await?))
 }

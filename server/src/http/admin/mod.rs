@@ -5,6 +5,7 @@ mod auth;
 mod executions;
 mod integrations;
 mod keys;
+mod oauth_clients;
 mod secrets;
 mod subscriptions;
 mod users;
@@ -15,6 +16,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     keys::routes(cfg);
+    oauth_clients::routes(cfg);
     integrations::routes(cfg);
     executions::routes(cfg);
     users::routes(cfg);
