@@ -26,7 +26,10 @@ pub enum AppError {
     InvalidApiKey,
     #[error("this API key has expired")]
     ExpiredApiKey,
-    /// A bearer token was needed and is missing, forged, expired or of a revoked client.
+    /// A bearer token was needed and none was sent.
+    #[error("an access token is required: Authorization: Bearer <token from /oauth/token>")]
+    TokenRequired,
+    /// The bearer token is forged, expired, of a revoked client or not for this trigger.
     #[error("{0}")]
     InvalidToken(String),
     #[error("the access token lacks the scope `{0}`")]
@@ -84,7 +87,7 @@ impl AppError {
             Unauthorized => (401, "unauthorized"),
             BadCredentials => (401, "invalid_credentials"),
             InvalidApiKey | ExpiredApiKey => (401, "invalid_api_key"),
-            InvalidToken(_) => (401, "invalid_token"),
+            TokenRequired | InvalidToken(_) => (401, "invalid_token"),
             InsufficientScope(_) => (403, "insufficient_scope"),
             InvalidSignature(_) => (401, "invalid_signature"),
             RateLimited { .. } => (429, "rate_limited"),

@@ -157,9 +157,9 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         cfg,
     }));
     domain::integrations::load_routes(&state).await?;
-    domain::keys::reload(&state)
+    domain::credentials::reload(&state)
         .await
-        .map_err(|e| anyhow::anyhow!("loading api keys: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("loading credentials: {e}"))?;
 
     let workers = tokio::spawn(tasks::worker::run(
         state.clone(),

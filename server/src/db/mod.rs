@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod entities;
 pub mod executions;
 pub mod journal;
+pub mod secrets;
 pub mod seen;
 pub mod subscriptions;
 

@@ -68,11 +68,10 @@ fn credential(
         .or_else(|| presented.bearer.map(str::as_bytes));
     match key {
         Some(k) if takes_keys => key_by_secret(state, route, k).map(Some),
-        _ if takes_tokens => Err(AppError::InvalidToken(match presented.bearer {
-            Some(_) => TokenError::Forged.to_string(),
-            None => "an access token is required: Authorization: Bearer <token from /oauth/token>"
-                .into(),
-        })),
+        _ if takes_tokens => Err(match presented.bearer {
+            Some(_) => AppError::InvalidToken(TokenError::Forged.to_string()),
+            None => AppError::TokenRequired,
+        }),
         _ => Err(AppError::InvalidApiKey),
     }
 }

@@ -205,9 +205,8 @@ fn digest_of(hex_text: &str) -> Option<[u8; 32]> {
     hex::decode(hex_text).ok()?.try_into().ok()
 }
 
-/// Rebuilds the in-memory credentials from the database: the key digests (a previous secret
-/// of a rotation is a second entry, valid until the end of the overlap), then the OAuth
-/// clients.
+/// Rebuilds the in-memory digest table from the database (a previous secret of a rotation
+/// is a second entry, valid until the end of the overlap).
 pub async fn reload(state: &AppState) -> AppResult<()> {
     let keys = api_key::Entity::find()
         .filter(api_key::Column::RevokedAt.is_null())
@@ -243,7 +242,7 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
         });
     }
     state.registry.set_keys(entries);
-    crate::domain::oauth_clients::reload(state).await
+    Ok(())
 }
 
 /// Writes `last_used_at` for keys used since the last flush (runs every few seconds).

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod calls;
+pub mod credentials;
 pub mod executions;
 pub mod integrations;
 pub mod keys;

@@ -40,20 +40,6 @@ pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<SecretOut>> {
     Ok(rows.iter().map(out).collect())
 }
 
-/// The names of all stored secrets.
-pub async fn names(db: &DatabaseConnection) -> Result<Vec<String>, sea_orm::DbErr> {
-    let rows = secret::Entity::find().all(db).await?;
-    Ok(rows.into_iter().map(|m| m.name).collect())
-}
-
-/// A stored secret's value, for the server's own use (checking a trigger's signatures).
-pub async fn reveal(state: &AppState, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
-    let row = secret::Entity::find_by_id(name.to_owned())
-        .one(&state.db)
-        .await?;
-    Ok(row.and_then(|r| crate::support::crypto::open(&state.secret, name, &r.value)))
-}
-
 /// The published triggers whose signature is checked with this secret.
 async fn signing_users(state: &AppState, name: &str) -> AppResult<Vec<String>> {
     Ok(crate::domain::integrations::published(state)

@@ -29,7 +29,11 @@ impl actix_web::ResponseError for AppError {
             AppError::RateLimited { retry_after_s, .. } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
             }
-            // RFC 6750 §3: what a bearer-token caller needs to know.
+            // RFC 6750 §3: what a bearer-token caller needs to know (no error code when it
+            // sent no token at all).
+            AppError::TokenRequired => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"flowgate\""));
+            }
             AppError::InvalidToken(message) => {
                 resp.insert_header((
                     header::WWW_AUTHENTICATE,

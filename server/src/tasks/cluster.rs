@@ -12,7 +12,7 @@ use crate::core::execution::Answer;
 use crate::core::notice::Notice;
 use crate::core::signals::Committed;
 use crate::db::cluster as q;
-use crate::domain::{integrations, keys, subscriptions};
+use crate::domain::{credentials, integrations, subscriptions};
 use crate::state::AppState;
 use crate::support::time::{ms_to_us, now_us};
 
@@ -81,8 +81,8 @@ async fn listen(state: AppState) {
             continue;
         }
         // Changes missed while (re)connecting: reload; new work is found by the workers.
-        if let Err(e) = keys::reload(&state).await {
-            tracing::warn!(error = %e, "reloading api keys failed");
+        if let Err(e) = credentials::reload(&state).await {
+            tracing::warn!(error = %e, "reloading credentials failed");
         }
         if let Err(e) = integrations::load_routes(&state).await {
             tracing::warn!(error = %e, "reloading integrations failed");
@@ -105,8 +105,8 @@ async fn listen(state: AppState) {
             };
             match notice {
                 Notice::Keys => {
-                    if let Err(e) = keys::reload(&state).await {
-                        tracing::warn!(error = %e, "reloading api keys failed");
+                    if let Err(e) = credentials::reload(&state).await {
+                        tracing::warn!(error = %e, "reloading credentials failed");
                     }
                 }
                 Notice::Integrations => {

@@ -76,7 +76,7 @@ pub(crate) async fn examine(
     let known = Known {
         keys: live_key_ids(state).await?,
         clients: live_client_ids(state).await?,
-        secrets: crate::domain::secrets::names(&state.db)
+        secrets: crate::db::secrets::names(&state.db)
             .await?
             .into_iter()
             .collect(),
@@ -526,7 +526,7 @@ async fn signing_secret(
     doc: &IntegrationDoc,
 ) -> Result<Option<String>, sea_orm::DbErr> {
     match doc.trigger.auth.signing_secret() {
-        Some(name) => crate::domain::secrets::reveal(state, name).await,
+        Some(name) => crate::db::secrets::reveal(&state.db, &state.secret, name).await,
         None => Ok(None),
     }
 }
