@@ -30,6 +30,7 @@ pub struct Config {
     pub ui: UiCfg,
     pub subscriptions: SubscriptionsCfg,
     pub oauth: OauthCfg,
+    pub outbound: OutboundCfg,
 }
 
 impl std::fmt::Debug for Config {
@@ -151,6 +152,33 @@ pub struct SubscriptionsCfg {
     pub poll_interval_ms: u64,
     /// Finished deliveries (and their attempts) are deleted after this many hours (0: kept).
     pub retention_hours: u64,
+}
+
+/// Outbound calls (HTTP steps, OAuth2 token URLs, webhook deliveries).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboundCfg {
+    /// Addresses that are not public but may be called anyway: CIDRs, addresses, `host` or
+    /// `host:port`. A list in TOML; comma-separated in `FLOWGATE_OUTBOUND__ALLOW`.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub allow: Vec<String>,
+}
+
+/// A list, or one string of comma-separated items (as an environment variable gives it).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(l) => l,
+        Either::One(s) => s
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    })
 }
 
 /// Inbound OAuth2 (client credentials) for triggers.
@@ -325,7 +353,12 @@ mod tests {
             jail.set_env("FLOWGATE_WORKER__CONCURRENCY", "5");
             jail.set_env("FLOWGATE_DATABASE_URL", "postgres://u@h/db");
             jail.set_env("FLOWGATE_UI__DIR", "/srv/flowgate-ui");
+            jail.set_env(
+                "FLOWGATE_OUTBOUND__ALLOW",
+                "10.20.0.0/16, crm.internal:8443",
+            );
             let cfg = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(cfg.outbound.allow, ["10.20.0.0/16", "crm.internal:8443"]);
             assert_eq!(cfg.ui.dir, PathBuf::from("/srv/flowgate-ui"));
             assert_eq!(cfg.listen, "127.0.0.1:9000");
             assert_eq!(cfg.worker.concurrency, 5);

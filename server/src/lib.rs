@@ -96,6 +96,9 @@ impl Running {
 /// Connects, migrates, loads the registry, starts the journal, the workers and the HTTP server
 /// on an already bound listener.
 pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running> {
+    let allow = outbound::guard::AllowList::parse(&cfg.outbound.allow)
+        .map_err(|e| anyhow::anyhow!("setting `outbound.allow`: {e}"))?;
+    let guard = outbound::guard::Guard::new(allow);
     let db = db::connect(&cfg).await?;
     db::migrate(&db).await?;
     let secret = ServerSecret::load_or_create(&cfg.data_dir)?;
@@ -136,6 +139,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         db.clone(),
         secret.clone(),
         tokio::runtime::Handle::current(),
+        guard.clone(),
     )?;
     let runtime = Arc::new(
         flows_runtime::Runtime::new(cfg.runtime_limits()).with_http_client(Arc::new(http_client)),
@@ -143,6 +147,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
     let state = AppState(Arc::new(Inner {
         db,
         secret,
+        guard,
         registry: Registry::default(),
         runtime,
         journal,

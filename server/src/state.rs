@@ -16,6 +16,7 @@ use crate::core::signals::Signals;
 use crate::core::subscription_set::Set as SubscriptionSet;
 use crate::db;
 use crate::db::journal::Journal;
+use crate::outbound::guard::Guard;
 use crate::support::crypto::ServerSecret;
 use crate::support::time::{ms_to_us, now_us};
 
@@ -27,6 +28,8 @@ pub struct Inner {
     pub cfg: Config,
     pub db: DatabaseConnection,
     pub secret: ServerSecret,
+    /// The SSRF guard of outbound calls (`outbound.allow`).
+    pub guard: Guard,
     pub registry: Registry,
     pub runtime: Arc<flows_runtime::Runtime>,
     pub journal: Journal,

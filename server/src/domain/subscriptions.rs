@@ -26,7 +26,7 @@ fn bad(msg: impl Into<String>) -> AppError {
     AppError::BadRequest(msg.into())
 }
 
-fn check_url(url: &str) -> AppResult<String> {
+async fn check_url(state: &AppState, url: &str) -> AppResult<String> {
     let url = url.trim();
     let parsed = reqwest::Url::parse(url).map_err(|_| bad("url must be an http(s) URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
@@ -35,6 +35,11 @@ fn check_url(url: &str) -> AppResult<String> {
     if url.len() > 2048 {
         return Err(bad("url must be at most 2048 characters"));
     }
+    state
+        .guard
+        .check_reachable(&parsed)
+        .await
+        .map_err(|why| bad(format!("url: {why}")))?;
     Ok(url.to_owned())
 }
 
@@ -119,7 +124,7 @@ async fn find(state: &AppState, id: &str) -> AppResult<subscription::Model> {
 }
 
 pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<SubscriptionCreatedOut> {
-    let url = check_url(&input.url)?;
+    let url = check_url(state, &input.url).await?;
     let patterns = check_patterns(&input.event_types)?;
     let headers = check_headers(&input.headers)?;
     let description = check_description(&input.description)?;
@@ -173,7 +178,7 @@ pub async fn patch(state: &AppState, id: &str, p: SubscriptionPatch) -> AppResul
     let m = find(state, id).await?;
     let mut am: subscription::ActiveModel = m.into();
     if let Some(url) = &p.url {
-        am.url = Set(check_url(url)?);
+        am.url = Set(check_url(state, url).await?);
     }
     if let Some(t) = &p.event_types {
         am.event_types =

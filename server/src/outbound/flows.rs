@@ -20,6 +20,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use flowgate_api::{sensitive_header, REDACTED};
 
 use super::client::{self, describe, read_limited};
+use super::guard::Guard;
 use crate::core::retry::retry_after;
 use crate::db::entities::secret;
 use crate::support::crypto::{self, ServerSecret};
@@ -42,6 +43,7 @@ pub struct FlowHttpClient {
     handle: tokio::runtime::Handle,
     db: DatabaseConnection,
     server_secret: ServerSecret,
+    guard: Guard,
     /// OAuth2 access tokens by (token URL, client id, scope): the token and when to renew it.
     tokens: Mutex<HashMap<TokenKey, (String, Instant)>>,
     /// Token requests made (for tests and metrics).
@@ -72,15 +74,17 @@ impl FlowHttpClient {
         db: DatabaseConnection,
         server_secret: ServerSecret,
         handle: tokio::runtime::Handle,
+        guard: Guard,
     ) -> anyhow::Result<FlowHttpClient> {
-        let client = client::builder(concat!("Flowgate/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
+        let client = client::builder(concat!("Flowgate/", env!("CARGO_PKG_VERSION")), &guard)
+            .redirect(guard.redirect_policy(5))
             .build()?;
         Ok(FlowHttpClient {
             client,
             handle,
             db,
             server_secret,
+            guard,
             tokens: Mutex::new(HashMap::new()),
             token_requests: std::sync::atomic::AtomicU64::new(0),
         })
@@ -223,6 +227,17 @@ impl FlowHttpClient {
             request_body: Some(shown_body),
             ..HttpCallTrace::default()
         };
+        if let Err(why) = reqwest::Url::parse(token_url)
+            .map_err(|e| format!("`{token_url}` is not a valid URL ({e})"))
+            .and_then(|u| self.guard.check_url(&u))
+        {
+            trace.error = Some(why.clone());
+            calls.push(trace);
+            return Err(Failure {
+                message: format!("the OAuth2 token request to {token_url} was refused: {why}"),
+                retryable: false,
+            });
+        }
         let sent = self
             .client
             .post(token_url)
@@ -320,6 +335,7 @@ impl FlowHttpClient {
     ) -> Result<HttpResponse, String> {
         let mut url = reqwest::Url::parse(&req.url)
             .map_err(|e| format!("`{}` is not a valid URL ({e})", req.url))?;
+        self.guard.check_url(&url)?;
         if !req.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &req.query {
@@ -384,7 +400,7 @@ impl FlowHttpClient {
             let outcome = match builder.send().await {
                 Err(e) => Err(Failure {
                     message: describe(&e),
-                    retryable: true,
+                    retryable: client::refused(&e).is_none(),
                 }),
                 Ok(resp) => {
                     let status = resp.status().as_u16();

@@ -25,6 +25,7 @@ use crate::db::entities::{attempt, subscription};
 use crate::db::subscriptions::{self as q, AttemptEnd, Claimed};
 use crate::domain::subscriptions;
 use crate::outbound::client;
+use crate::outbound::guard::Guard;
 use crate::state::AppState;
 use crate::support::time::now_us;
 
@@ -57,14 +58,15 @@ impl Limiter {
     }
 }
 
-fn build_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    Ok(
-        client::builder(concat!("Flowgate-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?,
+fn build_client(timeout: Duration, guard: &Guard) -> anyhow::Result<reqwest::Client> {
+    Ok(client::builder(
+        concat!("Flowgate-Webhooks/", env!("CARGO_PKG_VERSION")),
+        guard,
     )
+    .timeout(timeout)
+    .connect_timeout(timeout.min(Duration::from_secs(10)))
+    .redirect(reqwest::redirect::Policy::none())
+    .build()?)
 }
 
 /// Runs until shutdown; then lets attempts in flight end (a few seconds at most) and gives
@@ -72,7 +74,7 @@ fn build_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
 pub async fn run(state: AppState) {
     let cfg = state.cfg.subscriptions.clone();
     let timeout = Duration::from_millis(cfg.timeout_ms);
-    let client = match build_client(timeout) {
+    let client = match build_client(timeout, &state.guard) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "building the webhook HTTP client failed; no deliveries");
@@ -265,7 +267,17 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
         shown.insert(k.to_owned(), v);
     }
     let started = Instant::now();
-    let resp = if current.is_some() {
+    let allowed = reqwest::Url::parse(&sub.url)
+        .map_err(|e| e.to_string())
+        .and_then(|u| state.guard.check_url(&u));
+    let resp = if let Err(why) = allowed {
+        Response {
+            status: None,
+            retry_after: None,
+            excerpt: None,
+            error: Some(format!("refused: {why}")),
+        }
+    } else if current.is_some() {
         send(req.body(d.body.clone())).await
     } else {
         // Never sent unsigned: the secret was sealed under another server secret.
@@ -311,7 +323,9 @@ async fn send(req: reqwest::RequestBuilder) -> Response {
     let mut resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            let error = if e.is_timeout() {
+            let error = if let Some(why) = client::refused(&e) {
+                format!("refused: {why}")
+            } else if e.is_timeout() {
                 "timed out".to_owned()
             } else if e.is_connect() {
                 format!("connection failed: {}", e.without_url())

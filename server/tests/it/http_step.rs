@@ -156,6 +156,19 @@ async fn protected(req: HttpRequest, seen: web::Data<Seen>) -> HttpResponse {
     }
 }
 
+/// `302` to the URL in `?to=`.
+async fn redirect(seen: web::Data<Seen>, q: web::Query<HashMap<String, String>>) -> HttpResponse {
+    seen.hit("redirect");
+    HttpResponse::Found()
+        .insert_header(("location", q.get("to").cloned().unwrap_or_default()))
+        .finish()
+}
+
+async fn plain(seen: web::Data<Seen>) -> HttpResponse {
+    seen.hit("plain");
+    HttpResponse::Ok().json(json!({"plain": true}))
+}
+
 async fn count(seen: web::Data<Seen>) -> HttpResponse {
     let n = seen.hit("count");
     HttpResponse::Ok().json(json!({"n": n}))
@@ -180,6 +193,8 @@ async fn receiver() -> (String, Arc<Seen>) {
             .route("/oauth/token", web::post().to(token))
             .route("/protected", web::get().to(protected))
             .route("/count", web::post().to(count))
+            .route("/redirect", web::get().to(redirect))
+            .route("/plain", web::get().to(plain))
     })
     .workers(2)
     .listen(listener)
@@ -743,5 +758,123 @@ async fn http_flows_are_never_run_twice_by_the_inline_budget() {
     let exec = app.wait_final(&execution_id(&r)).await;
     assert_eq!(exec["status"], "succeeded", "{exec}");
     assert_eq!(seen.count("count") - before, 2);
+    app.stop().await;
+}
+
+/// The SSRF guard. Every address used here is a loopback one: the guard refuses before it
+/// connects, and what it lets through goes to the test's own receiver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_calls_to_private_addresses_are_refused_unless_allowed() {
+    let (base, seen) = receiver().await;
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    let (mut cfg, dir) = fresh_config(Db::Sqlite).await;
+    cfg.outbound.allow = Vec::new();
+    let app = TestApp::spawn_with(Db::Sqlite, cfg, dir).await;
+    let (key, secret) = app.create_key("k").await;
+    let call = |url: String| json!([{"type": "http", "url": url, "to": "r"}, {"type": "respond", "status": 200, "body_expr": "vars.r.body"}]);
+    app.put_integration("lit", doc("ssrf/lit", &key, call(format!("{base}/plain"))))
+        .await;
+    app.put_integration(
+        "name",
+        doc(
+            "ssrf/name",
+            &key,
+            call(format!("http://localhost:{port}/plain")),
+        ),
+    )
+    .await;
+    for (path, says) in [
+        (
+            "ssrf/lit",
+            "127.0.0.1 is a loopback address; allow it with outbound.allow".to_owned(),
+        ),
+        ("ssrf/name", "localhost resolves to ".to_owned()),
+    ] {
+        let resp = app
+            .call(Method::POST, path)
+            .header("x-api-key", &secret)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let id = execution_id(&resp);
+        let exec = app.wait_final(&id).await;
+        let error = exec["error"].as_str().unwrap();
+        assert!(error.contains(&says), "{path}: {error}");
+        // Refused at once: no retries of a refusal.
+        assert!(
+            exec["steps"][0]["calls"].as_array().map_or(0, |c| c.len()) <= 1,
+            "{exec}"
+        );
+    }
+    assert_eq!(seen.count("plain"), 0, "nothing reached the receiver");
+    // A subscription to a loopback URL is refused at creation.
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"url": format!("{base}/hook"), "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("loopback"),
+        "{body}"
+    );
+    app.stop().await;
+
+    // Allow-listed (127.0.0.1 only): the call goes through; a redirect to another loopback
+    // address that is not listed is refused on that hop.
+    let (mut cfg, dir) = fresh_config(Db::Sqlite).await;
+    cfg.outbound.allow = vec!["127.0.0.1".to_owned()];
+    let app = TestApp::spawn_with(Db::Sqlite, cfg, dir).await;
+    let (key, secret) = app.create_key("k").await;
+    app.put_integration("ok", doc("ssrf/ok", &key, call(format!("{base}/plain"))))
+        .await;
+    let to = format!("http://127.0.0.2:{port}/plain");
+    app.put_integration(
+        "hop",
+        doc("ssrf/hop", &key, call(format!("{base}/redirect?to={to}"))),
+    )
+    .await;
+    let resp = app
+        .call(Method::POST, "ssrf/ok")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"plain": true}));
+    let resp = app
+        .call(Method::POST, "ssrf/hop")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let exec = app.wait_final(&execution_id(&resp)).await;
+    let error = exec["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "the redirect to {to} was refused: 127.0.0.2 is a loopback address"
+        )),
+        "{error}"
+    );
+    assert_eq!(seen.count("redirect"), 1);
+    assert_eq!(seen.count("plain"), 1, "only the allowed call arrived");
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"url": format!("{base}/hook"), "event_types": ["*"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     app.stop().await;
 }

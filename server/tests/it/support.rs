@@ -45,6 +45,8 @@ pub async fn fresh_config(db: Db) -> (Config, std::sync::Arc<tempfile::TempDir>)
     cfg.http_workers = 2;
     cfg.worker.poll_interval_ms = 200;
     cfg.runtime.max_duration_ms = 5_000;
+    // The tests' receivers listen on loopback, which the SSRF guard refuses by default.
+    cfg.outbound.allow = vec!["127.0.0.0/8".to_owned(), "::1".to_owned()];
     if db == Db::Postgres {
         let base = postgres_base_url();
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
