@@ -67,6 +67,11 @@ pub struct TriggerDoc {
     /// instance; more get `429` with `Retry-After`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// Let the flow answer with a redirect (3xx). Off, such an answer becomes `500
+    /// redirect_not_allowed`: a consumer endpoint on the admin origin should not send
+    /// browsers elsewhere unless the designer means it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_redirects: bool,
 }
 
 /// Retries of failed asynchronous executions: exponential backoff with jitter, then `dead`.

@@ -129,7 +129,7 @@ pub async fn call(
             answer,
             replayed,
         } => {
-            let mut resp = respond(&id, answer);
+            let mut resp = respond(&id, answer, route.doc.trigger.allow_redirects);
             if replayed {
                 resp.headers_mut().insert(
                     HeaderName::from_static(REPLAYED_HEADER),
@@ -277,12 +277,30 @@ fn gateway_timeout(id: &str, timeout_ms: u64) -> HttpResponse {
         .json(body)
 }
 
-/// Turns a flow's answer into the HTTP response.
-fn respond(id: &str, answer: Answer) -> HttpResponse {
+/// Turns a flow's answer into the HTTP response. Headers a flow may not set (cookies,
+/// hop-by-hop, Flowgate's own) are dropped; a redirect needs the trigger's opt-in.
+fn respond(id: &str, answer: Answer, allow_redirects: bool) -> HttpResponse {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_redirection() && !allow_redirects {
+        tracing::warn!(execution_id = %id, status = answer.status, "a flow answered a redirect without trigger.allow_redirects");
+        let mut body = flowgate_api::ErrorBody::new(
+            "redirect_not_allowed",
+            format!(
+                "the flow answered {}, a redirect; the trigger does not allow redirects (allow_redirects)",
+                answer.status
+            ),
+        );
+        body.error.execution_id = Some(id.to_owned());
+        return HttpResponse::InternalServerError()
+            .insert_header((EXECUTION_HEADER, id.to_owned()))
+            .json(body);
+    }
     let mut resp = HttpResponse::build(status);
     let mut has_type = false;
     for (k, v) in &answer.headers {
+        if !crate::http::headers::flow_may_set(k) {
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v))
         {
             has_type |= name == header::CONTENT_TYPE;

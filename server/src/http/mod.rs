@@ -3,6 +3,7 @@
 mod admin;
 pub mod error;
 pub mod extract;
+pub mod headers;
 mod ingress;
 mod oauth;
 pub mod session;
@@ -42,6 +43,17 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 AppError::BadRequest(format!("invalid path: {err}")).into()
             }))
+            .wrap_fn(|req, srv| {
+                let path = req.path();
+                let consumer = path == "/t" || path.starts_with("/t/");
+                let https = headers::via_https(req.headers());
+                let answer = actix_web::dev::Service::call(srv, req);
+                async move {
+                    let mut res = answer.await?;
+                    headers::apply(res.headers_mut(), consumer, https);
+                    Ok(res)
+                }
+            })
             .wrap(TracingLogger::default())
             .route("/healthz", web::get().to(health))
             .service(web::scope("/api/v1").configure(admin::routes))

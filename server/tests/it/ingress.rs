@@ -386,3 +386,114 @@ async fn bodies_of_every_kind_reach_the_flow(db: Db) {
     app.stop().await;
 }
 on_both!(bodies_of_every_kind_reach_the_flow);
+
+/// Consumer answers are sandboxed on the admin origin; flows cannot set cookies or hop-by-hop
+/// headers, nor redirect without the trigger's opt-in. Admin answers carry a strict policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_cannot_attack_the_admin_origin() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let (key, secret) = app.create_key("k").await;
+    let page = json!([{"type": "respond", "status": 200,
+        "headers": {"content-type": "text/html", "set-cookie": "flowgate_session=stolen; Path=/",
+                    "connection": "close", "content-security-policy": "default-src *", "x-custom": "kept"},
+        "body": "<script>fetch('/api/v1/keys')</script>"}]);
+    app.put_integration("page", doc("evil/page", &key, page))
+        .await;
+    let resp = app
+        .call(Method::POST, "evil/page")
+        .header("x-api-key", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers();
+    assert_eq!(h["content-security-policy"], "sandbox; default-src 'none'");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h.get("set-cookie").is_none(), "{h:?}");
+    assert_eq!(h["x-custom"], "kept");
+    assert_eq!(h["content-type"], "text/html");
+    // Errors under /t/ are sandboxed as well.
+    let resp = app.call(Method::POST, "evil/page").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.headers()["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
+
+    let redirect = json!([{"type": "respond", "status": 302, "headers": {"location": "https://example.com/phish"}}]);
+    app.put_integration("hop", doc("evil/hop", &key, redirect.clone()))
+        .await;
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/t/evil/hop", app.base);
+    let resp = no_follow
+        .post(&url)
+        .header("x-api-key", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(resp.headers().get("location").is_none());
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["code"],
+        "redirect_not_allowed"
+    );
+    let mut d = doc("evil/hop", &key, redirect);
+    d["trigger"]["allow_redirects"] = json!(true);
+    app.put_integration("hop", d).await;
+    let resp = no_follow
+        .post(&url)
+        .header("x-api-key", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    assert_eq!(resp.headers()["location"], "https://example.com/phish");
+
+    // The admin API and the UI.
+    for path in ["/api/v1/auth/me", "/", "/integrations"] {
+        let resp = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline'; script")
+                && !csp.contains("script-src 'self' 'unsafe-inline'"),
+            "{csp}"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(h.get("strict-transport-security").is_none());
+    }
+    // Behind a TLS-terminating proxy: HSTS and a Secure session cookie.
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"email": crate::support::ADMIN_EMAIL, "password": crate::support::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    app.stop().await;
+}

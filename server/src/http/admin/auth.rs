@@ -18,13 +18,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/me", web::get().to(me));
 }
 
-async fn login(state: State, body: web::Json<LoginIn>) -> AppResult<HttpResponse> {
+async fn login(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<LoginIn>,
+) -> AppResult<HttpResponse> {
     let out = users::login(&state, &body.email, &body.password).await?;
     let cookie = Cookie::build(SESSION_COOKIE, out.token.clone())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(state.cfg.auth.secure_cookie)
+        // Secure when set so, or when a TLS-terminating proxy says the browser uses HTTPS.
+        .secure(state.cfg.auth.secure_cookie || crate::http::headers::via_https(req.headers()))
         .max_age(actix_web::cookie::time::Duration::hours(
             i64::try_from(state.cfg.auth.session_ttl_hours).unwrap_or(12),
         ))
