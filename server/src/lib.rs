@@ -149,6 +149,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         secret,
         guard,
         registry: Registry::default(),
+        login_throttle: Default::default(),
         runtime,
         journal,
         signals,

@@ -14,6 +14,7 @@ use crate::core::notice::Notice;
 use crate::core::registry::Registry;
 use crate::core::signals::Signals;
 use crate::core::subscription_set::Set as SubscriptionSet;
+use crate::core::throttle::Throttle;
 use crate::db;
 use crate::db::journal::Journal;
 use crate::outbound::guard::Guard;
@@ -31,6 +32,8 @@ pub struct Inner {
     /// The SSRF guard of outbound calls (`outbound.allow`).
     pub guard: Guard,
     pub registry: Registry,
+    /// Failed sign-ins per account and address.
+    pub login_throttle: Throttle,
     pub runtime: Arc<flows_runtime::Runtime>,
     pub journal: Journal,
     pub signals: Arc<Signals>,

@@ -9,6 +9,7 @@ pub mod retry;
 pub mod signals;
 pub mod signature;
 pub mod subscription_set;
+pub mod throttle;
 pub mod tokens;
 pub mod trigger;
 pub mod webhooks;

@@ -1,5 +1,7 @@
 //! Admin users, sign-in and sessions.
 
+use std::time::{Duration, Instant};
+
 use flowgate_api::users::UserIn;
 use flowgate_api::{LoginOut, UserOut, UserPatch};
 use sea_orm::{
@@ -7,6 +9,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder,
 };
 
+use crate::core::throttle::{ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES};
 use crate::db::entities::{session, user};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -89,12 +92,31 @@ fn check_role(role: &str) -> AppResult<Role> {
         .ok_or_else(|| AppError::BadRequest(format!("role must be one of {}", ROLES.join(", "))))
 }
 
+/// Password hashing and checking run at most this many at once (one per core): each costs
+/// ~19 MiB and tens of milliseconds of CPU, so a flood of sign-ins cannot starve the flows
+/// or the memory.
+static PASSWORD_WORK: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+/// How long a sign-in waits for its turn before `503 busy`.
+const PASSWORD_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs argon2 work on the blocking pool, a bounded number at once.
+async fn password_work<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = tokio::time::timeout(PASSWORD_QUEUE_WAIT, PASSWORD_WORK.acquire())
+        .await
+        .map_err(|_| AppError::Busy)?
+        .map_err(|_| AppError::Busy)?;
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
 /// The argon2id hash of a password, computed off the async executor.
 async fn hash_off_thread(password: String) -> AppResult<String> {
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(anyhow::Error::from)??;
-    Ok(hash)
+    Ok(password_work(move || hash_password(&password)).await??)
 }
 
 /// Creates a user (argon2id hash computed off the async executor).
@@ -143,8 +165,25 @@ pub async fn bootstrap_admin(
     Ok(())
 }
 
-pub async fn login(state: &AppState, email: &str, password: &str) -> AppResult<LoginOut> {
+/// Signs in. Failed attempts are throttled per account and per client address: after a few,
+/// each further attempt must wait (doubling, up to 15 minutes) and gets `429` with
+/// `Retry-After` until then; a success forgets them.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> AppResult<LoginOut> {
     let email = email.trim().to_ascii_lowercase();
+    let account_key = format!("account:{email}");
+    let address_key = client.map(|ip| format!("address:{ip}")).unwrap_or_default();
+    let keys = [account_key.as_str(), address_key.as_str()];
+    if let Some(wait) = state.login_throttle.wait(&keys, Instant::now()) {
+        return Err(AppError::RateLimited {
+            what: "signing in after failed attempts",
+            retry_after_s: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        });
+    }
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email))
         .one(&state.db)
@@ -154,13 +193,21 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> AppResult<L
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash().to_owned());
     let pw = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-        .await
-        .map_err(anyhow::Error::from)?;
+    let ok = password_work(move || verify_password(&pw, &hash)).await?;
     let user = match found {
         Some(u) if ok && !u.disabled => u,
-        _ => return Err(AppError::BadCredentials),
+        _ => {
+            state.login_throttle.failed(
+                &[
+                    (account_key.as_str(), ACCOUNT_FREE_FAILURES),
+                    (address_key.as_str(), ADDRESS_FREE_FAILURES),
+                ],
+                Instant::now(),
+            );
+            return Err(AppError::BadCredentials);
+        }
     };
+    state.login_throttle.succeeded(&keys);
     let token = generate_token();
     let now = now_us();
     let ttl = i64::try_from(state.cfg.auth.session_ttl_hours).unwrap_or(12) * 3_600_000_000;
@@ -297,4 +344,13 @@ pub async fn patch(
     txn.commit().await?;
     tracing::info!(user_id = %id, by = %actor.id, "user changed");
     Ok(to_out(&updated))
+}
+
+/// Deletes sessions that have expired.
+pub async fn prune_sessions(state: &AppState) -> AppResult<u64> {
+    let res = session::Entity::delete_many()
+        .filter(session::Column::ExpiresAt.lt(now_us()))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected)
 }

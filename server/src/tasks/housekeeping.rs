@@ -79,6 +79,11 @@ pub async fn run(state: AppState) {
             if let Err(e) = db::seen::prune(&state.db, horizon).await {
                 tracing::warn!(error = %e, "pruning seen webhook ids failed");
             }
+            match crate::domain::users::prune_sessions(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "pruning sessions failed"),
+            }
             match prune(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned old executions"),

@@ -229,3 +229,51 @@ async fn migrations_go_down_and_up(db: Db) {
     );
 }
 on_both!(migrations_go_down_and_up);
+
+/// Failed sign-ins back off: five free failures per account, then a doubling wait answered
+/// `429` with `Retry-After`, even for the right password; after the wait, sign-in works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_throttled_then_let_through() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let login = |password: &str| {
+        let body = json!({"email": crate::support::ADMIN_EMAIL, "password": password});
+        let req = app
+            .http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    for i in 0..6 {
+        let resp = login("wrong password").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let resp = login(crate::support::ADMIN_PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Another account from the same address is not held back by this one.
+    let (status, _) = app
+        .send_anon(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "nobody@example.com", "password": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        login(crate::support::ADMIN_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // The success forgot the failures: one more wrong password is a plain 401.
+    assert_eq!(
+        login("wrong again").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(crate::support::ADMIN_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    app.stop().await;
+}

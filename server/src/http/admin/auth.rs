@@ -23,7 +23,8 @@ async fn login(
     req: HttpRequest,
     body: web::Json<LoginIn>,
 ) -> AppResult<HttpResponse> {
-    let out = users::login(&state, &body.email, &body.password).await?;
+    let client = req.peer_addr().map(|a| a.ip());
+    let out = users::login(&state, &body.email, &body.password, client).await?;
     let cookie = Cookie::build(SESSION_COOKIE, out.token.clone())
         .path("/")
         .http_only(true)
