@@ -47,6 +47,12 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("the body is larger than this trigger accepts ({limit} bytes)")]
     PayloadTooLarge { limit: u64 },
+    #[error("the body is larger than {limit} bytes")]
+    RequestTooLarge { limit: u64 },
+    #[error("send the body as application/json")]
+    NotJson,
+    #[error("the request's headers are larger than {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     #[error("content type {0} is not accepted by this trigger")]
     UnsupportedMediaType(String),
     #[error("missing required query parameter `{0}`")]
@@ -93,7 +99,9 @@ impl AppError {
             RateLimited { .. } => (429, "rate_limited"),
             Forbidden => (403, "forbidden"),
             MethodNotAllowed(_) => (405, "method_not_allowed"),
-            PayloadTooLarge { .. } => (413, "payload_too_large"),
+            PayloadTooLarge { .. } | RequestTooLarge { .. } => (413, "payload_too_large"),
+            NotJson => (415, "unsupported_media_type"),
+            HeadersTooLarge { .. } => (431, "headers_too_large"),
             UnsupportedMediaType(_) => (415, "unsupported_media_type"),
             MissingQueryParam(_) => (400, "missing_query_parameter"),
             InvalidBody { code, .. } => (400, code),

@@ -3,7 +3,47 @@
 //! sniffing), so a flow cannot attack the admin UI. Admin and UI answers get a strict policy
 //! the wasm app works under. HSTS when the request came over HTTPS (a proxy saying so).
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::ResponseError;
+
+use crate::error::AppError;
+
+/// Largest request head (all header names and values) accepted: larger gets `431`, before
+/// anything else looks at the request.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// The size of a request's headers, as the limit counts it.
+pub fn head_bytes(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+/// Every answer's security headers, and the head size limit.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let path = req.path();
+    let consumer = path == "/t" || path.starts_with("/t/");
+    let https = via_https(req.headers());
+    let mut res = if head_bytes(req.headers()) > MAX_HEAD_BYTES {
+        let (r, _) = req.into_parts();
+        let answer = AppError::HeadersTooLarge {
+            limit: MAX_HEAD_BYTES,
+        }
+        .error_response();
+        ServiceResponse::new(r, answer).map_into_right_body()
+    } else {
+        next.call(req).await?.map_into_left_body()
+    };
+    apply(res.headers_mut(), consumer, https);
+    Ok(res)
+}
 
 /// The policy of consumer answers: a document opened from one has no script and an opaque
 /// origin.

@@ -17,6 +17,9 @@ use tracing_actix_web::TracingLogger;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// Largest JSON body of an admin request.
+const ADMIN_JSON_LIMIT: usize = 4 * 1024 * 1024;
+
 pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
     let workers = match state.cfg.http_workers {
         0 => std::thread::available_parallelism()
@@ -32,9 +35,19 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(ui_files.clone())
             .app_data(
                 web::JsonConfig::default()
-                    .limit(4 * 1024 * 1024)
+                    .limit(ADMIN_JSON_LIMIT)
                     .error_handler(|err, _| {
-                        AppError::BadRequest(format!("invalid JSON body: {err}")).into()
+                        use actix_web::error::JsonPayloadError as E;
+                        match err {
+                            E::OverflowKnownLength { .. } | E::Overflow { .. } => {
+                                AppError::RequestTooLarge {
+                                    limit: ADMIN_JSON_LIMIT as u64,
+                                }
+                            }
+                            E::ContentType => AppError::NotJson,
+                            other => AppError::BadRequest(format!("invalid JSON body: {other}")),
+                        }
+                        .into()
                     }),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -43,17 +56,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 AppError::BadRequest(format!("invalid path: {err}")).into()
             }))
-            .wrap_fn(|req, srv| {
-                let path = req.path();
-                let consumer = path == "/t" || path.starts_with("/t/");
-                let https = headers::via_https(req.headers());
-                let answer = actix_web::dev::Service::call(srv, req);
-                async move {
-                    let mut res = answer.await?;
-                    headers::apply(res.headers_mut(), consumer, https);
-                    Ok(res)
-                }
-            })
+            .wrap(actix_web::middleware::from_fn(headers::middleware))
             .wrap(TracingLogger::default())
             .route("/healthz", web::get().to(health))
             .service(web::scope("/api/v1").configure(admin::routes))

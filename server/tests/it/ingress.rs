@@ -497,3 +497,75 @@ async fn answers_cannot_attack_the_admin_origin() {
     );
     app.stop().await;
 }
+
+/// Oversized heads get 431 before anything runs; admin bodies that are too large or not JSON
+/// get 413 / 415, all in the JSON error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_heads_and_wrong_admin_bodies_are_refused_clearly() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let (key, secret) = app.create_key("k").await;
+    app.put_integration(
+        "echo",
+        doc(
+            "heads/echo",
+            &key,
+            json!([{"type": "respond", "status": 200, "body_expr": "request.headers"}]),
+        ),
+    )
+    .await;
+    let big = "x".repeat(100 * 1024);
+    let resp = app
+        .call(Method::POST, "heads/echo")
+        .header("x-api-key", &secret)
+        .header("x-big", &big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["code"],
+        "headers_too_large"
+    );
+    assert!(app.all_executions("echo").await.is_empty(), "nothing ran");
+    // A head under the limit still reaches the flow.
+    let fine = "y".repeat(8 * 1024);
+    let resp = app
+        .call(Method::POST, "heads/echo")
+        .header("x-api-key", &secret)
+        .header("x-fine", &fine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap()["x-fine"], fine.as_str());
+
+    let resp = app
+        .http
+        .put(format!("{}/api/v1/integrations/x", app.base))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"name\": \"{}\"}}", "n".repeat(5 * 1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/keys", app.base))
+        .bearer_auth(&app.token)
+        .header("content-type", "text/plain")
+        .body(r#"{"label": "x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["code"],
+        "unsupported_media_type"
+    );
+    app.stop().await;
+}
