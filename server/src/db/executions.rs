@@ -9,6 +9,7 @@ use sea_orm::{
 use super::entities::execution;
 use super::stmt;
 use crate::core::execution::{lane_id, Claimed, Finished, Mode, NewExecution};
+use crate::support::text::{opt_without_nul, without_nul};
 
 /// Splits a batch into pieces of 128, 32, 8, 2 and 1 rows: a multi-row statement per piece,
 /// and only five statement shapes, so the database's prepared-statement cache keeps them
@@ -46,9 +47,9 @@ fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
         lease_owner: Set(None),
         lease_until: Set(None),
         next_attempt_at: Set(None),
-        lane_key: Set(e.lane_key.clone()),
+        lane_key: Set(without_nul(&e.lane_key).into_owned()),
         replay_of: Set(e.replay_of.clone()),
-        idempotency_key: Set(e.idempotency_key.clone()),
+        idempotency_key: Set(opt_without_nul(e.idempotency_key.clone())),
         request: Set(e.request.clone()),
         response_status: Set(None),
         response: Set(None),
@@ -68,7 +69,7 @@ fn finished_row(e: &NewExecution, f: &Finished) -> execution::ActiveModel {
     row.response = Set(f.response.clone());
     row.steps = Set(Some(f.steps.clone()));
     row.logs = Set(Some(f.logs.clone()));
-    row.error = Set(f.error.clone());
+    row.error = Set(opt_without_nul(f.error.clone()));
     row
 }
 
@@ -198,7 +199,7 @@ pub async fn finish<C: ConnectionTrait>(db: &C, rows: &[&Finished]) -> Result<()
                 f.response.clone().into(),
                 f.steps.clone().into(),
                 f.logs.clone().into(),
-                f.error.clone().into(),
+                opt_without_nul(f.error.clone()).into(),
                 f.next_attempt_at.into(),
             ]);
         }

@@ -150,7 +150,29 @@ async fn commit_with_retry<N: Committed>(
     subs: &Subscriptions,
 ) {
     let mut delay = Duration::from_millis(20);
+    let mut refused = false;
     for attempt in 1..=8 {
+        // A batch the database refused for its data is written one write at a time, so that
+        // one bad write cannot sink the others (a passing failure retries the whole batch).
+        if refused && batch.len() > 1 {
+            tracing::warn!(
+                size = batch.len(),
+                "journal batch failed twice; writing its items one by one"
+            );
+            let items: Vec<Write> = std::mem::take(batch);
+            for w in items {
+                let mut single = vec![w];
+                Box::pin(commit_with_retry(
+                    db,
+                    (owner, channel),
+                    &mut single,
+                    notify,
+                    subs,
+                ))
+                .await;
+            }
+            return;
+        }
         match commit(db, owner, channel, batch, subs).await {
             Ok((sequences, delivered)) => {
                 if delivered {
@@ -185,8 +207,16 @@ async fn commit_with_retry<N: Committed>(
                 }
                 return;
             }
+            Err(e) if batch.len() == 1 && super::refused_data(&e) => {
+                tracing::error!(error = %e, "the database refused a journal write; dropped");
+                break;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, attempt, size = batch.len(), "journal commit failed");
+                refused = super::refused_data(&e);
+                if refused {
+                    continue;
+                }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
@@ -196,7 +226,7 @@ async fn commit_with_retry<N: Committed>(
     for w in batch.drain(..) {
         match w {
             Write::Accept { reply, .. } => {
-                let _ = reply.send(Err("the database is unavailable".to_owned()));
+                let _ = reply.send(Err("the database could not record the call".to_owned()));
             }
             Write::Record { exec, .. } | Write::Running { exec, .. } => {
                 tracing::error!(execution_id = %exec.id, "execution record lost: database unavailable");

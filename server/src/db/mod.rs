@@ -128,3 +128,21 @@ mod tests {
         assert_eq!(s.sql, "SELECT ? ");
     }
 }
+
+/// Whether the database refused a write for its data (PostgreSQL: a data exception or an
+/// integrity violation, SQLSTATE class 22 or 23; SQLite: a constraint), which trying again
+/// cannot fix, rather than for a passing reason (a lost connection, a lock).
+pub fn refused_data(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err))) = e
+    else {
+        return false;
+    };
+    let Some(db_err) = err.as_database_error() else {
+        return false;
+    };
+    match db_err.code() {
+        Some(code) if code.len() == 5 => code.starts_with("22") || code.starts_with("23"),
+        _ => db_err.message().contains("constraint failed"),
+    }
+}

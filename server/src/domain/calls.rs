@@ -145,6 +145,11 @@ fn lane_key(route: &Route, input: &Input) -> AppResult<String> {
             "the lane key is longer than {MAX_LANE_KEY_BYTES} bytes"
         )));
     }
+    if key.contains('\0') {
+        return Err(AppError::BadRequest(
+            "the lane key contains a NUL character".into(),
+        ));
+    }
     Ok(key)
 }
 

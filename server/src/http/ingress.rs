@@ -180,6 +180,9 @@ fn idempotency_key(
         Some(k) if k.len() > MAX_IDEMPOTENCY_KEY_BYTES => Err(AppError::BadRequest(format!(
             "the idempotency key is longer than {MAX_IDEMPOTENCY_KEY_BYTES} bytes"
         ))),
+        Some(k) if k.contains('\0') => Err(AppError::BadRequest(
+            "the idempotency key contains a NUL character".into(),
+        )),
         other => Ok(other),
     }
 }

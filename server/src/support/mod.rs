@@ -2,4 +2,5 @@
 
 pub mod crypto;
 pub mod ids;
+pub mod text;
 pub mod time;

@@ -27,6 +27,7 @@ use crate::domain::subscriptions;
 use crate::outbound::client;
 use crate::outbound::guard::Guard;
 use crate::state::AppState;
+use crate::support::text::opt_without_nul;
 use crate::support::time::now_us;
 
 /// Bytes of a response body kept with an attempt.
@@ -304,8 +305,8 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
         url: sub.url.clone(),
         request_headers: serde_json::to_string(&shown).unwrap_or_else(|_| "{}".to_owned()),
         response_status: resp.status.map(i32::from),
-        response_excerpt: resp.excerpt.clone(),
-        error: resp.error.clone(),
+        response_excerpt: opt_without_nul(resp.excerpt.clone()),
+        error: opt_without_nul(resp.error.clone()),
     };
     match q::record_attempt(&state.db, me, &d.id, record, &end).await {
         Ok(true) => {}
@@ -408,7 +409,7 @@ async fn conclude(
         next_attempt_at: now,
         finished_at: Some(now),
         last_status: status,
-        last_error: resp.error.clone(),
+        last_error: opt_without_nul(resp.error.clone()),
     };
     if resp.status == Some(410) {
         let reason = format!(
@@ -462,7 +463,7 @@ async fn conclude(
                 next_attempt_at: now + crate::support::time::ms_to_us(ms),
                 finished_at: None,
                 last_status: status,
-                last_error: resp.error.clone(),
+                last_error: opt_without_nul(resp.error.clone()),
             }
         }
         None => failed,

@@ -569,3 +569,85 @@ async fn oversized_heads_and_wrong_admin_bodies_are_refused_clearly() {
     );
     app.stop().await;
 }
+
+/// PostgreSQL's text refuses NUL: a NUL in any caller-controlled field is refused at the edge
+/// (keys) or stored replaced (messages), and never sinks the journal's other writes.
+async fn nul_bytes_never_fail_the_journal(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (key, secret) = app.create_key("k").await;
+    let echo = json!([
+        {"type": "condition", "if": "request.body.fail == true", "then": [
+            {"type": "fail", "status": 422, "message_expr": "request.body.msg"}]},
+        {"type": "respond", "status": 200, "body_expr": "#{q: request.query.q, msg: request.body.msg}"}]);
+    app.put_integration("nul", doc("nul/echo", &key, echo))
+        .await;
+    let mut lanes = doc("nul/lanes", &key, json!([]));
+    lanes["trigger"]["ordered"] = json!(true);
+    lanes["trigger"]["request_response"] = json!(false);
+    lanes["trigger"]["lane_key"] = json!("$.customer");
+    app.put_integration("lanes", lanes).await;
+    let mut idem = doc("nul/idem", &key, json!([]));
+    idem["trigger"]["request_response"] = json!(false);
+    idem["trigger"]["idempotency"] = json!({"header": "Idempotency-Key", "body_path": "$.eventId"});
+    app.put_integration("idem", idem).await;
+
+    let post = |path: &'static str, q: &'static str, body: Value| {
+        let req = app
+            .call(Method::POST, &format!("{path}{q}"))
+            .header("x-api-key", &secret)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let resp = post("nul/echo", "?q=a%00b", json!({"msg": "hello\u{0}world"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let id = resp.headers()["x-flowgate-execution-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"q": "a\u{0}b", "msg": "hello\u{0}world"})
+    );
+    let exec = app.wait_final(&id).await;
+    assert_eq!(exec["request"]["body"]["msg"], "hello\u{0}world");
+    let resp = post(
+        "nul/echo",
+        "",
+        json!({"fail": true, "msg": "bad\u{0}input"}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let id = resp.headers()["x-flowgate-execution-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let exec = app.wait_final(&id).await;
+    assert_eq!(exec["status"], "failed");
+    assert!(
+        exec["error"].as_str().unwrap().contains("bad\u{FFFD}input"),
+        "{exec}"
+    );
+
+    for (path, body, says) in [
+        ("nul/lanes", json!({"customer": "a\u{0}b"}), "lane key"),
+        ("nul/idem", json!({"eventId": "e\u{0}1"}), "idempotency key"),
+    ] {
+        let resp = post(path, "", body).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let msg = resp.json::<Value>().await.unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(msg.contains(says) && msg.contains("NUL"), "{msg}");
+    }
+    // The journal is unharmed: calls go on being accepted and recorded.
+    let resp = post("nul/lanes", "", json!({"customer": "c1"})).await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let id = resp.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.wait_final(&id).await["status"], "succeeded");
+    app.stop().await;
+}
+on_both!(nul_bytes_never_fail_the_journal);
