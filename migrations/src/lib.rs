@@ -7,6 +7,7 @@ mod m20261123_000001_drafts;
 mod m20261123_000010_subscriptions;
 mod m20261123_000020_secrets;
 mod m20261203_000001_inbound_trust;
+mod m20261203_000002_idempotency_claims;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_subscriptions::Migration),
             Box::new(m20261123_000020_secrets::Migration),
             Box::new(m20261203_000001_inbound_trust::Migration),
+            Box::new(m20261203_000002_idempotency_claims::Migration),
         ]
     }
 }

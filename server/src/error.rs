@@ -61,8 +61,6 @@ pub enum AppError {
     InvalidBody { code: &'static str, message: String },
     #[error("the first call with this idempotency key is still running (execution {0}); try again when it has ended")]
     IdempotencyInProgress(String),
-    #[error("a call with this idempotency key is being accepted right now; try again shortly")]
-    IdempotencyRace,
     #[error("the server is busy; try again shortly")]
     Busy,
     #[error("the server is shutting down")]
@@ -105,7 +103,7 @@ impl AppError {
             UnsupportedMediaType(_) => (415, "unsupported_media_type"),
             MissingQueryParam(_) => (400, "missing_query_parameter"),
             InvalidBody { code, .. } => (400, code),
-            IdempotencyInProgress(_) | IdempotencyRace => (409, "idempotency_in_progress"),
+            IdempotencyInProgress(_) => (409, "idempotency_in_progress"),
             Busy => (503, "busy"),
             ShuttingDown => (503, "shutting_down"),
             Db(e)

@@ -155,7 +155,6 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         signals,
         subscriptions,
         waiters: Mutex::new(HashMap::new()),
-        idempotency_in_flight: Mutex::new(std::collections::HashSet::new()),
         instance_id,
         notify_channel,
         last_heartbeat: std::sync::atomic::AtomicI64::new(now),

@@ -41,8 +41,6 @@ pub struct Inner {
     pub subscriptions: Arc<SubscriptionSet>,
     /// Request-response callers waiting for a queued (ordered) execution, by execution id.
     pub(crate) waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
-    /// Idempotency keys of calls being accepted right now, as `integration id \n key`.
-    pub idempotency_in_flight: Mutex<std::collections::HashSet<String>>,
     pub instance_id: String,
     /// PostgreSQL: the LISTEN/NOTIFY channel of this Flowgate's instances.
     pub notify_channel: String,

@@ -483,23 +483,6 @@ pub async fn finished_in_range(
     q.order_by_asc(C::Id).limit(limit).all(db).await
 }
 
-/// The first execution of an integration with this idempotency key received since `since`.
-pub async fn by_idempotency_key(
-    db: &DatabaseConnection,
-    integration_id: &str,
-    key: &str,
-    since: i64,
-) -> Result<Option<execution::Model>, DbErr> {
-    use execution::Column as C;
-    execution::Entity::find()
-        .filter(C::IntegrationId.eq(integration_id.to_owned()))
-        .filter(C::IdempotencyKey.eq(key.to_owned()))
-        .filter(C::ReceivedAt.gte(since))
-        .order_by_asc(C::Id)
-        .one(db)
-        .await
-}
-
 /// Statuses of executions retention may delete (dead letters have their own age).
 const PRUNABLE: &str = "('succeeded', 'failed', 'errored', 'skipped')";
 

@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod entities;
 pub mod executions;
+pub mod idempotency;
 pub mod journal;
 pub mod secrets;
 pub mod seen;

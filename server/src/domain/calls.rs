@@ -16,12 +16,15 @@ use super::runs;
 use crate::core::conclude::{broken, conclude};
 use crate::core::execution::{Answer, AnswerBody, Finished, Mode, NewExecution};
 use crate::core::registry::Route;
+use crate::db::entities::execution;
 use crate::db::executions as q;
+use crate::db::idempotency::{self, Claim, ClaimKey};
 use crate::db::journal::{JournalError, Write};
+use crate::domain::access::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::support::ids::new_id;
-use crate::support::time::now_us;
+use crate::support::time::{ms_to_us, now_us};
 
 /// How long an accepted call may wait for a place in the journal's queue before 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -36,6 +39,8 @@ pub struct Call {
     /// The body's bytes as received (`request.raw_body` in flows).
     pub raw_body: bytes::Bytes,
     pub idempotency_key: Option<String>,
+    /// The credential the call came with (idempotency keys are scoped by it).
+    pub caller: Option<Caller>,
 }
 
 /// What the caller is told.
@@ -58,17 +63,19 @@ pub enum CallOutcome {
 pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResult<CallOutcome> {
     let trigger = &route.doc.trigger;
     let lane_key = lane_key(route, &call.input)?;
-    let _in_flight = match &call.idempotency_key {
-        Some(key) => {
-            if let Some(earlier) = earlier_call(state, route, key).await? {
-                return Ok(earlier);
-            }
-            Some(InFlight::claim(state, &route.integration_id, key)?)
-        }
-        None => None,
+    let id = new_id();
+    let scope = match &call.caller {
+        Some(Caller::Key(k)) => format!("key:{k}"),
+        Some(Caller::Client(c)) => format!("client:{c}"),
+        None => String::new(),
     };
+    if let Some(key) = &call.idempotency_key {
+        if let Some(earlier) = claim_key(state, route, &scope, key, &id).await? {
+            return Ok(earlier);
+        }
+    }
     let exec = NewExecution {
-        id: new_id(),
+        id: id.clone(),
         integration_id: route.integration_id.clone(),
         slug: route.slug.clone(),
         version: route.version,
@@ -93,13 +100,73 @@ pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResu
         }
     };
     let outcome = dispatch.instrument(span).await;
-    if call.idempotency_key.is_some() {
-        // The record of a request-response call is written after its answer; the key is
-        // released only once it is on disk, so a retry of the call finds it.
-        let _ = state.journal.barrier().await;
+    if let Some(key) = &call.idempotency_key {
+        if outcome.is_err() {
+            // Nothing was recorded: the key is free for the caller's retry.
+            let k = ClaimKey {
+                integration_id: &route.integration_id,
+                scope: &scope,
+                key,
+            };
+            if let Err(e) = idempotency::release(&state.db, &k, &id).await {
+                tracing::warn!(error = %e, "releasing an idempotency key failed; it frees itself later");
+            }
+        } else {
+            // The record of a request-response call is written after its answer; the caller
+            // hears back once it is on disk, so a retry of the call finds it.
+            let _ = state.journal.barrier().await;
+        }
     }
     outcome
 }
+
+/// Claims a call's idempotency key in the database (insert-first, so one call wins even
+/// across instances). `Some`: what a repeat gets instead of running again.
+async fn claim_key(
+    state: &AppState,
+    route: &Route,
+    scope: &str,
+    key: &str,
+    id: &str,
+) -> AppResult<Option<CallOutcome>> {
+    let retention_hours = route
+        .doc
+        .trigger
+        .idempotency
+        .as_ref()
+        .map_or(24, |i| i.retention_hours);
+    let now = now_us();
+    let expires = now + i64::from(retention_hours) * 3_600_000_000;
+    let k = ClaimKey {
+        integration_id: &route.integration_id,
+        scope,
+        key,
+    };
+    let (first_id, claimed_at) = match idempotency::claim(&state.db, &k, id, now, expires).await? {
+        Claim::Won => return Ok(None),
+        Claim::Held {
+            execution_id,
+            claimed_at,
+        } => (execution_id, claimed_at),
+    };
+    if let Some(first) = q::get(&state.db, &first_id).await? {
+        return earlier_call(route, first).map(Some);
+    }
+    // Claimed, not recorded: the first call is still running (a request-response call is
+    // recorded after its answer) or being accepted, or it died on the way. One that has
+    // been silent for longer than its trigger could take is taken over.
+    let grace = ms_to_us(route.doc.trigger.timeout_ms) + STALE_CLAIM_GRACE_US;
+    if claimed_at < now - grace
+        && idempotency::take_over_stale(&state.db, &k, &first_id, id, now, expires, now - grace)
+            .await?
+    {
+        return Ok(None);
+    }
+    Err(AppError::IdempotencyInProgress(first_id))
+}
+
+/// How long past its trigger's timeout an unrecorded claim is waited for.
+const STALE_CLAIM_GRACE_US: i64 = 60_000_000;
 
 /// The lane of a call to an ordered trigger with a `lane_key`: the value its JSONPath selects
 /// in the call (`$.request...`) or in the JSON body (any other path). A call without one runs
@@ -153,29 +220,14 @@ fn lane_key(route: &Route, input: &Input) -> AppResult<String> {
     Ok(key)
 }
 
-/// What a call whose key was seen within the retention gets: the first call's execution
-/// (asynchronous) or its stored answer (request-response, once it has ended).
-async fn earlier_call(
-    state: &AppState,
-    route: &Route,
-    key: &str,
-) -> AppResult<Option<CallOutcome>> {
-    let retention_hours = route
-        .doc
-        .trigger
-        .idempotency
-        .as_ref()
-        .map_or(24, |i| i.retention_hours);
-    let since = now_us() - i64::from(retention_hours) * 3_600_000_000;
-    let Some(first) = q::by_idempotency_key(&state.db, &route.integration_id, key, since).await?
-    else {
-        return Ok(None);
-    };
+/// What a repeat of a recorded call gets: the first call's execution (asynchronous) or its
+/// stored answer (request-response, once it has ended).
+fn earlier_call(route: &Route, first: execution::Model) -> AppResult<CallOutcome> {
     if !route.doc.trigger.request_response {
-        return Ok(Some(CallOutcome::Accepted {
+        return Ok(CallOutcome::Accepted {
             id: first.id,
             replayed: true,
-        }));
+        });
     }
     let stored = first
         .response
@@ -183,45 +235,12 @@ async fn earlier_call(
         .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok());
     let final_status = ExecutionStatus::parse(&first.status).is_some_and(ExecutionStatus::is_final);
     match stored {
-        Some(snap) if final_status => Ok(Some(CallOutcome::Answered {
+        Some(snap) if final_status => Ok(CallOutcome::Answered {
             id: first.id,
             answer: Answer::from_snapshot(snap),
             replayed: true,
-        })),
+        }),
         _ => Err(AppError::IdempotencyInProgress(first.id)),
-    }
-}
-
-/// An idempotency key being accepted on this instance; released on drop.
-struct InFlight {
-    state: AppState,
-    entry: String,
-}
-
-impl InFlight {
-    fn claim(state: &AppState, integration_id: &str, key: &str) -> AppResult<InFlight> {
-        let entry = format!("{integration_id}\n{key}");
-        let mut set = match state.idempotency_in_flight.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if !set.insert(entry.clone()) {
-            return Err(AppError::IdempotencyRace);
-        }
-        Ok(InFlight {
-            state: state.clone(),
-            entry,
-        })
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut set = match self.state.idempotency_in_flight.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        set.remove(&self.entry);
     }
 }
 

@@ -121,6 +121,7 @@ pub async fn call(
         input,
         raw_body: bytes.freeze(),
         idempotency_key,
+        caller,
     };
     Ok(match calls::handle(&state, &route, call).await? {
         CallOutcome::Accepted { id, replayed } => accepted(&id, replayed),

@@ -79,6 +79,9 @@ pub async fn run(state: AppState) {
             if let Err(e) = db::seen::prune(&state.db, horizon).await {
                 tracing::warn!(error = %e, "pruning seen webhook ids failed");
             }
+            if let Err(e) = db::idempotency::prune(&state.db, now_us()).await {
+                tracing::warn!(error = %e, "pruning expired idempotency keys failed");
+            }
             match crate::domain::users::prune_sessions(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned expired sessions"),

@@ -526,3 +526,103 @@ async fn keyed_lanes_keep_order_per_key_and_run_keys_in_parallel(db: Db) {
     app.stop().await;
 }
 on_both!(keyed_lanes_keep_order_per_key_and_run_keys_in_parallel);
+
+/// Two instances on one PostgreSQL database receive the same idempotency key at the same
+/// moment: the database's claim lets exactly one call run. Keys are scoped per credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_holds_across_instances_racing_one_key() {
+    let (cfg, dir) = fresh_config(Db::Postgres).await;
+    let a = TestApp::spawn_with(Db::Postgres, cfg.clone(), dir.clone()).await;
+    let b = TestApp::spawn_with(Db::Postgres, cfg, dir).await;
+    let (key, secret) = a.create_key("one").await;
+    let (other_key, other_secret) = a.create_key("two").await;
+    let mut d = doc(
+        "idem/race",
+        &key,
+        json!([{"type": "respond", "status": 200}]),
+    );
+    d["trigger"]["auth"]["keys"] = json!([key, other_key]);
+    d["trigger"]["request_response"] = json!(false);
+    d["trigger"]["idempotency"] = json!({"header": "Idempotency-Key"});
+    a.put_integration("race", d).await;
+    // Both instances serve the trigger before the race starts.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = b
+            .call(Method::POST, "idem/race")
+            .header("x-api-key", &secret)
+            .header("idempotency-key", "warm-up")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::ACCEPTED {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "instance b never served the trigger"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut calls = Vec::new();
+    for i in 0..16 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        calls.push(
+            app.call(Method::POST, "idem/race")
+                .header("x-api-key", &secret)
+                .header("idempotency-key", "race-1")
+                .json(&json!({"i": i}))
+                .send(),
+        );
+    }
+    let mut ids = std::collections::HashSet::new();
+    for r in futures_util::future::join_all(calls).await {
+        let r = r.unwrap();
+        match r.status() {
+            StatusCode::ACCEPTED => {
+                ids.insert(
+                    r.json::<Value>().await.unwrap()["execution_id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            StatusCode::CONFLICT => {
+                assert!(r.headers().contains_key("retry-after"));
+                assert_eq!(
+                    r.json::<Value>().await.unwrap()["error"]["code"],
+                    "idempotency_in_progress"
+                );
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one execution for one key: {ids:?}");
+    // The same key from another credential is another call.
+    let r = b
+        .call(Method::POST, "idem/race")
+        .header("x-api-key", &other_secret)
+        .header("idempotency-key", "race-1")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert!(r.headers().get("idempotent-replayed").is_none());
+    let other_id = r.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!ids.contains(&other_id));
+    let all = a.all_executions("race").await;
+    assert_eq!(
+        all.iter()
+            .filter(|e| e["idempotency_key"] == "race-1")
+            .count(),
+        2,
+        "{all:?}"
+    );
+    b.stop().await;
+    a.stop().await;
+}
