@@ -76,8 +76,9 @@ impl FlowHttpClient {
         handle: tokio::runtime::Handle,
         guard: Guard,
     ) -> anyhow::Result<FlowHttpClient> {
+        // Redirects are followed here, hop by hop (see `send_following`).
         let client = client::builder(concat!("Flowgate/", env!("CARGO_PKG_VERSION")), &guard)
-            .redirect(guard.redirect_policy(5))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(FlowHttpClient {
             client,
@@ -389,20 +390,26 @@ impl FlowHttpClient {
             };
             let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
                 .map_err(|e| e.to_string())?;
-            let mut builder = self.client.request(method, url.clone()).timeout(timeout);
-            for (k, v) in &headers {
-                builder = builder.header(k.as_str(), v.as_str());
-            }
-            if let Some(b) = &body {
-                builder = builder.body(b.clone());
-            }
             let started = Instant::now();
-            let outcome = match builder.send().await {
-                Err(e) => Err(Failure {
-                    message: describe(&e),
-                    retryable: client::refused(&e).is_none(),
-                }),
-                Ok(resp) => {
+            let sent = self
+                .send_following(
+                    Outgoing {
+                        method,
+                        url: url.clone(),
+                        headers: headers.clone(),
+                        body: body.clone(),
+                    },
+                    timeout,
+                    &extra,
+                    &resolved.secrets,
+                    attempt,
+                    calls,
+                )
+                .await;
+            let outcome = match sent {
+                Err(f) => Err(f),
+                Ok((resp, final_url)) => {
+                    trace.url = final_url.to_string();
                     let status = resp.status().as_u16();
                     let resp_headers = header_map(resp.headers());
                     match read_limited(resp, req.max_response_bytes).await {
@@ -465,6 +472,128 @@ impl FlowHttpClient {
             }
             return outcome.map_err(|f| f.message);
         }
+    }
+}
+
+/// A request as it goes out, hop after hop.
+struct Outgoing {
+    method: reqwest::Method,
+    url: reqwest::Url,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+/// Redirects followed at most.
+const MAX_REDIRECTS: usize = 5;
+
+impl FlowHttpClient {
+    /// Sends a request and follows its redirects: every hop is checked by the SSRF guard and
+    /// traced; a hop to another origin carries no credential (the auth header, secret headers,
+    /// cookies, any header holding a secret), and one that would resend a body holding a
+    /// secret there is refused. 301/302 after a POST and 303 continue as GET.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_following(
+        &self,
+        mut out: Outgoing,
+        timeout: Duration,
+        secret_headers: &[&str],
+        secrets: &[String],
+        attempt: u32,
+        calls: &mut Vec<HttpCallTrace>,
+    ) -> Result<(reqwest::Response, reqwest::Url), Failure> {
+        let deadline = Instant::now() + timeout;
+        for hop in 0..=MAX_REDIRECTS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut builder = self
+                .client
+                .request(out.method.clone(), out.url.clone())
+                .timeout(left);
+            for (k, v) in &out.headers {
+                builder = builder.header(k.as_str(), v.as_str());
+            }
+            if let Some(b) = &out.body {
+                builder = builder.body(b.clone());
+            }
+            let started = Instant::now();
+            let resp = builder.send().await.map_err(|e| Failure {
+                message: describe(&e),
+                retryable: client::refused(&e).is_none(),
+            })?;
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let (true, Some(location)) = (status.is_redirection(), location) else {
+                return Ok((resp, out.url));
+            };
+            let refuse = |message: String| Failure {
+                message,
+                retryable: false,
+            };
+            calls.push(HttpCallTrace {
+                method: out.method.as_str().to_owned(),
+                url: out.url.to_string(),
+                attempt,
+                purpose: Some("redirect".into()),
+                request_headers: redact_headers(
+                    &out.headers.iter().cloned().collect(),
+                    secret_headers,
+                    secrets,
+                ),
+                status: Some(status.as_u16()),
+                response_headers: redact_headers(&header_map(resp.headers()), &[], secrets),
+                duration_us: micros(started.elapsed()),
+                ..HttpCallTrace::default()
+            });
+            if hop == MAX_REDIRECTS {
+                return Err(refuse(format!("more than {MAX_REDIRECTS} redirects")));
+            }
+            let next = out
+                .url
+                .join(&location)
+                .map_err(|e| refuse(format!("the redirect to `{location}` is not a URL ({e})")))?;
+            self.guard
+                .check_url(&next)
+                .map_err(|why| refuse(format!("the redirect to {next} was refused: {why}")))?;
+            if next.origin() != out.url.origin() {
+                let holds_secret = |v: &str| {
+                    secrets
+                        .iter()
+                        .any(|s| !s.is_empty() && v.contains(s.as_str()))
+                };
+                out.headers.retain(|(k, v)| {
+                    !flowgate_api::CREDENTIAL_HEADERS.contains(&k.as_str())
+                        && !secret_headers.contains(&k.as_str())
+                        && !holds_secret(v)
+                });
+                let keeps_body = matches!(status.as_u16(), 307 | 308);
+                if keeps_body
+                    && out
+                        .body
+                        .as_ref()
+                        .is_some_and(|b| holds_secret(&String::from_utf8_lossy(b)))
+                {
+                    return Err(refuse(format!(
+                        "the redirect to {next} would send a secret in the body to another host; refused"
+                    )));
+                }
+            }
+            let to_get = status == reqwest::StatusCode::SEE_OTHER
+                || (matches!(status.as_u16(), 301 | 302) && out.method == reqwest::Method::POST);
+            if to_get {
+                out.method = reqwest::Method::GET;
+                out.body = None;
+                out.headers
+                    .retain(|(k, _)| k != "content-type" && k != "content-length");
+            }
+            out.url = next;
+        }
+        Err(Failure {
+            message: format!("more than {MAX_REDIRECTS} redirects"),
+            retryable: false,
+        })
     }
 }
 

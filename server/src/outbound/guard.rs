@@ -256,23 +256,6 @@ impl Guard {
             _ => Ok(()),
         }
     }
-
-    /// A redirect policy that checks every hop like the first URL, up to `max` hops.
-    pub fn redirect_policy(&self, max: usize) -> reqwest::redirect::Policy {
-        let guard = self.clone();
-        reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > max {
-                return attempt.error(format!("more than {max} redirects"));
-            }
-            match guard.check_url(attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(why) => {
-                    let to = attempt.url().to_string();
-                    attempt.error(Refused(format!("the redirect to {to} was refused: {why}")))
-                }
-            }
-        })
-    }
 }
 
 /// The DNS resolver outbound clients connect with: the system resolver, then the guard.

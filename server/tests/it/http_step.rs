@@ -164,6 +164,22 @@ async fn redirect(seen: web::Data<Seen>, q: web::Query<HashMap<String, String>>)
         .finish()
 }
 
+/// The headers it received, as JSON.
+async fn echo_headers(req: HttpRequest, seen: web::Data<Seen>) -> HttpResponse {
+    seen.hit("headers");
+    let h: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    HttpResponse::Ok().json(h)
+}
+
 async fn plain(seen: web::Data<Seen>) -> HttpResponse {
     seen.hit("plain");
     HttpResponse::Ok().json(json!({"plain": true}))
@@ -195,6 +211,7 @@ async fn receiver() -> (String, Arc<Seen>) {
             .route("/count", web::post().to(count))
             .route("/redirect", web::get().to(redirect))
             .route("/plain", web::get().to(plain))
+            .route("/headers", web::get().to(echo_headers))
     })
     .workers(2)
     .listen(listener)
@@ -876,5 +893,64 @@ async fn outbound_calls_to_private_addresses_are_refused_unless_allowed() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.stop().await;
+}
+
+/// Redirects are followed hop by hop and traced; a hop to another host carries no credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_stay_with_their_host_across_redirects() {
+    let (base, _seen) = receiver().await;
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    let app = TestApp::spawn(Db::Sqlite).await;
+    add_secret(&app, "crm-key", CRM_KEY).await;
+    let (key, secret) = app.create_key("k").await;
+    let step = |url: String| {
+        json!([
+        {"type": "http", "url": url, "to": "r", "auth": {"type": "secret_header", "header": "x-crm-key", "secret": "crm-key"}},
+        {"type": "respond", "status": 200, "body_expr": "vars.r.body"}])
+    };
+    let same = format!("{base}/redirect?to=/headers");
+    let other = format!("{base}/redirect?to=http://localhost:{port}/headers");
+    app.put_integration("same", doc("redir/same", &key, step(same)))
+        .await;
+    app.put_integration("other", doc("redir/other", &key, step(other)))
+        .await;
+    let call = |path: &'static str| {
+        let r = app
+            .call(Method::POST, path)
+            .header("x-api-key", &secret)
+            .json(&json!({}));
+        async move { r.send().await.unwrap() }
+    };
+    let resp = call("redir/same").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let id = execution_id(&resp);
+    let got: Value = resp.json().await.unwrap();
+    assert_eq!(
+        got["x-crm-key"], CRM_KEY,
+        "same origin keeps the credential"
+    );
+    let exec = app.wait_final(&id).await;
+    let calls = exec["steps"][0]["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{exec}");
+    assert_eq!(calls[0]["purpose"], "redirect");
+    assert_eq!(calls[0]["status"], 302);
+    assert!(calls[1]["url"].as_str().unwrap().ends_with("/headers"));
+    assert!(
+        !exec["steps"].to_string().contains(CRM_KEY),
+        "the trace never shows the secret"
+    );
+
+    let resp = call("redir/other").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let got: Value = resp.json().await.unwrap();
+    assert!(
+        got.get("x-crm-key").is_none(),
+        "another host gets no credential: {got}"
+    );
+    assert!(
+        got["host"].as_str().unwrap().starts_with("localhost"),
+        "{got}"
+    );
     app.stop().await;
 }
