@@ -113,23 +113,6 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_become_numbered_for_postgres() {
-        let s = stmt(
-            DbBackend::Postgres,
-            "UPDATE t SET a = ? WHERE b = ? AND c = ?",
-            vec![],
-        );
-        assert_eq!(s.sql, "UPDATE t SET a = $1 WHERE b = $2 AND c = $3");
-        let s = stmt(DbBackend::Sqlite, "SELECT ? ", vec![]);
-        assert_eq!(s.sql, "SELECT ? ");
-    }
-}
-
 /// Whether the database refused a write for its data (PostgreSQL: a data exception or an
 /// integrity violation, SQLSTATE class 22 or 23; SQLite: a constraint), which trying again
 /// cannot fix, rather than for a passing reason (a lost connection, a lock).
@@ -145,5 +128,22 @@ pub fn refused_data(e: &sea_orm::DbErr) -> bool {
     match db_err.code() {
         Some(code) if code.len() == 5 => code.starts_with("22") || code.starts_with("23"),
         _ => db_err.message().contains("constraint failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_numbered_for_postgres() {
+        let s = stmt(
+            DbBackend::Postgres,
+            "UPDATE t SET a = ? WHERE b = ? AND c = ?",
+            vec![],
+        );
+        assert_eq!(s.sql, "UPDATE t SET a = $1 WHERE b = $2 AND c = $3");
+        let s = stmt(DbBackend::Sqlite, "SELECT ? ", vec![]);
+        assert_eq!(s.sql, "SELECT ? ");
     }
 }
