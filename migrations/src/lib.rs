@@ -8,6 +8,7 @@ mod m20261123_000010_subscriptions;
 mod m20261123_000020_secrets;
 mod m20261203_000001_inbound_trust;
 mod m20261203_000002_idempotency_claims;
+mod m20261203_000003_secret_hosts;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000020_secrets::Migration),
             Box::new(m20261203_000001_inbound_trust::Migration),
             Box::new(m20261203_000002_idempotency_claims::Migration),
+            Box::new(m20261203_000003_secret_hosts::Migration),
         ]
     }
 }

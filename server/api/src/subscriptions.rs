@@ -262,6 +262,7 @@ mod tests {
         assert!(!format!("{k:?}").contains("topsecret"));
         let v = crate::secrets::SecretValueIn {
             value: "hunter2".into(),
+            hosts: None,
         };
         assert!(!format!("{v:?}").contains("hunter2"));
     }

@@ -358,6 +358,8 @@ pub mod secret {
         pub value: String,
         pub created_at: i64,
         pub updated_at: i64,
+        /// Space-separated host patterns it may be sent to; empty: any.
+        pub hosts: String,
     }
 
     impl std::fmt::Debug for Model {

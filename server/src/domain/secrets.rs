@@ -20,7 +20,33 @@ fn out(m: &secret::Model) -> SecretOut {
         name: m.name.clone(),
         created_at: rfc3339(m.created_at),
         updated_at: rfc3339(m.updated_at),
+        hosts: m
+            .hosts
+            .split(' ')
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect(),
     }
+}
+
+/// The hosts of a secret, checked, as stored (space-separated, lower case).
+fn check_hosts(hosts: &[String]) -> AppResult<String> {
+    if hosts.len() > 50 {
+        return Err(AppError::BadRequest(
+            "a secret lists at most 50 hosts".into(),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for h in hosts {
+        let h = h.trim().to_ascii_lowercase();
+        if let Some(p) = flowgate_api::secrets::host_pattern_problem(&h) {
+            return Err(AppError::BadRequest(format!("hosts: {p}")));
+        }
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    Ok(out.join(" "))
 }
 
 fn check_value(value: &str) -> AppResult<()> {
@@ -55,6 +81,7 @@ pub async fn create(state: &AppState, input: SecretIn) -> AppResult<SecretOut> {
         return Err(AppError::BadRequest(problem));
     }
     check_value(&input.value)?;
+    let hosts = check_hosts(&input.hosts)?;
     if secret::Entity::find_by_id(input.name.clone())
         .one(&state.db)
         .await?
@@ -71,6 +98,7 @@ pub async fn create(state: &AppState, input: SecretIn) -> AppResult<SecretOut> {
         name: Set(input.name),
         created_at: Set(now),
         updated_at: Set(now),
+        hosts: Set(hosts),
     }
     .insert(&state.db)
     .await?;
@@ -86,6 +114,9 @@ pub async fn rotate(state: &AppState, name: &str, input: SecretValueIn) -> AppRe
         .ok_or(AppError::NotFound("secret"))?;
     let mut active: secret::ActiveModel = row.into();
     active.value = Set(seal(&state.secret, name, &input.value)?);
+    if let Some(hosts) = &input.hosts {
+        active.hosts = Set(check_hosts(hosts)?);
+    }
     active.updated_at = Set(now_us());
     let row = active.update(&state.db).await?;
     tracing::info!(secret = %row.name, "secret rotated");

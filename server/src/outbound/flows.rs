@@ -97,7 +97,9 @@ impl FlowHttpClient {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    async fn secret(&self, name: &str) -> Result<String, Failure> {
+    /// A stored secret's value, for a request to `host`: refused when the secret is bound to
+    /// other hosts.
+    async fn secret(&self, name: &str, host: &str) -> Result<String, Failure> {
         let fail = |message: String| Failure {
             message,
             retryable: false,
@@ -107,12 +109,24 @@ impl FlowHttpClient {
             .await
             .map_err(|e| fail(format!("reading secret `{name}` failed: {e}")))?
             .ok_or_else(|| fail(format!("secret `{name}` does not exist")))?;
+        let hosts: Vec<&str> = row.hosts.split(' ').filter(|h| !h.is_empty()).collect();
+        if !hosts.is_empty()
+            && !hosts
+                .iter()
+                .any(|p| flowgate_api::secrets::host_matches(p, host))
+        {
+            return Err(fail(format!(
+                "secret `{name}` may only be sent to {}, not to {host}",
+                hosts.join(", ")
+            )));
+        }
         crypto::open(&self.server_secret, name, &row.value)
             .ok_or_else(|| fail(format!("secret `{name}` cannot be decrypted")))
     }
 
     async fn resolve(
         &self,
+        host: &str,
         auth: Option<&HttpAuth>,
         deadline: Instant,
         calls: &mut Vec<HttpCallTrace>,
@@ -129,7 +143,7 @@ impl FlowHttpClient {
                 username,
                 password_secret,
             } => {
-                let pw = self.secret(password_secret).await?;
+                let pw = self.secret(password_secret, host).await?;
                 let encoded =
                     base64::engine::general_purpose::STANDARD.encode(format!("{username}:{pw}"));
                 Resolved {
@@ -138,14 +152,14 @@ impl FlowHttpClient {
                 }
             }
             HttpAuth::Bearer { token_secret } => {
-                let token = self.secret(token_secret).await?;
+                let token = self.secret(token_secret, host).await?;
                 Resolved {
                     header: Some(("authorization".into(), format!("Bearer {token}"))),
                     secrets: vec![token],
                 }
             }
             HttpAuth::SecretHeader { header, secret } => {
-                let value = self.secret(secret).await?;
+                let value = self.secret(secret, host).await?;
                 Resolved {
                     header: Some((header.to_ascii_lowercase(), value.clone())),
                     secrets: vec![value],
@@ -162,7 +176,11 @@ impl FlowHttpClient {
                 let token = match cached {
                     Some(t) => t,
                     None => {
-                        let secret = self.secret(client_secret_secret).await?;
+                        let token_host = reqwest::Url::parse(token_url)
+                            .ok()
+                            .and_then(|u| u.host_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        let secret = self.secret(client_secret_secret, &token_host).await?;
                         self.fetch_token(&key, &secret, deadline, calls).await?
                     }
                 };
@@ -337,6 +355,7 @@ impl FlowHttpClient {
         let mut url = reqwest::Url::parse(&req.url)
             .map_err(|e| format!("`{}` is not a valid URL ({e})", req.url))?;
         self.guard.check_url(&url)?;
+        let host = url.host_str().unwrap_or_default().to_owned();
         if !req.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &req.query {
@@ -345,7 +364,7 @@ impl FlowHttpClient {
         }
         let (body, content_type, shown_body) = encode_body(&req.body);
         let mut resolved = self
-            .resolve(req.auth.as_ref(), req.deadline, calls, false)
+            .resolve(&host, req.auth.as_ref(), req.deadline, calls, false)
             .await
             .map_err(|f| f.message)?;
         let is_oauth = matches!(req.auth, Some(HttpAuth::OAuth2ClientCredentials { .. }));
@@ -457,7 +476,7 @@ impl FlowHttpClient {
                 renewed = true;
                 self.drop_token(req.auth.as_ref());
                 resolved = self
-                    .resolve(req.auth.as_ref(), req.deadline, calls, true)
+                    .resolve(&host, req.auth.as_ref(), req.deadline, calls, true)
                     .await
                     .map_err(|f| f.message)?;
                 continue;

@@ -954,3 +954,57 @@ async fn credentials_stay_with_their_host_across_redirects() {
     );
     app.stop().await;
 }
+
+/// A secret bound to hosts is only ever sent to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_bound_to_hosts_go_nowhere_else() {
+    let (base, seen) = receiver().await;
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let (status, body) = app
+        .send(Method::POST, "/api/v1/secrets", Some(json!({"name": "bound", "value": CRM_KEY, "hosts": ["crm.example.com", "*.crm.example.com"]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["hosts"],
+        json!(["crm.example.com", "*.crm.example.com"])
+    );
+    let (key, secret) = app.create_key("k").await;
+    let steps = json!([
+        {"type": "http", "url": format!("{base}/headers"), "to": "r", "auth": {"type": "secret_header", "header": "x-crm-key", "secret": "bound"}},
+        {"type": "respond", "status": 200, "body_expr": "vars.r.body"}]);
+    app.put_integration("bound", doc("bound/call", &key, steps))
+        .await;
+    let call = || {
+        app.call(Method::POST, "bound/call")
+            .header("x-api-key", &secret)
+            .json(&json!({}))
+            .send()
+    };
+    let resp = call().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let exec = app.wait_final(&execution_id(&resp)).await;
+    let error = exec["error"].as_str().unwrap();
+    assert!(error.contains("secret `bound` may only be sent to crm.example.com, *.crm.example.com, not to 127.0.0.1"), "{error}");
+    assert_eq!(seen.count("headers"), 0);
+    // Bound to the receiver's host: sent.
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            "/api/v1/secrets/bound",
+            Some(json!({"value": CRM_KEY, "hosts": ["127.0.0.1"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let resp = call().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap()["x-crm-key"], CRM_KEY);
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/secrets",
+            Some(json!({"name": "badhosts", "value": "v", "hosts": ["a b"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
