@@ -17,6 +17,7 @@ use crate::db::entities::{attempt, delivery, subscription};
 use crate::db::subscriptions as q;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::support::crypto::{open, seal, ServerSecret};
 use crate::support::ids::{new_event_id, new_id};
 use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
@@ -96,11 +97,49 @@ fn rate(r: Option<u32>) -> AppResult<Option<i32>> {
     }
 }
 
+/// Custom header values are secrets: each is sealed (bound to the subscription and the
+/// header's name), the names stay readable.
+fn seal_headers(
+    state: &AppState,
+    id: &str,
+    headers: &BTreeMap<String, String>,
+) -> AppResult<String> {
+    let mut sealed = BTreeMap::new();
+    for (k, v) in headers {
+        sealed.insert(
+            k.clone(),
+            seal(&state.secret, &format!("subscription-header:{id}:{k}"), v)?,
+        );
+    }
+    Ok(serde_json::to_string(&sealed).map_err(anyhow::Error::from)?)
+}
+
+/// The custom headers of a subscription, opened (values stored before sealing are used as
+/// they are; one that cannot be opened is left out).
+pub fn open_headers(server: &ServerSecret, id: &str, stored: &str) -> BTreeMap<String, String> {
+    let raw: BTreeMap<String, String> = serde_json::from_str(stored).unwrap_or_default();
+    raw.into_iter()
+        .filter_map(|(k, v)| {
+            if v.starts_with("v1:") {
+                let opened = open(server, &format!("subscription-header:{id}:{k}"), &v)?;
+                Some((k, opened))
+            } else {
+                Some((k, v))
+            }
+        })
+        .collect()
+}
+
 pub fn to_out(m: subscription::Model, now: i64) -> SubscriptionOut {
     let previous_open = m.previous_secret_until.filter(|u| *u > now);
+    let names: BTreeMap<String, String> = serde_json::from_str(&m.headers).unwrap_or_default();
     SubscriptionOut {
         event_types: serde_json::from_str(&m.event_types).unwrap_or_default(),
-        headers: serde_json::from_str(&m.headers).unwrap_or_default(),
+        // Values are never shown after they are set.
+        headers: names
+            .into_keys()
+            .map(|k| (k, flowgate_api::REDACTED.to_owned()))
+            .collect(),
         id: m.id,
         url: m.url,
         description: m.description,
@@ -133,6 +172,7 @@ pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<Subscr
     let now = now_us();
     let id = new_id();
     let sealed = seal_secret(&state.secret, &id, &secret)?;
+    let sealed_headers = seal_headers(state, &id, &headers)?;
     let model = subscription::ActiveModel {
         id: Set(id),
         url: Set(url),
@@ -140,7 +180,7 @@ pub async fn create(state: &AppState, input: SubscriptionIn) -> AppResult<Subscr
         description: Set(description),
         enabled: Set(input.enabled),
         disabled_reason: Set(None),
-        headers: Set(serde_json::to_string(&headers).map_err(anyhow::Error::from)?),
+        headers: Set(sealed_headers),
         rate_limit: Set(rate_limit),
         ordered: Set(input.ordered),
         secret: Set(sealed),
@@ -176,6 +216,7 @@ pub async fn get(state: &AppState, id: &str) -> AppResult<SubscriptionOut> {
 
 pub async fn patch(state: &AppState, id: &str, p: SubscriptionPatch) -> AppResult<SubscriptionOut> {
     let m = find(state, id).await?;
+    let current_headers = open_headers(&state.secret, &m.id, &m.headers);
     let mut am: subscription::ActiveModel = m.into();
     if let Some(url) = &p.url {
         am.url = Set(check_url(state, url).await?);
@@ -188,7 +229,17 @@ pub async fn patch(state: &AppState, id: &str, p: SubscriptionPatch) -> AppResul
         am.description = Set(check_description(d)?);
     }
     if let Some(h) = &p.headers {
-        am.headers = Set(serde_json::to_string(&check_headers(h)?).map_err(anyhow::Error::from)?);
+        // A value sent back as `[redacted]` (as the API shows it) keeps the current one.
+        let mut next = check_headers(h)?;
+        for (k, v) in next.iter_mut() {
+            if v == flowgate_api::REDACTED {
+                match current_headers.get(k) {
+                    Some(cur) => *v = cur.clone(),
+                    None => return Err(bad(format!("header `{k}`: give its value"))),
+                }
+            }
+        }
+        am.headers = Set(seal_headers(state, id, &next)?);
     }
     if p.rate_limit.is_some() {
         am.rate_limit = Set(rate(p.rate_limit)?);

@@ -17,7 +17,7 @@ use sea_orm::EntityTrait;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use flowgate_api::{sensitive_header, REDACTED};
+use flowgate_api::REDACTED;
 
 use crate::core::retry::{next_delay_ms, retry_after};
 use crate::core::webhooks::{open_secret, sign};
@@ -242,20 +242,13 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-    let custom: BTreeMap<String, String> = serde_json::from_str(&sub.headers).unwrap_or_default();
+    let custom = subscriptions::open_headers(&state.secret, &sub.id, &sub.headers);
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
     let mut req = client.post(&sub.url);
     for (k, v) in &custom {
         req = req.header(k.as_str(), v.as_str());
-        let redacted = sensitive_header(k);
-        shown.insert(
-            k.clone(),
-            if redacted {
-                REDACTED.to_owned()
-            } else {
-                v.clone()
-            },
-        );
+        // Custom header values are secrets, like the signing secret.
+        shown.insert(k.clone(), REDACTED.to_owned());
     }
     let fixed = [
         ("content-type", "application/json".to_owned()),

@@ -296,7 +296,38 @@ async fn signed_test_events_with_wildcards(db: Db) {
         let stored: String = row.try_get("", "secret").unwrap();
         assert!(!stored.contains(users_secret.strip_prefix("whsec_").unwrap()));
         assert!(!stored.starts_with("whsec_"));
+        // Custom header values are sealed too.
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT headers FROM subscriptions WHERE id = '{users_id}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let headers: String = row.try_get("", "headers").unwrap();
+        assert!(
+            !headers.contains("t0k") && !headers.contains("acme"),
+            "{headers}"
+        );
     }
+    let (_, shown) = app.get(&format!("/api/v1/subscriptions/{users_id}")).await;
+    assert_eq!(shown["headers"]["x-tenant"], "[redacted]", "{shown}");
+    assert_eq!(shown["headers"]["authorization"], "[redacted]");
+    assert_eq!(a["request_headers"]["x-tenant"], "[redacted]");
+    // Sent back as shown, a value is kept; a new one replaces it.
+    let (status, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/subscriptions/{users_id}"),
+            Some(json!({"headers": {"x-tenant": "[redacted]", "authorization": "Bearer n3w"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    publish(&app, "user.updated", json!({"id": 7})).await;
+    let got = users.wait_for(2).await;
+    assert_eq!(got[1].headers["x-tenant"], "acme");
+    assert_eq!(got[1].headers["authorization"], "Bearer n3w");
     let (_, s) = app.get(&format!("/api/v1/subscriptions/{users_id}")).await;
     assert!(s.get("secret").is_none(), "{s}");
     assert!(!s.to_string().contains(&users_secret));
