@@ -116,6 +116,10 @@ pub struct RuntimeCfg {
     /// Request-response flows first run right on the HTTP worker for at most this long (µs);
     /// one that needs more is stopped and run again on a blocking thread. 0: always there.
     pub inline_budget_us: u64,
+    /// Flows running on blocking threads at once (request-response calls, workers and
+    /// ordered lanes together); a request-response call that finds none free for 2 s gets
+    /// `503 busy`, a worker waits.
+    pub max_concurrent_runs: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,6 +266,9 @@ impl Config {
         }
         if self.retention.batch == 0 || self.retention.interval_ms == 0 {
             return bad("retention", "batch and interval_ms must be at least 1");
+        }
+        if self.runtime.max_concurrent_runs == 0 {
+            return bad("runtime.max_concurrent_runs", "must be at least 1");
         }
         if self.oauth.token_ttl_secs == 0 || self.oauth.token_ttl_secs > 86_400 {
             return bad("oauth.token_ttl_secs", "must be 1 to 86400 (one day)");

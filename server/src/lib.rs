@@ -150,6 +150,7 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
         guard,
         registry: Registry::default(),
         login_throttle: Default::default(),
+        run_slots: Arc::new(tokio::sync::Semaphore::new(cfg.runtime.max_concurrent_runs)),
         runtime,
         journal,
         signals,

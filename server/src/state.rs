@@ -35,6 +35,9 @@ pub struct Inner {
     /// Failed sign-ins per account and address.
     pub login_throttle: Throttle,
     pub runtime: Arc<flows_runtime::Runtime>,
+    /// Flows running on blocking threads at once, all kinds together
+    /// (`runtime.max_concurrent_runs`).
+    pub run_slots: Arc<tokio::sync::Semaphore>,
     pub journal: Journal,
     pub signals: Arc<Signals>,
     /// Enabled event subscriptions (for the journal) and the delivery worker's wake-up.

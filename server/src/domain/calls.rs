@@ -28,6 +28,8 @@ use crate::support::time::{ms_to_us, now_us};
 
 /// How long an accepted call may wait for a place in the journal's queue before 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// How long a request-response call waits for a free run slot before `503 busy`.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
 /// Longest lane key accepted.
 const MAX_LANE_KEY_BYTES: usize = 255;
 
@@ -334,13 +336,19 @@ async fn run_sync(
     }
     // Over budget, or a flow with I/O: nothing of an inline attempt is kept; the run goes
     // on in its own task, so that it ends (and is recorded) even if the caller gives up.
+    // It needs one of the server's run slots; when none comes free soon, `503 busy`.
+    let wait = timeout_of(route).min(SLOT_WAIT);
+    let Some(slot) = runs::slot(state, wait).await else {
+        tracing::warn!(integration = %route.slug, "every run slot is taken; call refused with 503");
+        return Err(AppError::Busy);
+    };
     let (tx, mut rx) = oneshot::channel::<(Answer, Finished)>();
     let flow = route.flow.clone();
     let st = state.clone();
     let run_id = id.clone();
     tokio::spawn(async move {
         let started = now_us();
-        let outcome = runs::on_blocking_thread(&st, flow, input, Some(raw_body)).await;
+        let outcome = runs::on_blocking_thread(&st, slot, flow, input, Some(raw_body)).await;
         let (finished, answer) = match outcome {
             Ok(outcome) => conclude(&run_id, &outcome, started, now_us(), 1),
             Err(e) => {

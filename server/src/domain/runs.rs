@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flows_runtime::{CompiledFlow, Input, Outcome};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::state::AppState;
 
@@ -27,22 +28,41 @@ pub fn try_inline(
         .ok()
 }
 
-/// Runs the flow on a blocking thread, where it may take its time.
+/// A place among the flows running on blocking threads (`runtime.max_concurrent_runs`,
+/// shared by request-response calls, workers and ordered lanes): at once if one is free,
+/// else after waiting up to `wait`; `None` when none came free in time.
+pub async fn slot(state: &AppState, wait: Duration) -> Option<OwnedSemaphorePermit> {
+    let slots = Arc::clone(&state.run_slots);
+    match slots.clone().try_acquire_owned() {
+        Ok(p) => Some(p),
+        Err(_) => tokio::time::timeout(wait, slots.acquire_owned())
+            .await
+            .ok()?
+            .ok(),
+    }
+}
+
+/// Runs the flow on a blocking thread, where it may take its time, holding its slot.
 pub async fn on_blocking_thread(
     state: &AppState,
+    slot: OwnedSemaphorePermit,
     flow: CompiledFlow,
     input: Input,
     raw_body: Option<bytes::Bytes>,
 ) -> Result<Outcome, tokio::task::JoinError> {
     let runtime = Arc::clone(&state.runtime);
-    tokio::task::spawn_blocking(move || match raw_body {
-        Some(raw) => runtime.execute_with_raw_body(&flow, &input, &raw),
-        None => runtime.execute(&flow, &input),
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        match raw_body {
+            Some(raw) => runtime.execute_with_raw_body(&flow, &input, &raw),
+            None => runtime.execute(&flow, &input),
+        }
     })
     .await
 }
 
-/// Inline if it fits the budget, else on a blocking thread.
+/// Inline if it fits the budget, else on a blocking thread once a slot is free (a worker
+/// waits for one: its execution stays claimed meanwhile).
 pub async fn run(
     state: &AppState,
     flow: CompiledFlow,
@@ -51,5 +71,10 @@ pub async fn run(
     if let Some(outcome) = try_inline(state, &flow, &input, None) {
         return Ok(outcome);
     }
-    on_blocking_thread(state, flow, input, None).await
+    let permit = loop {
+        if let Some(p) = slot(state, Duration::from_secs(3600)).await {
+            break p;
+        }
+    };
+    on_blocking_thread(state, permit, flow, input, None).await
 }

@@ -626,3 +626,63 @@ async fn idempotency_holds_across_instances_racing_one_key() {
     b.stop().await;
     a.stop().await;
 }
+
+/// One bound on flows running at once, shared by every kind of run: a request-response call
+/// that finds no free slot in time gets `503 busy` with `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_answers_busy() {
+    let (mut cfg, dir) = fresh_config(Db::Sqlite).await;
+    cfg.runtime.max_concurrent_runs = 1;
+    cfg.runtime.inline_budget_us = 0;
+    cfg.runtime.max_operations = 500_000_000;
+    let app = TestApp::spawn_with(Db::Sqlite, cfg, dir).await;
+    let (key, secret) = app.create_key("k").await;
+    app.put_integration("slow", doc("busy/slow", &key, slow_steps(3000)))
+        .await;
+    app.put_integration(
+        "fast",
+        doc(
+            "busy/fast",
+            &key,
+            json!([{"type": "respond", "status": 200}]),
+        ),
+    )
+    .await;
+    let first = app
+        .call(Method::POST, "busy/slow")
+        .header("x-api-key", &secret)
+        .json(&json!({"n": 1}))
+        .send();
+    let first = tokio::spawn(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let second = app
+        .call(Method::POST, "busy/fast")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(second.headers()["retry-after"], "1");
+    assert_eq!(
+        second.json::<Value>().await.unwrap()["error"]["code"],
+        "busy"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "it waited for a slot first"
+    );
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.json::<Value>().await.unwrap()["n"], 1);
+    let third = app
+        .call(Method::POST, "busy/fast")
+        .header("x-api-key", &secret)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), StatusCode::OK, "free again");
+    app.stop().await;
+}
