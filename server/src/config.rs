@@ -13,6 +13,9 @@ const DEFAULTS: &str = include_str!("../../config/default.toml");
 #[derive(Clone, Deserialize)]
 pub struct Config {
     pub listen: String,
+    /// A separate address for consumer endpoints (`/t/...`, `/oauth/token`); empty: `listen`
+    /// serves everything.
+    pub consumer_listen: String,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub admin_email: String,
@@ -235,6 +238,17 @@ impl Config {
         };
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("listen", "must be an address like 127.0.0.1:8080");
+        }
+        if !self.consumer_listen.is_empty()
+            && self
+                .consumer_listen
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return bad(
+                "consumer_listen",
+                "must be empty or an address like 0.0.0.0:8081",
+            );
         }
         let url = self.database_url.trim();
         if !url.is_empty() && !url.starts_with("sqlite:") && !url.starts_with("postgres") {

@@ -96,6 +96,16 @@ impl Running {
 /// Connects, migrates, loads the registry, starts the journal, the workers and the HTTP server
 /// on an already bound listener.
 pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running> {
+    start_with(cfg, listener, None).await
+}
+
+/// [`start`], with consumer endpoints (`/t/...`, `/oauth/token`) on a listener of their own:
+/// then the main listener serves only the admin API and UI, and that one only consumers.
+pub async fn start_with(
+    cfg: Config,
+    listener: TcpListener,
+    consumer_listener: Option<TcpListener>,
+) -> anyhow::Result<Running> {
     let allow = outbound::guard::AllowList::parse(&cfg.outbound.allow)
         .map_err(|e| anyhow::anyhow!("setting `outbound.allow`: {e}"))?;
     let guard = outbound::guard::Guard::new(allow);
@@ -176,8 +186,12 @@ pub async fn start(cfg: Config, listener: TcpListener) -> anyhow::Result<Running
     let housekeeping = tokio::spawn(tasks::housekeeping::run(state.clone()));
     let cluster = tokio::spawn(tasks::cluster::run(state.clone()));
     let addr = listener.local_addr()?;
-    let server = http::serve(state.clone(), listener)?;
-    tracing::info!(%addr, "flowgate listening");
+    let consumer_addr = match &consumer_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    let server = http::serve(state.clone(), listener, consumer_listener)?;
+    tracing::info!(%addr, consumers = ?consumer_addr, "flowgate listening");
     Ok(Running {
         addr,
         state,

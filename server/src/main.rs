@@ -95,7 +95,15 @@ fn main() -> anyhow::Result<()> {
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(&cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
+    let consumers = if cfg.consumer_listen.is_empty() {
+        None
+    } else {
+        Some(
+            std::net::TcpListener::bind(&cfg.consumer_listen)
+                .with_context(|| format!("binding {}", cfg.consumer_listen))?,
+        )
+    };
     tracing::info!(config = ?cfg, "starting flowgate");
-    let running = flowgate::start(cfg, listener).await?;
+    let running = flowgate::start_with(cfg, listener, consumers).await?;
     running.wait().await
 }

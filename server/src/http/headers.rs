@@ -23,15 +23,38 @@ pub fn head_bytes(headers: &HeaderMap) -> usize {
         .sum()
 }
 
-/// Every answer's security headers, and the head size limit.
+/// Consumers on a listener of their own (`consumer_listen`).
+#[derive(Debug, Clone, Copy)]
+pub struct Split {
+    pub consumer: std::net::SocketAddr,
+}
+
+/// Whether a path is a consumer endpoint.
+pub fn consumer_path(path: &str) -> bool {
+    path == "/t" || path.starts_with("/t/") || path == "/oauth/token"
+}
+
+/// Every answer's security headers, the head size limit, and, with `consumer_listen`, which
+/// listener serves what (consumer endpoints on theirs, everything else on the main one).
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let path = req.path();
-    let consumer = path == "/t" || path.starts_with("/t/");
+    let consumer = consumer_path(path) && path != "/oauth/token";
     let https = via_https(req.headers());
-    let mut res = if head_bytes(req.headers()) > MAX_HEAD_BYTES {
+    let misplaced = req
+        .app_data::<actix_web::web::Data<Option<Split>>>()
+        .and_then(|d| *d.get_ref())
+        .is_some_and(|split| {
+            let on_consumer_port = req.app_config().local_addr() == split.consumer;
+            on_consumer_port != consumer_path(path)
+        });
+    let mut res = if misplaced {
+        let (r, _) = req.into_parts();
+        let answer = AppError::NotFound("route").error_response();
+        ServiceResponse::new(r, answer).map_into_right_body()
+    } else if head_bytes(req.headers()) > MAX_HEAD_BYTES {
         let (r, _) = req.into_parts();
         let answer = AppError::HeadersTooLarge {
             limit: MAX_HEAD_BYTES,

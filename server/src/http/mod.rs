@@ -20,7 +20,17 @@ use crate::state::AppState;
 /// Largest JSON body of an admin request.
 const ADMIN_JSON_LIMIT: usize = 4 * 1024 * 1024;
 
-pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+pub fn serve(
+    state: AppState,
+    listener: TcpListener,
+    consumer_listener: Option<TcpListener>,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let split = match &consumer_listener {
+        Some(l) => Some(headers::Split {
+            consumer: l.local_addr()?,
+        }),
+        None => None,
+    };
     let workers = match state.cfg.http_workers {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
@@ -33,6 +43,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
         App::new()
             .app_data(data.clone())
             .app_data(ui_files.clone())
+            .app_data(web::Data::new(split))
             .app_data(
                 web::JsonConfig::default()
                     .limit(ADMIN_JSON_LIMIT)
@@ -68,7 +79,11 @@ pub fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web
     })
     .workers(workers)
     .shutdown_timeout(30)
-    .listen(listener)?
+    .listen(listener)?;
+    let server = match consumer_listener {
+        Some(l) => server.listen(l)?,
+        None => server,
+    }
     .run();
     Ok(server)
 }

@@ -651,3 +651,85 @@ async fn nul_bytes_never_fail_the_journal(db: Db) {
     app.stop().await;
 }
 on_both!(nul_bytes_never_fail_the_journal);
+
+/// With `consumer_listen`, consumers are served on their own address and the admin origin
+/// serves none of their endpoints (and the other way round).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_can_have_a_listener_of_their_own() {
+    let (cfg, _dir) = crate::support::fresh_config(Db::Sqlite).await;
+    let admin = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let consumers = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin_base = format!("http://{}", admin.local_addr().unwrap());
+    let consumer_base = format!("http://{}", consumers.local_addr().unwrap());
+    let running = flowgate::start_with(cfg, admin, Some(consumers))
+        .await
+        .unwrap();
+    let handle = running.handle();
+    let done = tokio::spawn(running.wait());
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{admin_base}/api/v1/auth/login"))
+        .json(&json!({"email": crate::support::ADMIN_EMAIL, "password": crate::support::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let key: Value = http
+        .post(format!("{admin_base}/api/v1/keys"))
+        .bearer_auth(&token)
+        .json(&json!({"label": "k"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let d = doc(
+        "split/echo",
+        key["id"].as_str().unwrap(),
+        json!([{"type": "respond", "status": 200, "body": {"ok": true}}]),
+    );
+    let r = http
+        .put(format!("{admin_base}/api/v1/integrations/split"))
+        .bearer_auth(&token)
+        .json(&d)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let secret = key["secret"].as_str().unwrap();
+    let call = |base: &str| {
+        http.post(format!("{base}/t/split/echo"))
+            .header("x-api-key", secret)
+            .send()
+    };
+    assert_eq!(call(&consumer_base).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        call(&admin_base).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let me = http
+        .get(format!("{consumer_base}/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::NOT_FOUND);
+    let ui = http.get(format!("{consumer_base}/")).send().await.unwrap();
+    assert_eq!(ui.status(), StatusCode::NOT_FOUND);
+    let tok = http
+        .post(format!("{consumer_base}/oauth/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tok.status(),
+        StatusCode::BAD_REQUEST,
+        "the token endpoint is a consumer one"
+    );
+    handle.stop(true).await;
+    done.await.unwrap().unwrap();
+}

@@ -126,8 +126,15 @@ fn check_auth(auth: &mut TriggerAuth, known: &Known, errs: &mut Vec<ErrorDetail>
             algorithm,
             encoding,
             prefix,
+            clients,
             ..
         } => {
+            if *preset == SignaturePreset::MsTeams && !clients.is_empty() {
+                errs.push(detail(
+                    "trigger.auth.clients",
+                    "MS Teams signs in the Authorization header, so its calls cannot carry an access token; use keys (X-API-Key) instead",
+                ));
+            }
             *secret = secret.trim().to_owned();
             if secret.is_empty() {
                 errs.push(detail(

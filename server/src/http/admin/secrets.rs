@@ -20,7 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list_handler(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
-    user.require(Role::Admin)?;
+    // Names only: designers pick them in HTTP steps and signature triggers.
+    user.require(Role::Designer)?;
     Ok(HttpResponse::Ok().json(Page {
         items: secrets::list(&state.db).await?,
         next_cursor: None,
