@@ -44,6 +44,8 @@ async function startServer() {
       FLOWGATE_ADMIN_EMAIL: ADMIN.email,
       FLOWGATE_ADMIN_PASSWORD: ADMIN.password,
       FLOWGATE_UI__DIR: uiDir,
+      // The journeys' receivers listen on loopback, which the SSRF guard refuses by default.
+      FLOWGATE_OUTBOUND__ALLOW: '127.0.0.1',
       RUST_LOG: 'warn',
     },
     stdio: ['ignore', out, out],
@@ -71,6 +73,12 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 800 
 context.setDefaultTimeout(10_000);
 const page = await context.newPage();
 const pageErrors = [];
+// The admin origin's Content-Security-Policy must not block anything the app does.
+await page.addInitScript(() => {
+  document.addEventListener('securitypolicyviolation', e => {
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+  });
+});
 page.on('pageerror', e => pageErrors.push(String(e)));
 page.on('console', m => { if (m.type() === 'error' && !/status of 40[0-9]/.test(m.text())) pageErrors.push(m.text()); });
 const url = p => `${server.base}${p}`;
@@ -91,6 +99,10 @@ const tests = [
   ['the UI is served with long caching for hashed files and deep links reload', async () => {
     const index = await fetch(url('/integrations/whatever'));
     check(index.status === 200, `deep link answered ${index.status}`);
+    const csp = index.headers.get('content-security-policy') || '';
+    check(/script-src 'self' 'wasm-unsafe-eval'/.test(csp) && /frame-ancestors 'none'/.test(csp), `CSP ${csp}`);
+    check(!/script-src[^;]*unsafe-inline/.test(csp), `no inline script allowed: ${csp}`);
+    check(index.headers.get('x-frame-options') === 'DENY', 'no framing');
     const html = await index.text();
     const js = html.match(/\/(pkg\/flowgate-ui\.[0-9a-f]{16}\.js)/);
     check(js, 'index.html names a hashed script');
@@ -404,11 +416,128 @@ const tests = [
     }
   }],
 
+  ['OAuth2: a client made in the UI gets a token at /oauth/token and calls a trigger that accepts it', async () => {
+    await page.goto(url('/oauth-clients'));
+    await page.click('#new-client');
+    await page.fill('#client-label', 'e2e partner');
+    await page.fill('#client-scopes', 'orders:write');
+    await page.click('#create-client');
+    await page.waitForSelector('#client-secret');
+    const clientId = (await page.inputValue('#client-id')).trim();
+    const clientSecret = (await page.textContent('#client-secret')).trim();
+    const tokenUrl = (await page.inputValue('#client-token-url')).trim();
+    check(/^\S{8,}$/.test(clientId), `client id looks like an id: ${clientId}`);
+    check(clientSecret.length >= 20 && clientSecret !== clientId, `secret looks like a secret: ${clientSecret}`);
+    check(tokenUrl === url('/oauth/token'), `token URL ${tokenUrl}`);
+    await shot('oauth-client-created');
+    await page.click('#client-done');
+    await page.waitForSelector(`tr[data-client-id="${clientId}"]`);
+    check(!(await page.content()).includes(clientSecret), 'the secret is not shown again');
+
+    // A trigger that accepts the client's tokens, when they carry the scope.
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'Partner orders');
+    await page.fill('#new-path', 'acme/PartnerOrders');
+    await page.click('#create-integration');
+    await page.waitForSelector('text=No steps yet');
+    await page.click('#auth-oauth2');
+    await page.check(`.client-chip[data-client-id="${clientId}"] input`);
+    await page.fill('#auth-scope', 'orders:write');
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=respond]');
+    await page.locator('.step-card[data-index="0"] .code-input').fill('#{ ok: true, order: request.body.id }');
+    await waitSaved();
+    check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#trigger-card')}`);
+    const snippet = await page.textContent('#call-snippet');
+    check(snippet.includes(tokenUrl) && snippet.includes(`CLIENT_ID='${clientId}'`) && snippet.includes('scope=orders:write')
+      && snippet.includes('Authorization: Bearer $TOKEN') && snippet.includes(url('/t/acme/PartnerOrders')), `snippet: ${snippet}`);
+    await page.evaluate(() => document.querySelector('#call-snippet').scrollIntoView({ block: 'end' }));
+    await shot('editor-auth');
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 1")');
+
+    // The consumer's side: a token (form fields, then HTTP Basic), then calls with and without it.
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'orders:write' });
+    const tr = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    const token = await tr.json();
+    check(tr.status === 200 && token.token_type === 'Bearer' && token.access_token && token.expires_in > 0,
+      `token answer ${tr.status} ${JSON.stringify({ ...token, access_token: token.access_token ? '…' : undefined })}`);
+    const basic = await fetch(tokenUrl, { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials&scope=orders%3Awrite' });
+    check(basic.status === 200 && (await basic.json()).token_type === 'Bearer', `HTTP Basic token answer ${basic.status}`);
+    const wrong = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'not-the-secret' }) });
+    check(wrong.status === 401 || wrong.status === 400, `a wrong client secret got ${wrong.status}`);
+
+    const call = headers => fetch(url('/t/acme/PartnerOrders'), { method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers }, body: '{"id":"O-1"}' });
+    const ok = await call({ authorization: `Bearer ${token.access_token}` });
+    const answer = await ok.text();
+    check(ok.status === 200 && JSON.parse(answer).order === 'O-1', `a call with the token answered ${ok.status}: ${answer}`);
+    const anon = await call({});
+    check(anon.status === 401, `a call without a token answered ${anon.status}`);
+    const forged = await call({ authorization: 'Bearer fgat_bm90LWEtdG9rZW4.bm90LWEtc2lnbmF0dXJl' });
+    check(forged.status === 401, `a call with a made-up token answered ${forged.status}`);
+
+    await page.goto(url('/oauth-clients'));
+    await page.waitForSelector(`tr[data-client-id="${clientId}"] a.chip:has-text("partner-orders")`);
+    await shot('oauth-clients');
+  }],
+
+  ['a signed webhook: a GitHub-style signature gets in, a wrong one is refused with invalid_signature', async () => {
+    const signingKey = 'e2e-github-webhook-secret';
+    const made = await page.evaluate(async value => (await fetch('/api/v1/secrets', { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'github-webhook', value }) })).status, signingKey);
+    check(made === 201, `storing the signing secret answered ${made}`);
+
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'GitHub push');
+    await page.fill('#new-path', 'acme/GithubPush');
+    await page.click('#create-integration');
+    await page.waitForSelector('text=No steps yet');
+    await page.click('#auth-signature');
+    await page.selectOption('#sig-preset', 'github');
+    await page.waitForSelector('#sig-secret option[value="github-webhook"]', { state: 'attached' });
+    await page.selectOption('#sig-secret', 'github-webhook');
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=respond]');
+    await page.locator('.step-card[data-index="0"] .code-input').fill('#{ received: request.body.ref }');
+    await waitSaved();
+    check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#trigger-card')}`);
+    const snippet = await page.textContent('#call-snippet');
+    check(snippet.includes('openssl dgst -sha256 -hmac "$SECRET"') && snippet.includes('X-Hub-Signature-256: sha256=$SIG')
+      && snippet.includes('github-webhook'), `snippet: ${snippet}`);
+    check(/X-Hub-Signature-256/.test(await page.textContent('#call-what')), 'the words say which header to send');
+    await page.evaluate(() => document.querySelector('#call-snippet').scrollIntoView({ block: 'end' }));
+    await shot('editor-signature');
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 1")');
+
+    const body = JSON.stringify({ ref: 'refs/heads/main', commits: [{ id: 'c0ffee' }] });
+    const sign = b => `sha256=${createHmac('sha256', signingKey).update(b).digest('hex')}`;
+    const send = (signature, b = body) => fetch(url('/t/acme/GithubPush'), { method: 'POST',
+      headers: { 'content-type': 'application/json', ...(signature ? { 'x-hub-signature-256': signature } : {}) }, body: b });
+    const ok = await send(sign(body));
+    const answer = await ok.text();
+    check(ok.status === 200 && JSON.parse(answer).received === 'refs/heads/main', `a signed call answered ${ok.status}: ${answer}`);
+    const bad = await send(`sha256=${'0'.repeat(64)}`);
+    const badBody = await bad.json().catch(() => ({}));
+    check(bad.status === 401 && badBody.error?.code === 'invalid_signature', `a wrong signature answered ${bad.status} ${JSON.stringify(badBody)}`);
+    const tampered = await send(sign(body), `${body} `);
+    check(tampered.status === 401, `a changed body with the old signature answered ${tampered.status}`);
+    const unsigned = await send(null);
+    check(unsigned.status === 401, `an unsigned call answered ${unsigned.status}`);
+  }],
+
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
     await page.setViewportSize({ width: 1024, height: 768 });
     try {
       for (const [path, ready] of [['/integrations', '#integrations'], ['/integrations/create-customer-record', '#pipeline'],
-                                   ['/executions', 'tr.execution-row'], ['/keys', 'h1'], ['/users', 'h1'],
+                                   ['/executions', 'tr.execution-row'], ['/keys', 'h1'], ['/oauth-clients', '#oauth-clients'],
+                                   ['/users', 'h1'],
                                    ['/subscriptions', 'h1'], ['/secrets', 'h1']]) {
         await page.goto(url(path));
         await page.waitForSelector(ready);

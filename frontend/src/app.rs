@@ -81,6 +81,7 @@ fn Shell() -> impl IntoView {
                 <A href="/integrations" attr:class="nav-link">"Integrations"</A>
                 <A href="/executions" attr:class="nav-link">"Executions"</A>
                 <A href="/keys" attr:class="nav-link">"API keys"</A>
+                <A href="/oauth-clients" attr:class="nav-link">"OAuth clients"</A>
                 <A href="/subscriptions" attr:class="nav-link">"Subscriptions"</A>
                 <Show when=move || session.is_admin()>
                     <A href="/secrets" attr:class="nav-link">"Secrets"</A>
@@ -100,6 +101,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/executions") view=pages::executions::ExecutionsPage/>
                     <Route path=path!("/executions/:id") view=pages::executions::ExecutionPage/>
                     <Route path=path!("/keys") view=pages::keys::KeysPage/>
+                    <Route path=path!("/oauth-clients") view=pages::oauth_clients::OauthClientsPage/>
                     <Route path=path!("/subscriptions") view=pages::subscriptions::SubscriptionsPage/>
                     <Route path=path!("/subscriptions/:id") view=pages::subscriptions::SubscriptionPage/>
                     <Route path=path!("/secrets") view=pages::secrets::SecretsPage/>

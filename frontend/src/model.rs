@@ -22,6 +22,8 @@ pub fn starter_doc(name: &str, path: &str) -> IntegrationDoc {
         content_types: Vec::new(),
         retry: Default::default(),
         idempotency: None,
+        rate_limit: None,
+        allow_redirects: false,
     });
     IntegrationDoc {
         name: name.to_owned(),

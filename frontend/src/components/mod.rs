@@ -1,7 +1,8 @@
 //! Pieces every page uses. They render what they are given and report back through
 //! callbacks; the pages own the data. Notices, the confirmation dialog, modals, the code
-//! area, the clipboard, HTTP call traces, loading / empty / error states, badges, plus two
-//! hooks: `use_poll` (live pages) and `ListLoader` (a list that survives a failed refresh).
+//! area, the clipboard, HTTP call traces, rate limit fields, loading / empty / error states,
+//! badges, plus two hooks: `use_poll` (live pages) and `ListLoader` (a list that survives a
+//! failed refresh).
 
 mod code;
 mod confirm;
@@ -12,6 +13,7 @@ mod list;
 mod modal;
 mod notices;
 mod poll;
+mod rate_limit;
 mod states;
 
 pub use code::{CodeArea, JsonBlock};
@@ -23,6 +25,7 @@ pub use list::ListLoader;
 pub use modal::{CopiedActions, Modal, ModalActions};
 pub use notices::{NoticeStack, Notices, Notify};
 pub use poll::use_poll;
+pub use rate_limit::{parse_rate_limit, RateLimitFields};
 pub use states::{Empty, ErrorBox, LoadError, Loading};
 
 use leptos::prelude::*;
@@ -97,7 +100,9 @@ pub fn ListTable(
                                 None => view! { <th scope="col">{*label}</th> }.into_any(),
                             })
                             .collect_view()}
-                        {actions.then(|| view! { <th scope="col" class="actions"><span class="sr-only">"Actions"</span></th> })}
+                        // Positioned, so the hidden label stays inside the table's scroll area
+                        // (else a wide table's label widens the page).
+                        {actions.then(|| view! { <th scope="col" class="actions" style="position: relative"><span class="sr-only">"Actions"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>{children()}</tbody>

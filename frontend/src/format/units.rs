@@ -48,6 +48,16 @@ pub fn fmt_bytes(n: usize) -> String {
     }
 }
 
+/// A token bucket in words: `10 calls/s`, `10 calls/s, bursts of 50`.
+pub fn fmt_rate(per_second: u32, burst: u32) -> String {
+    let calls = if per_second == 1 { "call" } else { "calls" };
+    if burst == per_second {
+        format!("{per_second} {calls}/s")
+    } else {
+        format!("{per_second} {calls}/s, bursts of {burst}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +82,11 @@ mod tests {
         assert_eq!(fmt_bytes(512), "512 bytes");
         assert_eq!(fmt_bytes(1_536), "1.5 KB");
         assert_eq!(fmt_bytes(2 * 1_048_576), "2.0 MB");
+    }
+
+    #[test]
+    fn formats_rates() {
+        assert_eq!(fmt_rate(10, 10), "10 calls/s");
+        assert_eq!(fmt_rate(1, 5), "1 call/s, bursts of 5");
     }
 }

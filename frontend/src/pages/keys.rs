@@ -1,19 +1,24 @@
-//! API keys: a consumer sends one in the `X-API-Key` header when it calls a webhook trigger,
-//! and a trigger accepts only the keys picked in its settings.
+//! API keys: a consumer sends one in the `X-API-Key` header (or as a bearer token) when it
+//! calls a webhook trigger, and a trigger accepts only the keys picked in its settings.
 //!
 //! Everyone signed in reads the list; admins create keys (the secret is shown once, in the
-//! creation dialog) and revoke them.
+//! creation dialog; optionally with an expiry and a rate limit), rotate them (the old secret
+//! keeps working for an overlap) and revoke them.
 
 use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::rotate::{previous_secret, RotateModal, Rotated, Rotating};
 use crate::api::{self, enc};
 use crate::components::{
-    confirm, focused_input, when, AdminButton, CopiedActions, Empty, ListLoader, ListMeta,
-    ListTable, Loading, Modal, ModalActions, Notify, PageHead, RevealButton, SecretOnce,
+    confirm, focused_input, parse_rate_limit, when, AdminButton, CopiedActions, Empty, ListLoader,
+    ListMeta, ListTable, Loading, Modal, ModalActions, Notify, PageHead, RateLimitFields,
+    RevealButton, SecretOnce,
 };
-use crate::format::{ago, plural, sentence, short_time};
+use crate::format::{
+    ago, fmt_rate, from_input, input_at, now_us, parse_time_us, plural, sentence, short_time, until,
+};
 use crate::session::use_session;
 
 /// From this many keys on, the list gets a filter box.
@@ -66,6 +71,10 @@ pub fn KeysPage() -> impl IntoView {
             created_at: k.created_at.clone(),
             last_used_at: None,
             integrations: Vec::new(),
+            expires_at: k.expires_at.clone(),
+            expired: false,
+            previous_until: None,
+            rate_limit: None,
         };
         keys.update(|list| match list {
             Some(Ok(list)) => {
@@ -83,6 +92,25 @@ pub fn KeysPage() -> impl IntoView {
         creating.set(false);
         load();
     });
+
+    // The key whose secret is being rotated.
+    let rotating = RwSignal::new(None::<Rotating>);
+    let on_rotated = Callback::new(move |r: Rotated| {
+        keys.update(|list| {
+            if let Some(Ok(list)) = list {
+                if let Some(k) = list.iter_mut().find(|k| k.id == r.id) {
+                    k.previous_until = r.previous_until.clone();
+                }
+            }
+        });
+        load();
+    });
+    let rotate = move |k: KeyOut| {
+        rotating.set(Some(Rotating::Key {
+            id: k.id,
+            label: k.label,
+        }))
+    };
 
     let revoke = move |k: KeyOut| {
         let uses = match k.integrations.len() {
@@ -180,7 +208,7 @@ pub fn KeysPage() -> impl IntoView {
                     .into_iter()
                     .map(|k| {
                         let is_new = fresh_id.as_deref() == Some(k.id.as_str());
-                        key_row(k, admin, is_new, revoke)
+                        key_row(k, admin, is_new, rotate, revoke)
                     })
                     .collect_view();
                 view! {
@@ -204,7 +232,7 @@ pub fn KeysPage() -> impl IntoView {
         <div class="page admin-page">
             <PageHead title="API keys" sub=|| view! {
                 "Systems that call your webhook triggers send a key in the "<code>"X-API-Key"</code>
-                " header. A trigger accepts only the keys picked in its settings."
+                " header (or as "<code>"Authorization: Bearer"</code>"). A trigger accepts only the keys picked in its settings."
             }>
                 <Show when=show_filter>
                     <input type="search" class="admin-filter" placeholder="Filter by label, prefix or integration"
@@ -219,6 +247,10 @@ pub fn KeysPage() -> impl IntoView {
             <Show when=move || creating.get() && session.is_admin()>
                 <CreateKeyModal on_created=on_created on_close=on_close/>
             </Show>
+            {move || rotating.get().map(|target| view! {
+                <RotateModal target=target on_rotated=on_rotated
+                    on_close=Callback::new(move |()| rotating.set(None))/>
+            })}
         </div>
     }
 }
@@ -228,6 +260,7 @@ fn key_row(
     k: KeyOut,
     admin: bool,
     is_new: bool,
+    rotate: impl Fn(KeyOut) + Copy + Send + 'static,
     revoke: impl Fn(KeyOut) + Copy + Send + 'static,
 ) -> impl IntoView {
     let uses = if k.integrations.is_empty() {
@@ -252,28 +285,55 @@ fn key_row(
     };
     let label = k.label.clone();
     let action = admin.then(|| {
-        let k = k.clone();
+        let (k1, k2) = (k.clone(), k.clone());
+        let rotate_aria = format!("Rotate the secret of {label}");
         let aria = format!("Revoke {label}");
         view! {
             <td class="actions">
+                <button class="btn btn-small rotate-key" type="button" aria-label=rotate_aria
+                    title="A new secret; the current one keeps working for an overlap you choose"
+                    on:click=move |_| rotate(k1.clone())>"Rotate"</button>
                 <button class="btn btn-small btn-quiet-danger revoke-key" type="button" aria-label=aria
-                    on:click=move |_| revoke(k.clone())>"Revoke"</button>
+                    on:click=move |_| revoke(k2.clone())>"Revoke"</button>
             </td>
         }
+    });
+    let limit = k.rate_limit.map(|r| {
+        view! { <div class="muted small key-rate">{format!("at most {}", fmt_rate(r.per_second, r.burst()))}</div> }
     });
     view! {
         <tr data-key-label=k.label.clone() data-key-id=k.id.clone() class=if is_new { "row-new" } else { "" }>
             <td class="key-label">
                 <span class="strong">{k.label.clone()}</span>
                 {is_new.then(|| view! { <span class="badge badge-ok new-tag">"new"</span> })}
+                {limit}
             </td>
-            <td><code class="key-prefix" title="The first characters of the secret">{format!("{}…", k.prefix)}</code></td>
+            <td>
+                <code class="key-prefix" title="The first characters of the secret">{format!("{}…", k.prefix)}</code>
+                {expiry(k.expires_at.as_deref(), k.expired)}
+                {previous_secret(k.previous_until.as_deref())}
+            </td>
             <td class="key-uses">{uses}</td>
             <td class="when" title=ago(&k.created_at)>{when(&k.created_at)}</td>
             <td class="nowrap key-last-used">{last_used}</td>
             {action}
         </tr>
     }
+}
+
+/// When a key stops working, under its prefix: "expired", or how soon (nothing when it never
+/// expires).
+fn expiry(expires_at: Option<&str>, expired: bool) -> Option<AnyView> {
+    let t = expires_at?;
+    let full = format!("{} UTC", short_time(t));
+    Some(if expired {
+        view! {
+            <div class="key-expiry"><span class="badge badge-error key-expired" title=format!("Expired {full}: calls with this key are refused")>"expired"</span></div>
+        }
+        .into_any()
+    } else {
+        view! { <div class="muted small key-expiry" title=full>{format!("expires {}", until(t))}</div> }.into_any()
+    })
 }
 
 /// The creation dialog: a form, then (once created) the secret, shown this one time.
@@ -283,6 +343,9 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
     let paste = RwSignal::new(false);
     let secret = RwSignal::new(String::new());
     let reveal = RwSignal::new(false);
+    let expires = RwSignal::new(String::new());
+    let per_second = RwSignal::new(String::new());
+    let burst = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let created = RwSignal::new(None::<KeyCreatedOut>);
@@ -315,6 +378,32 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
         } else {
             None
         };
+        let expires_at = match expires.get_untracked().trim() {
+            "" => None,
+            typed => match from_input(typed) {
+                Some(at) if parse_time_us(&at).is_some_and(|us| now_us() < us) => Some(at),
+                Some(_) => {
+                    error.set(Some(
+                        "The expiry is in the past: pick a later time, or leave it empty.".into(),
+                    ));
+                    return;
+                }
+                None => {
+                    error.set(Some(
+                        "Pick a date and time (UTC) for the expiry, or leave it empty.".into(),
+                    ));
+                    return;
+                }
+            },
+        };
+        let rate_limit = match parse_rate_limit(&per_second.get_untracked(), &burst.get_untracked())
+        {
+            Ok(r) => r,
+            Err(problem) => {
+                error.set(Some(problem));
+                return;
+            }
+        };
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -323,6 +412,8 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
                 &KeyIn {
                     label: l,
                     secret: s,
+                    expires_at,
+                    rate_limit,
                 },
             )
             .await;
@@ -400,6 +491,31 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
                                 <div class="hint">{secret_hint}</div>
                             </div>
                         </Show>
+                        <div class="field">
+                            <label for="key-expires">"Expires (optional, UTC)"</label>
+                            <input id="key-expires" type="datetime-local" prop:value=expires
+                                on:input=move |ev| {
+                                    error.set(None);
+                                    expires.set(event_target_value(&ev));
+                                }/>
+                            <div class="presets">
+                                {EXPIRY_PRESETS.iter().map(|(days, text)| {
+                                    let days = *days;
+                                    view! {
+                                        <button class="btn btn-small" type="button" on:click=move |_| {
+                                            error.set(None);
+                                            expires.set(if days == 0 { String::new() } else { days_from_now(days) });
+                                        }>{*text}</button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                            <div class="hint">"From this moment the key is refused. Empty: it works until you revoke it."</div>
+                        </div>
+                        <details class="sub-details">
+                            <summary>"Rate limit (optional)"</summary>
+                            <RateLimitFields id="key-rate" per_second=per_second burst=burst
+                                hint="Calls per second with this key (counted on each instance), on top of each trigger's own limit. More get 429 with Retry-After."/>
+                        </details>
                         {move || error.get().map(|e| view! { <div class="error-box" role="alert" id="key-error">{e}</div> })}
                         <ModalActions on_cancel=on_close id="create-key" label="Create key" busy_label="Creating…" busy=busy/>
                     </form>
@@ -409,6 +525,9 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
         }
         Some(k) => {
             let label_text = k.label.clone();
+            let expiry_line = k.expires_at.clone().map(|t| {
+                view! { <p class="muted small">{format!("It expires on {} UTC ({}).", short_time(&t), until(&t))}</p> }
+            });
             view! {
                 <Modal title="Copy the new key's secret".to_owned() on_close=on_close>
                     <div class="key-created" id="key-created">
@@ -421,6 +540,7 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
                             " Flowgate keeps only a digest of it. Copy it now and store it somewhere safe, such as the consumer's secret store."
                         </div>
                         <SecretOnce id="key-secret" aria_label="The key's secret" secret=k.secret.clone()/>
+                        {expiry_line}
                         <p class="muted small next-step">
                             "Next: open an integration and pick “"{label_text}"” in its trigger's settings, so the trigger accepts it."
                         </p>
@@ -431,4 +551,17 @@ fn CreateKeyModal(on_created: Callback<KeyCreatedOut>, on_close: Callback<()>) -
             .into_any()
         }
     }
+}
+
+/// Quick picks for the expiry: (days from now, words); 0 clears it.
+const EXPIRY_PRESETS: [(i64, &str); 4] = [
+    (30, "30 days"),
+    (90, "90 days"),
+    (365, "1 year"),
+    (0, "Never"),
+];
+
+/// The value of a `datetime-local` input (UTC) `days` from now.
+fn days_from_now(days: i64) -> String {
+    input_at(now_us() + days * 86_400_000_000)
 }

@@ -138,7 +138,11 @@ fn SecretForm(editing: Editing, #[prop(into)] on_done: Callback<bool>) -> impl I
             let r = if rotating {
                 api::put::<SecretOut, _>(
                     &format!("/secrets/{}", enc(&n)),
-                    &SecretValueIn { value: v },
+                    // Rotation keeps the hosts the secret is bound to.
+                    &SecretValueIn {
+                        value: v,
+                        hosts: None,
+                    },
                 )
                 .await
             } else {
@@ -147,6 +151,7 @@ fn SecretForm(editing: Editing, #[prop(into)] on_done: Callback<bool>) -> impl I
                     &SecretIn {
                         name: n.trim().to_owned(),
                         value: v,
+                        hosts: Vec::new(),
                     },
                 )
                 .await

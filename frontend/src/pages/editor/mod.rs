@@ -3,10 +3,13 @@
 //! pause; the server's validation and compile problems come back with it and show on the step
 //! (and field) that caused them. Publishing makes the draft the version callers get.
 
+mod auth;
 mod ctx;
 mod edit;
 mod fields;
 mod http_step;
+mod picks;
+mod signature;
 mod steps;
 mod testrun;
 mod trigger;

@@ -1,17 +1,14 @@
-//! The trigger card: endpoint, methods, the two switches (request-response, ordered delivery),
-//! query parameters, accepted bodies, and which API keys may call it.
+//! The trigger card: endpoint, methods, the switches (request-response, ordered delivery, a
+//! rate limit), who may call it (`auth`), query parameters and accepted bodies.
 
-use flowgate_api::keys::{KeyCreatedOut, KeyIn, KeyOut};
-use flowgate_api::{Page, QueryParam, TriggerAuth, TriggerDoc};
+use flowgate_api::{QueryParam, RateLimit, TriggerAuth, TriggerDoc};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
+use super::auth::AuthEditor;
 use super::ctx::Ctx;
 use super::edit::non_blank;
-use crate::api::{self, ApiError};
-use crate::components::{origin, CopyButton, Notify};
-use crate::format::plural;
-use crate::session::use_session;
+use crate::components::{origin, parse_rate_limit, CopyButton, RateLimitFields};
+use crate::format::{fmt_rate, plural, preset_name};
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -32,10 +29,20 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
             let t = &d.trigger;
             let auth = match &t.auth {
                 TriggerAuth::ApiKey { keys } => plural(keys.len(), "API key", "API keys"),
+                TriggerAuth::Oauth2 { clients, .. } => {
+                    format!("OAuth2, {}", plural(clients.len(), "client", "clients"))
+                }
+                TriggerAuth::Signature { preset, .. } => {
+                    format!("signed ({})", preset_name(*preset))
+                }
                 TriggerAuth::None => "open (no key)".into(),
             };
+            let limit = t
+                .rate_limit
+                .map(|r| format!(" · at most {}", fmt_rate(r.per_second, r.burst())))
+                .unwrap_or_default();
             format!(
-                "{} · {} · {} · {}",
+                "{} · {} · {} · {}{limit}",
                 t.methods.join(", "),
                 if t.request_response {
                     format!("waits up to {} s", t.timeout_ms as f64 / 1000.0)
@@ -122,9 +129,10 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                                     }/>
                             </div>
                     </Switch>
+                    <RateLimitBox ctx=ctx/>
                 </div>
 
-                <KeyPicker ctx=ctx/>
+                <AuthEditor ctx=ctx url=Signal::derive(url)/>
 
                 <details class="sub-details">
                     <summary>"Query parameters, bodies and limits"</summary>
@@ -236,124 +244,52 @@ fn QueryParams(ctx: Ctx, rows: Vec<QueryParam>) -> impl IntoView {
     }
 }
 
-/// Which API keys may call the trigger: pick existing ones or create one on the spot.
+/// The trigger's rate limit: off, or calls per second with a burst.
 #[component]
-fn KeyPicker(ctx: Ctx) -> impl IntoView {
-    let session = use_session();
+fn RateLimitBox(ctx: Ctx) -> impl IntoView {
     let ro = ctx.readonly;
-    let notify = Notify::new();
-    let keys = RwSignal::new(None::<Result<Vec<KeyOut>, ApiError>>);
-    let load = move || {
-        spawn_local(async move {
-            let r = api::get::<Page<KeyOut>>("/keys").await.map(|p| p.items);
-            keys.try_set(Some(r));
-        })
+    let r0 = ctx.doc.with_untracked(|d| d.trigger.rate_limit);
+    let per_second = RwSignal::new(
+        r0.map(|r| r.per_second.to_string())
+            .unwrap_or_else(|| "10".to_owned()),
+    );
+    let burst = RwSignal::new(
+        r0.and_then(|r| r.burst)
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
+    );
+    let typed = move || {
+        parse_rate_limit(&per_second.get_untracked(), &burst.get_untracked())
+            .ok()
+            .flatten()
     };
-    load();
-    let open_auth = move || {
-        ctx.doc
-            .with(|d| matches!(d.trigger.auth, TriggerAuth::None))
-    };
-    let selected = move |id: &str| {
-        ctx.doc.with(|d| match &d.trigger.auth {
-            TriggerAuth::ApiKey { keys } => keys.iter().any(|k| k == id),
-            TriggerAuth::None => false,
-        })
-    };
-    let new_label = RwSignal::new(String::new());
-    let created = RwSignal::new(None::<KeyCreatedOut>);
-    let create = move |_| {
-        let label = new_label.get_untracked();
-        if label.trim().is_empty() {
-            notify.error("Give the new key a label (who will use it).");
-            return;
-        }
-        spawn_local(async move {
-            match api::post::<KeyCreatedOut, _>(
-                "/keys",
-                &KeyIn {
-                    label,
-                    secret: None,
-                },
-            )
-            .await
-            {
-                Ok(k) => {
-                    let id = k.id.clone();
-                    ctx.edit(|d| match &mut d.trigger.auth {
-                        TriggerAuth::ApiKey { keys } => keys.push(id),
-                        TriggerAuth::None => {
-                            d.trigger.auth = TriggerAuth::ApiKey { keys: vec![id] }
-                        }
-                    });
-                    created.set(Some(k));
-                    new_label.set(String::new());
-                    load();
+    let turn = move |ev: leptos::ev::Event| {
+        let limit = event_target_checked(&ev).then(|| {
+            typed().unwrap_or_else(|| {
+                per_second.set("10".into());
+                burst.set(String::new());
+                RateLimit {
+                    per_second: 10,
+                    burst: None,
                 }
-                Err(e) => notify.error(format!("Could not create the key: {e}")),
-            }
+            })
         });
+        ctx.edit(|d| d.trigger.rate_limit = limit);
     };
+    let on_change = Callback::new(move |()| {
+        if let Some(r) = typed() {
+            ctx.edit(|d| d.trigger.rate_limit = Some(r));
+        }
+    });
     view! {
-        <fieldset class="field key-picker">
-            <legend>"Who may call it"</legend>
-            <div class="row" style="gap: 18px; margin-bottom: 8px">
-                <label class="check"><input type="radio" name="auth" id="auth-api-key" prop:checked=move || !open_auth() disabled=ro
-                    on:change=move |_| ctx.edit(|d| if matches!(d.trigger.auth, TriggerAuth::None) { d.trigger.auth = TriggerAuth::ApiKey { keys: Vec::new() } })/>
-                    "Callers with an API key (X-API-Key header)"</label>
-                <label class="check"><input type="radio" name="auth" id="auth-none" prop:checked=open_auth disabled=ro
-                    on:change=move |_| ctx.edit(|d| d.trigger.auth = TriggerAuth::None)/>
-                    "Anyone with the URL"</label>
-            </div>
-            <Show when=move || !open_auth()>
-                {move || match keys.get() {
-                    None => view! { <div class="muted small">"Loading keys…"</div> }.into_any(),
-                    Some(Err(e)) => view! { <div class="error-box">{format!("Keys could not be loaded: {e}")}</div> }.into_any(),
-                    Some(Ok(list)) if list.is_empty() => view! {
-                        <div class="muted small">"No API keys exist yet. Create one below; its secret is shown once."</div>
-                    }.into_any(),
-                    Some(Ok(list)) => view! {
-                        <div class="key-list">
-                            {list.into_iter().map(|k| {
-                                let id = k.id.clone();
-                                let id2 = k.id.clone();
-                                view! {
-                                    <label class="check chip key-chip" data-key-label=k.label.clone()>
-                                        <input type="checkbox" disabled=ro prop:checked=move || selected(&id)
-                                            on:change=move |ev| {
-                                                let on = event_target_checked(&ev);
-                                                let id = id2.clone();
-                                                ctx.edit(|d| if let TriggerAuth::ApiKey { keys } = &mut d.trigger.auth {
-                                                    keys.retain(|k| *k != id);
-                                                    if on { keys.push(id); }
-                                                });
-                                            }/>
-                                        {k.label.clone()}<span class="mono muted small">{format!(" {}…", k.prefix)}</span>
-                                    </label>
-                                }
-                            }).collect_view()}
-                        </div>
-                    }.into_any(),
-                }}
-                <Show when=move || !ro && session.is_admin()>
-                    <div class="row new-key-row">
-                        <div class="field">
-                            <label for="trigger-new-key">"New key for this trigger"</label>
-                            <input id="trigger-new-key" type="text" placeholder="Label, e.g. identity service" prop:value=new_label
-                                on:input=move |ev| new_label.set(event_target_value(&ev))/>
-                        </div>
-                        <button class="btn" type="button" id="trigger-create-key" on:click=create style="margin-bottom: 12px">"Create and select"</button>
-                    </div>
-                </Show>
-                {move || created.get().map(|k| view! {
-                    <div class="warn-box">
-                        <b>{format!("Secret of “{}”: copy it now, it is not shown again.", k.label)}</b>
-                        <div class="secret-once" id="trigger-key-secret">{k.secret.clone()}</div>
-                        <CopyButton text=k.secret.clone() label="Copy secret"/>
-                        " "<button class="btn btn-small" type="button" on:click=move |_| created.set(None)>"I saved it"</button>
-                    </div>
-                })}
+        <div class="switch-box" style="grid-column: 1 / -1">
+            <label class="check"><input type="checkbox" id="rate-limit" prop:checked=r0.is_some() disabled=ro
+                on:change=turn/>"Rate limit"</label>
+            <div class="hint">"At most this many calls per second to this trigger (counted on each instance); more get 429 with a Retry-After header."</div>
+            <Show when=move || ctx.doc.with(|d| d.trigger.rate_limit.is_some())>
+                <RateLimitFields id="rate" per_second=per_second burst=burst readonly=ro on_change=on_change
+                    hint="Burst: how many calls may come at once after a quiet spell (empty: the same as per second)."/>
             </Show>
-        </fieldset>
+        </div>
     }
 }

@@ -4,7 +4,7 @@
 use flowgate_api::{ExecutionOut, IntegrationOut, RequestSnapshot, TriggerAuth, REDACTED};
 
 use crate::api::enc;
-use crate::format::parse_time_us;
+use crate::format::{how_to_call, parse_time_us, shell_quote, CallTarget};
 
 /// An execution's run time: finished − started, when both exist.
 pub fn run_us(e: &ExecutionOut) -> Option<i64> {
@@ -30,10 +30,6 @@ pub fn step_depth(index: &str) -> usize {
         .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         .count()
         .saturating_sub(1)
-}
-
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 pub fn status_class(status: u16) -> &'static str {
@@ -99,9 +95,11 @@ pub fn curl_of(origin: &str, r: &RequestSnapshot) -> String {
     format!("{prefix}{}", parts.join(" \\\n  "))
 }
 
-/// A first call to try, shown when nothing has been called yet.
+/// A first call to try, shown when nothing has been called yet: with the credentials the
+/// integration's trigger wants.
 pub fn example_curl(origin: &str, integration: Option<&IntegrationOut>) -> String {
-    let (method, path, keyed) = match integration {
+    let keyed = TriggerAuth::ApiKey { keys: Vec::new() };
+    let (method, path, auth) = match integration {
         Some(i) => (
             i.trigger
                 .methods
@@ -109,22 +107,17 @@ pub fn example_curl(origin: &str, integration: Option<&IntegrationOut>) -> Strin
                 .cloned()
                 .unwrap_or_else(|| "POST".into()),
             i.endpoint.clone(),
-            !matches!(i.trigger.auth, TriggerAuth::None),
+            &i.trigger.auth,
         ),
-        None => ("POST".to_owned(), "/t/your/path".to_owned(), true),
+        None => ("POST".to_owned(), "/t/your/path".to_owned(), &keyed),
     };
-    let mut parts = vec![format!(
-        "curl -X {method} {}",
-        shell_quote(&format!("{origin}{path}"))
-    )];
-    if keyed {
-        parts.push("-H \"X-API-Key: $FLOWGATE_API_KEY\"".to_owned());
-    }
-    if method != "GET" && method != "DELETE" {
-        parts.push("-H 'Content-Type: application/json'".to_owned());
-        parts.push("-d '{\"hello\": \"world\"}'".to_owned());
-    }
-    parts.join(" \\\n  ")
+    how_to_call(&CallTarget {
+        origin,
+        url: &format!("{origin}{path}"),
+        method: &method,
+        auth,
+    })
+    .script
 }
 
 #[cfg(test)]
@@ -142,7 +135,6 @@ mod tests {
         assert_eq!(step_depth("0"), 0);
         assert_eq!(step_depth("2.then.0"), 1);
         assert_eq!(step_depth("2.else.1.cases.0"), 2);
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
         let r = RequestSnapshot {
             method: "POST".into(),
             path: "/t/a".into(),
