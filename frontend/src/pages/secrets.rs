@@ -73,7 +73,7 @@ pub fn SecretsPage() -> impl IntoView {
                     Some(Ok(items)) => view! {
                         <div class="table-wrap">
                             <table class="table" id="secrets">
-                                <thead><tr><th>"Name"</th><th>"Created"</th><th>"Changed"</th><th></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"Sent only to"</th><th>"Created"</th><th>"Changed"</th><th></th></tr></thead>
                                 <tbody>
                                     {items.into_iter().map(|s| secret_row(s, editing, remove)).collect_view()}
                                 </tbody>
@@ -100,6 +100,11 @@ fn secret_row(
     view! {
         <tr data-secret=s.name.clone()>
             <td class="mono strong">{s.name.clone()}</td>
+            <td class="secret-hosts">{if s.hosts.is_empty() {
+                view! { <span class="muted">"any host"</span> }.into_any()
+            } else {
+                view! { <span class="mono">{s.hosts.join(", ")}</span> }.into_any()
+            }}</td>
             <td>{short_time(&s.created_at)}</td>
             <td title=short_time(&s.updated_at)>{ago(&s.updated_at)}</td>
             <td class="actions">
@@ -123,6 +128,7 @@ fn SecretForm(editing: Editing, #[prop(into)] on_done: Callback<bool>) -> impl I
     };
     let name = RwSignal::new(rotate.clone().unwrap_or_default());
     let value = RwSignal::new(String::new());
+    let hosts = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let rotating = rotate.is_some();
@@ -151,7 +157,13 @@ fn SecretForm(editing: Editing, #[prop(into)] on_done: Callback<bool>) -> impl I
                     &SecretIn {
                         name: n.trim().to_owned(),
                         value: v,
-                        hosts: Vec::new(),
+                        hosts: hosts
+                            .get_untracked()
+                            .split([',', ' ', '\n'])
+                            .map(str::trim)
+                            .filter(|h| !h.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
                     },
                 )
                 .await
@@ -185,6 +197,14 @@ fn SecretForm(editing: Editing, #[prop(into)] on_done: Callback<bool>) -> impl I
                         on:input=move |ev| value.set(event_target_value(&ev))/>
                     <div class="hint">"Stored encrypted; it cannot be read back, only replaced."</div>
                 </div>
+                <Show when=move || !rotating>
+                    <div class="field">
+                        <label for="secret-hosts">"Send only to (optional)"</label>
+                        <input id="secret-hosts" type="text" class="mono" placeholder="crm.example.com, *.example.com"
+                            prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/>
+                        <div class="hint">"Hosts this secret may be sent to, comma-separated; an HTTP call to any other host fails instead of leaking it. Empty: any host."</div>
+                    </div>
+                </Show>
                 {move || error.get().map(|e| view! { <div class="error-box" role="alert">{e}</div> })}
                 <ModalActions on_cancel=move |()| on_done.run(false) id="save-secret" label="Save" busy_label="Save" busy=busy/>
             </form>

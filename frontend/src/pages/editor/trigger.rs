@@ -161,6 +161,12 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                             <div class="hint">"Failed runs are retried with back-off, then kept as dead letters."</div>
                         </div>
                     </div>
+                    <label class="check">
+                        <input type="checkbox" id="allow-redirects" disabled=ro prop:checked=t0.allow_redirects
+                            on:change=move |ev| { let on = event_target_checked(&ev); ctx.edit(|d| d.trigger.allow_redirects = on) }/>
+                        " Let the flow answer with a redirect (3xx)"
+                    </label>
+                    <div class="hint">"Off, a 3xx answer becomes 500 redirect_not_allowed: the endpoint shares the admin UI's address and should not send browsers elsewhere unless you mean it."</div>
                 </details>
             </div>
         </section>
