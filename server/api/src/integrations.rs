@@ -207,9 +207,7 @@ impl TriggerAuth {
     /// The OAuth clients this auth accepts.
     pub fn clients(&self) -> &[String] {
         match self {
-            TriggerAuth::Oauth2 { clients, .. } | TriggerAuth::Signature { clients, .. } => {
-                clients
-            }
+            TriggerAuth::Oauth2 { clients, .. } | TriggerAuth::Signature { clients, .. } => clients,
             TriggerAuth::ApiKey { .. } | TriggerAuth::None => &[],
         }
     }
@@ -575,15 +573,43 @@ mod auth_tests {
         // The older shapes still read.
         let k: TriggerAuth = serde_json::from_str(r#"{"type": "api_key", "keys": ["k"]}"#).unwrap();
         assert_eq!(k.keys(), ["k".to_owned()]);
-        assert!(serde_json::from_str::<TriggerAuth>(r#"{"type": "oauth2", "clients": [], "x": 1}"#).is_err());
-        assert!(serde_json::from_str::<TriggerAuth>(r#"{"type": "signature", "preset": "md5", "secret": "s"}"#).is_err());
+        assert!(serde_json::from_str::<TriggerAuth>(
+            r#"{"type": "oauth2", "clients": [], "x": 1}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<TriggerAuth>(
+            r#"{"type": "signature", "preset": "md5", "secret": "s"}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn rate_limits_are_checked() {
-        assert_eq!(RateLimit { per_second: 10, burst: None }.burst(), 10);
-        assert!(RateLimit { per_second: 0, burst: None }.problem().is_some());
-        assert!(RateLimit { per_second: 1, burst: Some(0) }.problem().is_some());
-        assert!(RateLimit { per_second: 5, burst: Some(20) }.problem().is_none());
+        assert_eq!(
+            RateLimit {
+                per_second: 10,
+                burst: None
+            }
+            .burst(),
+            10
+        );
+        assert!(RateLimit {
+            per_second: 0,
+            burst: None
+        }
+        .problem()
+        .is_some());
+        assert!(RateLimit {
+            per_second: 1,
+            burst: Some(0)
+        }
+        .problem()
+        .is_some());
+        assert!(RateLimit {
+            per_second: 5,
+            burst: Some(20)
+        }
+        .problem()
+        .is_none());
     }
 }

@@ -50,9 +50,11 @@ pub fn host_pattern_problem(p: &str) -> Option<String> {
 pub fn host_matches(pattern: &str, host: &str) -> bool {
     let host = host.trim_end_matches('.');
     match pattern.strip_prefix("*.") {
-        Some(domain) => host.len() > domain.len() + 1
-            && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
-            && host.as_bytes()[host.len() - domain.len() - 1] == b'.',
+        Some(domain) => {
+            host.len() > domain.len() + 1
+                && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+                && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+        }
         None => pattern.eq_ignore_ascii_case(host),
     }
 }
