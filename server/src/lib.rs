@@ -166,6 +166,7 @@ pub async fn start_with(
         signals,
         subscriptions,
         waiters: Mutex::new(HashMap::new()),
+        running: Mutex::new(std::collections::HashSet::new()),
         instance_id,
         notify_channel,
         last_heartbeat: std::sync::atomic::AtomicI64::new(now),

@@ -44,6 +44,9 @@ pub struct Inner {
     pub subscriptions: Arc<SubscriptionSet>,
     /// Request-response callers waiting for a queued (ordered) execution, by execution id.
     pub(crate) waiters: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// Executions this instance is running (claimed from the queue): their leases are
+    /// renewed at every heartbeat.
+    pub running: Mutex<std::collections::HashSet<String>>,
     pub instance_id: String,
     /// PostgreSQL: the LISTEN/NOTIFY channel of this Flowgate's instances.
     pub notify_channel: String,
@@ -61,6 +64,27 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// How long a claim on an execution lasts unless renewed.
+    pub fn lease(&self) -> std::time::Duration {
+        self.runtime.limits().max_duration + std::time::Duration::from_secs(60)
+    }
+
+    /// Marks an execution as running here until the guard is dropped.
+    pub fn hold(&self, execution_id: &str) -> Held {
+        let mut g = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        g.insert(execution_id.to_owned());
+        Held {
+            state: self.clone(),
+            id: execution_id.to_owned(),
+        }
+    }
+
+    /// The executions running here.
+    pub fn held(&self) -> Vec<String> {
+        let g = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        g.iter().cloned().collect()
+    }
+
     /// Registers a caller that waits for the answer of a queued execution.
     pub fn wait_for(&self, execution_id: &str) -> oneshot::Receiver<Answer> {
         let (tx, rx) = oneshot::channel();
@@ -127,5 +151,18 @@ impl AppState {
         {
             tracing::warn!(error = %e, "telling other instances about a change failed");
         }
+    }
+}
+
+/// An execution running on this instance (see [`AppState::hold`]).
+pub struct Held {
+    state: AppState,
+    id: String,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut g = self.state.running.lock().unwrap_or_else(|p| p.into_inner());
+        g.remove(&self.id);
     }
 }

@@ -56,8 +56,11 @@ pub struct Reaped {
 /// end as errored, their lanes are released, and their rows are removed.
 pub async fn reap(db: &DatabaseConnection, alive_since: i64, now: i64) -> Result<Reaped, DbErr> {
     let backend = db.get_database_backend();
+    // A dead owner, or a lease nobody renewed: every instance renews the leases of the runs
+    // it holds at each heartbeat, so an expired one is a run its instance lost.
     let dead_owner = "(lease_owner IS NULL OR lease_owner NOT IN \
-                      (SELECT id FROM instances WHERE heartbeat_at >= ?))";
+                      (SELECT id FROM instances WHERE heartbeat_at >= ?) \
+                      OR (lease_until IS NOT NULL AND lease_until < ?))";
     let requeued = db
         .execute_raw(stmt(
             backend,
@@ -65,7 +68,7 @@ pub async fn reap(db: &DatabaseConnection, alive_since: i64, now: i64) -> Result
                 "UPDATE executions SET status = 'queued', lease_owner = NULL, lease_until = NULL \
                  WHERE status = 'running' AND mode = 'async' AND {dead_owner}"
             ),
-            vec![alive_since.into()],
+            vec![alive_since.into(), now.into()],
         ))
         .await?
         .rows_affected();
@@ -77,7 +80,7 @@ pub async fn reap(db: &DatabaseConnection, alive_since: i64, now: i64) -> Result
                  error = 'the instance running this execution stopped before it ended' \
                  WHERE status = 'running' AND mode = 'sync' AND {dead_owner}"
             ),
-            vec![now.into(), alive_since.into()],
+            vec![now.into(), alive_since.into(), now.into()],
         ))
         .await?
         .rows_affected();
@@ -101,6 +104,31 @@ pub async fn reap(db: &DatabaseConnection, alive_since: i64, now: i64) -> Result
         closed,
         lanes,
     })
+}
+
+/// Renews the leases of the runs this instance holds.
+pub async fn renew_leases(
+    db: &DatabaseConnection,
+    me: &str,
+    ids: &[String],
+    until: i64,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![until.into(), me.into()];
+        values.extend(chunk.iter().map(|id| id.clone().into()));
+        db.execute_raw(stmt(
+            backend,
+            &format!(
+                "UPDATE executions SET lease_until = ? WHERE lease_owner = ? AND status = 'running' \
+                 AND lease_until IS NOT NULL AND id IN ({marks})"
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Takes (or keeps) an ordered lane (a lane id) for this instance: true if it is ours.

@@ -38,13 +38,20 @@ pub async fn run(state: AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "recording the heartbeat failed"),
         }
+        let held = state.held();
+        if !held.is_empty() {
+            let until = now + i64::try_from(state.lease().as_micros()).unwrap_or(i64::MAX / 2);
+            if let Err(e) = q::renew_leases(&state.db, &state.instance_id, &held, until).await {
+                tracing::warn!(error = %e, "renewing the leases of running executions failed");
+            }
+        }
         match q::reap(&state.db, now - dead_after, now).await {
             Ok(r) if r != q::Reaped::default() => {
                 tracing::warn!(
                     requeued = r.requeued,
                     closed = r.closed,
                     lanes = r.lanes,
-                    "took back the work of a stopped instance"
+                    "took back the work of a stopped instance or a lost run"
                 );
                 state.signals.unordered_accepted();
                 if let Ok(ids) = crate::db::executions::lanes_with_work(&state.db).await {

@@ -84,7 +84,7 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
     let permits = Arc::new(Semaphore::new(cfg.concurrency));
     let poll = Duration::from_millis(cfg.poll_interval_ms);
     let owner = state.instance_id.clone();
-    let lease = state.runtime.limits().max_duration + Duration::from_secs(60);
+    let lease = state.lease();
     let mut running = tokio::task::JoinSet::new();
     while !shutdown.is_cancelled() {
         while running.try_join_next().is_some() {}
@@ -344,6 +344,7 @@ fn retry_policy(state: &AppState, integration_id: &str) -> RetryPolicy {
 /// after the retry policy for asynchronous calls, and records it, except a lane's retry or
 /// dead letter (the lane records those itself).
 async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
+    let _held = state.hold(&c.id);
     let started = now_us();
     let finished = match prepare(state, c).await {
         Ok((flow, input)) => match runs::run(state, flow, input).await {

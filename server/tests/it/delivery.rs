@@ -686,3 +686,100 @@ async fn a_full_server_answers_busy() {
     assert_eq!(third.status(), StatusCode::OK, "free again");
     app.stop().await;
 }
+
+async fn sql_one_i64(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let conn = flowgate::db::connect(&app.cfg).await.unwrap();
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn sql_exec(app: &TestApp, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    let conn = flowgate::db::connect(&app.cfg).await.unwrap();
+    conn.execute_unprepared(sql).await.unwrap();
+}
+
+/// A run whose lease expired while its instance lives (the instance lost it) goes back to
+/// the queue and runs again; the leases of runs an instance still holds are renewed.
+async fn lost_runs_are_picked_up_and_held_ones_renewed(db: Db) {
+    let (mut cfg, dir) = fresh_config(db).await;
+    cfg.cluster.heartbeat_ms = 200;
+    cfg.runtime.max_operations = 500_000_000;
+    let app = TestApp::spawn_with(db, cfg, dir).await;
+    let (key, secret) = app.create_key("k").await;
+    let mut d = doc("lease/x", &key, slow_steps(1500));
+    d["trigger"]["request_response"] = json!(false);
+    app.put_integration("lease", d).await;
+    let accept = |n: i64| {
+        let r = app
+            .call(Method::POST, "lease/x")
+            .header("x-api-key", &secret)
+            .json(&json!({"n": n}));
+        async move {
+            r.send().await.unwrap().json::<Value>().await.unwrap()["execution_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Held: while it runs, its lease moves forward.
+    let id = accept(1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        let n = sql_one_i64(&app, &format!("SELECT COALESCE(lease_until, 0) FROM executions WHERE id = '{id}' AND status = 'running'")).await;
+        if n > 0 {
+            break n;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let later = sql_one_i64(
+        &app,
+        &format!("SELECT COALESCE(MAX(lease_until), 0) FROM executions WHERE id = '{id}'"),
+    )
+    .await;
+    assert!(later > first, "the lease was renewed ({first} -> {later})");
+    let done = app.wait_final(&id).await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["attempts"], 1);
+    // Lost: "running" with this live instance as owner and an expired lease.
+    let owner: String = {
+        use sea_orm::ConnectionTrait;
+        let conn = flowgate::db::connect(&app.cfg).await.unwrap();
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT id FROM instances".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0).unwrap()
+    };
+    sql_exec(&app, &format!(
+        "UPDATE executions SET status = 'running', lease_owner = '{owner}', lease_until = 1, finished_at = NULL WHERE id = '{id}'"
+    )).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, e) = app.get(&format!("/api/v1/executions/{id}")).await;
+        if e["status"] == "succeeded" && e["attempts"] == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lost run was not picked up: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
+on_both!(lost_runs_are_picked_up_and_held_ones_renewed);
