@@ -167,6 +167,7 @@ pub async fn start_with(
         subscriptions,
         waiters: Mutex::new(HashMap::new()),
         running: Mutex::new(std::collections::HashSet::new()),
+        workers_up: std::sync::atomic::AtomicBool::new(false),
         instance_id,
         notify_channel,
         last_heartbeat: std::sync::atomic::AtomicI64::new(now),

@@ -47,6 +47,8 @@ pub struct Inner {
     /// Executions this instance is running (claimed from the queue): their leases are
     /// renewed at every heartbeat.
     pub running: Mutex<std::collections::HashSet<String>>,
+    /// Whether the worker loop is running (for `/readyz`).
+    pub workers_up: std::sync::atomic::AtomicBool,
     pub instance_id: String,
     /// PostgreSQL: the LISTEN/NOTIFY channel of this Flowgate's instances.
     pub notify_channel: String,
@@ -164,5 +166,25 @@ impl Drop for Held {
     fn drop(&mut self) {
         let mut g = self.state.running.lock().unwrap_or_else(|p| p.into_inner());
         g.remove(&self.id);
+    }
+}
+
+/// Marks the workers as running while it lives (also when the loop ends by a panic).
+pub struct WorkersUp(pub AppState);
+
+impl WorkersUp {
+    pub fn new(state: &AppState) -> WorkersUp {
+        state
+            .workers_up
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        WorkersUp(state.clone())
+    }
+}
+
+impl Drop for WorkersUp {
+    fn drop(&mut self) {
+        self.0
+            .workers_up
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -113,6 +113,11 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 
+/// How many of this binary's migrations the database has not applied.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, sea_orm::DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.len())
+}
+
 /// Whether the database refused a write for its data (PostgreSQL: a data exception or an
 /// integrity violation, SQLSTATE class 22 or 23; SQLite: a constraint), which trying again
 /// cannot fix, rather than for a passing reason (a lost connection, a lock).

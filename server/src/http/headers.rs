@@ -48,7 +48,9 @@ pub async fn middleware(
         .and_then(|d| *d.get_ref())
         .is_some_and(|split| {
             let on_consumer_port = req.app_config().local_addr() == split.consumer;
-            on_consumer_port != consumer_path(path)
+            // Health and readiness answer on both, for load balancers.
+            let either = matches!(path, "/healthz" | "/readyz");
+            !either && on_consumer_port != consumer_path(path)
         });
     let mut res = if misplaced {
         let (r, _) = req.into_parts();

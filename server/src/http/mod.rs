@@ -70,6 +70,7 @@ pub fn serve(
             .wrap(actix_web::middleware::from_fn(headers::middleware))
             .wrap(TracingLogger::default())
             .route("/healthz", web::get().to(health))
+            .route("/readyz", web::get().to(ready))
             .service(web::scope("/api/v1").configure(admin::routes))
             .configure(oauth::routes)
             // A scope with a default service: matched by prefix, no pattern to run per call.
@@ -94,5 +95,39 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "database unavailable"}))
+    }
+}
+
+/// Ready to take calls: the database answers, its schema is this binary's, the workers and
+/// the heartbeat run, and the server is not stopping. `503` names what is not.
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = crate::db::ping(&state.db).await;
+    let migrations = if database {
+        match crate::db::pending_migrations(&state.db).await {
+            Ok(0) => "current".to_owned(),
+            Ok(n) => format!("{n} pending"),
+            Err(_) => "unknown".to_owned(),
+        }
+    } else {
+        "unknown".to_owned()
+    };
+    let workers = state.workers_up.load(std::sync::atomic::Ordering::Relaxed);
+    let heartbeat = state.may_start_work();
+    let stopping = state.shutdown.is_cancelled();
+    let ok = database && migrations == "current" && workers && heartbeat && !stopping;
+    let body = serde_json::json!({
+        "status": if ok { "ready" } else { "not ready" },
+        "checks": {
+            "database": if database { "ok" } else { "unreachable" },
+            "migrations": migrations,
+            "workers": if workers { "running" } else { "stopped" },
+            "heartbeat": if heartbeat { "fresh" } else { "late" },
+            "shutting_down": stopping,
+        }
+    });
+    if ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }

@@ -29,6 +29,7 @@ pub async fn run(
     mut new_lanes: mpsc::UnboundedReceiver<String>,
     shutdown: CancellationToken,
 ) {
+    let _up = crate::state::WorkersUp::new(&state);
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(unordered_pool(state.clone(), shutdown.clone()));
 

@@ -720,6 +720,14 @@ async fn consumers_can_have_a_listener_of_their_own() {
     assert_eq!(me.status(), StatusCode::NOT_FOUND);
     let ui = http.get(format!("{consumer_base}/")).send().await.unwrap();
     assert_eq!(ui.status(), StatusCode::NOT_FOUND);
+    for base in [&admin_base, &consumer_base] {
+        let h = http.get(format!("{base}/readyz")).send().await.unwrap();
+        assert_eq!(
+            h.status(),
+            StatusCode::OK,
+            "{base}: readiness answers on both"
+        );
+    }
     let tok = http
         .post(format!("{consumer_base}/oauth/token"))
         .send()
