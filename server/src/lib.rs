@@ -156,6 +156,7 @@ pub async fn start_with(
     );
     let state = AppState(Arc::new(Inner {
         db,
+        token_key: secret.token_key(),
         secret,
         guard,
         registry: Registry::default(),

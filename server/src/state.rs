@@ -29,6 +29,8 @@ pub struct Inner {
     pub cfg: Config,
     pub db: DatabaseConnection,
     pub secret: ServerSecret,
+    /// `secret.token_key()`, derived once: checking an access token is one HMAC.
+    pub token_key: [u8; 32],
     /// The SSRF guard of outbound calls (`outbound.allow`).
     pub guard: Guard,
     pub registry: Registry,

@@ -207,6 +207,30 @@ impl Registry {
         *guard = Arc::new(map);
     }
 
+    /// Gives the routes whose signatures are checked with the stored secret `name` its new
+    /// value; returns how many.
+    pub fn renew_signing_secret(&self, name: &str, value: &str) -> usize {
+        let mut guard = match self.routes.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut renewed = 0;
+        let map: HashMap<String, Arc<Route>> = guard
+            .iter()
+            .map(|(k, r)| {
+                let uses = r.signing.as_ref().is_some_and(|s| s.secret_name == name);
+                if !uses {
+                    return (k.clone(), Arc::clone(r));
+                }
+                renewed += 1;
+                let route = (**r).clone().with_signing_secret(Some(value.to_owned()));
+                (k.clone(), Arc::new(route))
+            })
+            .collect();
+        *guard = Arc::new(map);
+        renewed
+    }
+
     pub fn set_keys(&self, keys: Vec<KeyEntry>) {
         let map = keys.into_iter().map(|k| (k.digest, k)).collect();
         match self.keys.write() {

@@ -99,8 +99,7 @@ fn key_by_secret(state: &AppState, route: &Route, secret: &[u8]) -> AppResult<Ca
 }
 
 fn client_by_token(state: &AppState, route: &Route, token: &str) -> AppResult<Caller> {
-    let key = crate::domain::oauth_clients::token_key(state);
-    let claims = tokens::read(&key, token, now_us() / 1_000_000)
+    let claims = tokens::read(&state.token_key, token, now_us() / 1_000_000)
         .map_err(|e| AppError::InvalidToken(e.to_string()))?;
     // A revoked (or deleted) client is not in the registry: its tokens stop here.
     let client = state

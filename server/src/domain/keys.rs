@@ -14,7 +14,7 @@ use crate::core::registry::KeyEntry;
 use crate::db::entities::api_key;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::support::crypto::{generate_key_secret, key_prefix};
+use crate::support::crypto::{digest_from_hex, generate_key_secret, key_prefix};
 use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
 fn pasted_or_new(secret: Option<String>) -> AppResult<String> {
@@ -201,10 +201,6 @@ async fn changed(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
-fn digest_of(hex_text: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_text).ok()?.try_into().ok()
-}
-
 /// Rebuilds the in-memory digest table from the database (a previous secret of a rotation
 /// is a second entry, valid until the end of the overlap).
 pub async fn reload(state: &AppState) -> AppResult<()> {
@@ -219,11 +215,11 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
             .as_ref()
             .and_then(Limiter::new)
             .map(Arc::new);
-        let Some(digest) = digest_of(&k.digest) else {
+        let Some(digest) = digest_from_hex(&k.digest) else {
             continue;
         };
         if let (Some(prev), Some(until)) = (k.previous_digest.as_deref(), k.previous_until) {
-            if let Some(prev) = digest_of(prev).filter(|_| until > now) {
+            if let Some(prev) = digest_from_hex(prev).filter(|_| until > now) {
                 entries.push(KeyEntry {
                     id: k.id.clone(),
                     digest: prev,

@@ -18,15 +18,10 @@ use crate::db::entities::oauth_client;
 use crate::domain::keys::{check_rate_limit, overlap_us};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::support::crypto::{generate_token, same_digest};
+use crate::support::crypto::{digest_from_hex, generate_token, same_digest};
 use crate::support::time::{now_us, rfc3339, rfc3339_opt};
 
 pub const TOKEN_PATH: &str = "/oauth/token";
-
-/// The key access tokens are signed with.
-pub fn token_key(state: &AppState) -> [u8; 32] {
-    state.secret.digest(b"flowgate: oauth2 access tokens, v1")
-}
 
 fn new_secret() -> String {
     format!("fgcs_{}", generate_token())
@@ -173,10 +168,6 @@ async fn changed(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
-fn digest_of(hex_text: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_text).ok()?.try_into().ok()
-}
-
 /// Rebuilds the registry's table of live clients.
 pub async fn reload(state: &AppState) -> AppResult<()> {
     let rows = oauth_client::Entity::find()
@@ -187,11 +178,11 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
         .into_iter()
         .filter_map(|c| {
             Some(ClientEntry {
-                digest: digest_of(&c.secret_digest)?,
+                digest: digest_from_hex(&c.secret_digest)?,
                 previous: c
                     .previous_digest
                     .as_deref()
-                    .and_then(digest_of)
+                    .and_then(digest_from_hex)
                     .zip(c.previous_until),
                 scopes: scopes_of(&c.scopes),
                 limiter: ratelimit::from_columns(c.rate_limit_per_second, c.rate_limit_burst)
@@ -312,7 +303,7 @@ pub fn issue(state: &AppState, grant: Grant) -> Result<TokenOut, GrantError> {
     state.registry.mark_client_used(&client.id);
     tracing::info!(client_id = %client.id, "access token issued");
     Ok(TokenOut {
-        access_token: tokens::issue(&token_key(state), &claims),
+        access_token: tokens::issue(&state.token_key, &claims),
         token_type: "Bearer".into(),
         expires_in: ttl,
         scope: (!granted.is_empty()).then_some(granted),

@@ -120,9 +120,9 @@ pub async fn rotate(state: &AppState, name: &str, input: SecretValueIn) -> AppRe
     active.updated_at = Set(now_us());
     let row = active.update(&state.db).await?;
     tracing::info!(secret = %row.name, "secret rotated");
-    if !signing_users(state, name).await?.is_empty() {
-        // Triggers hold the value in memory: here and on the other instances.
-        crate::domain::integrations::load_routes(state).await?;
+    // Triggers checking signatures with it hold the value in memory: renew it in their
+    // routes here (no recompiling), and have the other instances reload theirs.
+    if state.registry.renew_signing_secret(name, &input.value) > 0 {
         state
             .announce(crate::core::notice::Notice::Integrations)
             .await;

@@ -49,6 +49,11 @@ impl ServerSecret {
         ServerSecret([b; 32])
     }
 
+    /// The key OAuth2 access tokens are signed with, derived from the server secret.
+    pub fn token_key(&self) -> [u8; 32] {
+        self.digest(b"flowgate: oauth2 access tokens, v1")
+    }
+
     /// HMAC-SHA256 of a presented secret or token under the server secret.
     pub fn digest(&self, value: &[u8]) -> [u8; 32] {
         let mut mac = match HmacSha256::new_from_slice(&self.0) {
@@ -76,6 +81,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
+}
+
+/// A digest stored as hex; `None` when the text is not 32 bytes of hex.
+pub fn digest_from_hex(hex_text: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_text).ok()?.try_into().ok()
 }
 
 /// Equal digests, compared in constant time.
