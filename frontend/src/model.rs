@@ -24,6 +24,7 @@ pub fn starter_doc(name: &str, path: &str) -> IntegrationDoc {
         idempotency: None,
         rate_limit: None,
         allow_redirects: false,
+        sample: None,
     });
     IntegrationDoc {
         name: name.to_owned(),

@@ -16,6 +16,9 @@ pub struct Config {
     /// A separate address for consumer endpoints (`/t/...`, `/oauth/token`); empty: `listen`
     /// serves everything.
     pub consumer_listen: String,
+    /// The address consumers call (`https://hooks.example.com`), for the generated endpoint
+    /// docs; empty: each request's own scheme and host.
+    pub public_url: String,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub admin_email: String,

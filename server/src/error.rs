@@ -18,6 +18,8 @@ pub enum AppError {
     Conflict(String),
     #[error("there is no draft to publish")]
     NoDraft,
+    #[error("this integration has never been published: its trigger has no endpoint yet")]
+    NotPublished,
     #[error("authentication required")]
     Unauthorized,
     #[error("invalid email or password")]
@@ -88,6 +90,7 @@ impl AppError {
             BadRequest(_) => (400, "bad_request"),
             Conflict(_) => (409, "conflict"),
             NoDraft => (400, "no_draft"),
+            NotPublished => (409, "not_published"),
             Unauthorized => (401, "unauthorized"),
             BadCredentials => (401, "invalid_credentials"),
             InvalidApiKey | ExpiredApiKey => (401, "invalid_api_key"),

@@ -188,6 +188,10 @@ pub async fn start_with(
     let deliveries = tokio::spawn(tasks::deliveries::run(state.clone()));
     let housekeeping = tokio::spawn(tasks::housekeeping::run(state.clone()));
     let cluster = tokio::spawn(tasks::cluster::run(state.clone()));
+    if telemetry::metrics::install().is_some() {
+        // Detached: it ends with the shutdown token.
+        tokio::spawn(telemetry::metrics::upkeep(state.shutdown.clone()));
+    }
     let addr = listener.local_addr()?;
     let consumer_addr = match &consumer_listener {
         Some(l) => Some(l.local_addr()?),

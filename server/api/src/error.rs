@@ -4,11 +4,13 @@ use serde::{Deserialize, Serialize};
 
 /// `{"error": {"code": "snake_case_code", "message": "...", "details": [...], "execution_id": "..."}}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorInner,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorInner {
     /// Stable machine-readable code (never renamed).
     pub code: String,
@@ -24,6 +26,7 @@ pub struct ErrorInner {
 
 /// One field-level problem, e.g. a step that does not compile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Where: `trigger.path`, `steps[2].then[0].code`, ...
     pub path: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     /// Accepted, waiting for a worker (or for its turn in an ordered lane).
@@ -62,6 +63,7 @@ impl ExecutionStatus {
 
 /// What the caller sent (credentials removed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestSnapshot {
     pub method: String,
     pub path: String,
@@ -76,6 +78,7 @@ pub struct RequestSnapshot {
 
 /// What the caller got (or would have got, for asynchronous calls).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponseSnapshot {
     pub status: u16,
     pub headers: BTreeMap<String, String>,
@@ -83,6 +86,7 @@ pub struct ResponseSnapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepOut {
     pub index: String,
     #[serde(rename = "type")]
@@ -92,12 +96,16 @@ pub struct StepOut {
     pub duration_us: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Outbound HTTP requests the step made (HTTP steps, `http()`), credentials redacted.
+    /// Outbound HTTP requests the step made (HTTP steps, `http()`), credentials redacted: each
+    /// an HTTP call trace (method, url, attempt, headers, status, body excerpt, duration); see
+    /// docs/api.md (Executions).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<flows_runtime::HttpCallTrace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogOut {
     pub step: String,
     pub level: String,
@@ -105,6 +113,7 @@ pub struct LogOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionOut {
     pub id: String,
     /// The integration's slug.
@@ -148,6 +157,7 @@ pub struct ExecutionOut {
 
 /// `POST /api/v1/executions/{id}/replay` and `POST /api/v1/integrations/{slug}/replay`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReplayIn {
     /// `original` (default): the flow version the call first ran with; `current`: the
@@ -166,6 +176,7 @@ pub struct ReplayIn {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReplayVersion {
     #[default]
@@ -176,6 +187,7 @@ pub enum ReplayVersion {
 /// What a replay did: a dead execution goes back to the queue in place (same id, same place
 /// in its lane); any other finished one is run again as a new execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplayOut {
     pub execution_id: String,
     /// `requeued` (the same execution) or `new` (a new execution replaying it).
@@ -183,6 +195,7 @@ pub struct ReplayOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkReplayOut {
     pub requeued: u64,
     pub created: u64,

@@ -10,6 +10,7 @@ use crate::executions::{ExecutionStatus, LogOut, ResponseSnapshot};
 
 /// The document an integration designer saves with `PUT /api/v1/integrations/{slug}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationDoc {
     pub name: String,
@@ -19,6 +20,8 @@ pub struct IntegrationDoc {
     #[serde(default = "yes")]
     pub enabled: bool,
     pub trigger: TriggerDoc,
+    /// The flow: its steps in order, each a flow step; see docs/flows.md.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     #[serde(default)]
     pub steps: Vec<Step>,
 }
@@ -28,6 +31,7 @@ fn yes() -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TriggerDoc {
     /// The endpoint below `/t/`, e.g. `acme/CreateCustomerRecord`.
@@ -72,11 +76,16 @@ pub struct TriggerDoc {
     /// browsers elsewhere unless the designer means it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_redirects: bool,
+    /// An example request body the designer saved (JSON). The generated endpoint docs infer
+    /// the body's schema from it and show it as the example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<serde_json::Value>,
 }
 
 /// Retries of failed asynchronous executions: exponential backoff with jitter, then `dead`.
 /// Request-response calls are never retried (their caller already has the answer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
     /// Runs in all, the first included (1: no retry).
@@ -105,6 +114,7 @@ impl Default for RetryPolicy {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnDead {
     Block,
@@ -113,6 +123,7 @@ pub enum OnDead {
 
 /// Where a call's idempotency key comes from, and how long it is remembered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Idempotency {
     /// Request header holding the key (case-insensitive).
@@ -144,6 +155,7 @@ pub const fn default_max_body_bytes() -> u64 {
 
 /// Who may call a trigger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TriggerAuth {
     /// The secret of one of these keys (ids), in `X-API-Key` or `Authorization: Bearer`.
@@ -230,6 +242,7 @@ pub const MAX_TOLERANCE_S: u64 = 3600;
 
 /// How a sender signs its webhooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignaturePreset {
     /// Standard Webhooks (Svix and others): `webhook-id`, `webhook-timestamp`,
@@ -267,6 +280,7 @@ impl SignaturePreset {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureAlgorithm {
     Sha1,
@@ -276,6 +290,7 @@ pub enum SignatureAlgorithm {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureEncoding {
     #[default]
@@ -285,6 +300,7 @@ pub enum SignatureEncoding {
 
 /// A token bucket: `per_second` requests on average, up to `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub per_second: u32,
@@ -314,6 +330,7 @@ impl RateLimit {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QueryParam {
     pub name: String,
@@ -325,6 +342,7 @@ pub struct QueryParam {
 
 /// An integration as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationOut {
     pub id: String,
     pub slug: String,
@@ -336,6 +354,8 @@ pub struct IntegrationOut {
     /// The endpoint path consumers call, e.g. `/t/acme/CreateCustomerRecord`.
     pub endpoint: String,
     pub trigger: TriggerDoc,
+    /// The flow: its steps in order, each a flow step; see docs/flows.md.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub steps: Vec<Step>,
     pub created_at: String,
     pub updated_at: String,
@@ -353,6 +373,7 @@ pub struct IntegrationOut {
 
 /// Recent calls of an integration (`GET /api/v1/integrations`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationStats {
     /// When the newest execution was received (RFC 3339), if any.
     #[serde(default)]
@@ -367,6 +388,7 @@ pub struct IntegrationStats {
 
 /// `GET`/`PUT /api/v1/integrations/{slug}/draft`: the document being edited.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftOut {
     pub document: IntegrationDoc,
     /// True: a saved draft; false: no draft, this is the published document.
@@ -382,6 +404,7 @@ pub struct DraftOut {
 
 /// `POST /api/v1/integrations/{slug}/publish` (an empty body is the default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishIn {
     /// Absent: publish the draft. Set: publish the document of this stored version again, as
@@ -392,6 +415,7 @@ pub struct PublishIn {
 
 /// `PATCH /api/v1/integrations/{slug}`: changes that need no new version.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationPatch {
     /// Turn the endpoint on or off (a disabled integration answers 404 to callers).
@@ -401,6 +425,7 @@ pub struct IntegrationPatch {
 
 /// `POST /api/v1/integrations/validate`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateOut {
     /// Every problem of the document (empty: valid).
     #[serde(default)]
@@ -409,6 +434,7 @@ pub struct ValidateOut {
 
 /// `POST /api/v1/integrations/{slug}/test`: run a flow once, recording nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TestRunIn {
     /// The document to run; absent: the draft, else the published document.
@@ -420,6 +446,7 @@ pub struct TestRunIn {
 
 /// The call a test run simulates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TestRequest {
     #[serde(default = "default_test_method")]
@@ -454,6 +481,7 @@ pub fn default_test_method() -> String {
 
 /// What a test run did. Nothing of it is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestRunOut {
     /// `succeeded`, `failed` or `errored`, as the execution would have ended.
     pub status: ExecutionStatus,
@@ -469,6 +497,7 @@ pub struct TestRunOut {
 
 /// One step of a test run, with `vars` as the step found and left it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestStepOut {
     pub index: String,
     #[serde(rename = "type")]
@@ -485,13 +514,17 @@ pub struct TestStepOut {
     /// `vars` after the step (for the step that ended or broke the flow: as it ended).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
-    /// Outbound HTTP requests the step made, credentials redacted.
+    /// Outbound HTTP requests the step made, credentials redacted: each an HTTP call trace
+    /// (method, url, attempt, headers, status, body excerpt, duration); see docs/api.md
+    /// (Executions).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<flows_runtime::HttpCallTrace>,
 }
 
 /// One entry of `GET /api/v1/integrations/{slug}/versions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionOut {
     pub version: i64,
     pub created_at: String,

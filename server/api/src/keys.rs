@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::integrations::RateLimit;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyIn {
     pub label: String,
@@ -22,6 +23,7 @@ pub struct KeyIn {
 /// `POST /api/v1/keys/{id}/rotate` (and `/oauth-clients/{id}/rotate`): a new secret; the old
 /// one keeps working for `overlap_s` seconds (default 0: refused at once).
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateIn {
     #[serde(default)]
@@ -36,6 +38,7 @@ pub const MAX_OVERLAP_S: u64 = 30 * 24 * 3600;
 
 /// Returned once, when a key is created or rotated: the only time the secret is shown.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyCreatedOut {
     pub id: String,
     pub label: String,
@@ -50,6 +53,7 @@ pub struct KeyCreatedOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyOut {
     pub id: String,
     pub label: String,

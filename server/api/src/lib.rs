@@ -24,6 +24,7 @@ pub mod integrations;
 pub mod keys;
 pub mod oauth;
 pub mod secrets;
+pub mod stats;
 pub mod subscriptions;
 pub mod users;
 
@@ -36,9 +37,13 @@ pub use integrations::{
 };
 pub use keys::{KeyCreatedOut, KeyIn, KeyOut, RotateIn};
 pub use oauth::{OauthClientCreatedOut, OauthClientIn, OauthClientOut, TokenOut};
+pub use stats::{Bucket, IntegrationSeries, OverviewOut, Series};
 pub use users::{LoginIn, LoginOut, UserOut, UserPatch};
 
 use serde::{Deserialize, Serialize};
+
+/// The response header naming the execution a consumer call created.
+pub const EXECUTION_HEADER: &str = "x-flowgate-execution-id";
 
 /// What a credential reads as wherever it would be shown: traces, execution records, logs.
 pub const REDACTED: &str = "[redacted]";
@@ -59,6 +64,7 @@ pub fn sensitive_header(name: &str) -> bool {
 
 /// A page of a list, newest first. `next_cursor` is passed back as `cursor` to get the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

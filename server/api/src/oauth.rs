@@ -7,6 +7,7 @@ use crate::integrations::RateLimit;
 
 /// `POST /api/v1/oauth-clients`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OauthClientIn {
     pub label: String,
@@ -19,6 +20,7 @@ pub struct OauthClientIn {
 
 /// Returned once, on creation and rotation: the only time the secret is shown.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OauthClientCreatedOut {
     pub client_id: String,
     pub client_secret: String,
@@ -33,6 +35,7 @@ pub struct OauthClientCreatedOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OauthClientOut {
     pub client_id: String,
     pub label: String,
@@ -50,8 +53,26 @@ pub struct OauthClientOut {
     pub integrations: Vec<String>,
 }
 
+/// The form of `POST /oauth/token` (`application/x-www-form-urlencoded`, RFC 6749 §4.4.2).
+/// The client authenticates by HTTP Basic or with `client_id` and `client_secret` here (not
+/// both); a field given twice is refused.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenForm {
+    /// `client_credentials`.
+    pub grant_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Space-separated scopes, each one of the client's; absent: all of the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
 /// A successful token answer (RFC 6749 §5.1).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenOut {
     pub access_token: String,
     pub token_type: String,
@@ -62,6 +83,7 @@ pub struct TokenOut {
 
 /// A token error (RFC 6749 §5.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenErrorOut {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,3 +108,4 @@ pub fn scope_problem(scope: &str) -> Option<String> {
 
 debug_redacted!(OauthClientCreatedOut { client_id, label, scopes, created_at, previous_until, token_url } secret { client_secret });
 debug_redacted!(TokenOut { token_type, expires_in, scope } secret { access_token });
+debug_redacted!(TokenForm { grant_type, client_id, scope } secret { client_secret });

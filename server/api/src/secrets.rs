@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/secrets`
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SecretIn {
     /// Letters, digits, `.`, `_` and `-`, 1 to 128 characters.
@@ -17,6 +18,7 @@ pub struct SecretIn {
 
 /// `PUT /api/v1/secrets/{name}`: a new value (rotation).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SecretValueIn {
     pub value: String,
@@ -27,6 +29,7 @@ pub struct SecretValueIn {
 
 /// A secret as listed: never its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretOut {
     pub name: String,
     pub created_at: String,

@@ -48,6 +48,7 @@ pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
 
 /// `POST /api/v1/subscriptions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionIn {
     /// `http://` or `https://` URL the events are POSTed to.
@@ -76,6 +77,7 @@ fn yes() -> bool {
 /// `PATCH /api/v1/subscriptions/{id}`: only the fields given change. `rate_limit: 0` removes
 /// the limit. Enabling a subscription clears its `disabled_reason`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +98,7 @@ pub struct SubscriptionPatch {
 
 /// A subscription; never carries its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionOut {
     pub id: String,
     pub url: String,
@@ -123,6 +126,7 @@ pub struct SubscriptionOut {
 
 /// Returned once, on creation: the only time the signing secret is shown.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionCreatedOut {
     #[serde(flatten)]
     pub subscription: SubscriptionOut,
@@ -132,6 +136,7 @@ pub struct SubscriptionCreatedOut {
 
 /// `POST /api/v1/subscriptions/{id}/rotate-secret` (body optional).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretIn {
     /// How long the old secret keeps signing alongside the new one (default
@@ -142,6 +147,9 @@ pub struct RotateSecretIn {
 
 /// The new secret, shown this once.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// `SecretOut` in the document is the stored secret of `crate::secrets`.
+#[cfg_attr(feature = "openapi", schema(as = SubscriptionSecretOut))]
 pub struct SecretOut {
     pub secret: String,
     /// Until when the previous secret also signs.
@@ -151,6 +159,7 @@ pub struct SecretOut {
 
 /// `POST /api/v1/events`: publishes an event to every matching enabled subscription.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
     #[serde(rename = "type")]
@@ -160,6 +169,7 @@ pub struct EventIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventOut {
     /// The event id, sent as `webhook-id`.
     pub id: String,
@@ -171,6 +181,7 @@ pub struct EventOut {
 
 /// One event to one subscription, with its state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryOut {
     pub id: String,
     pub subscription_id: String,
@@ -202,6 +213,7 @@ pub struct DeliveryOut {
 
 /// One HTTP attempt of a delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptOut {
     /// 1 for the first attempt (a redelivery starts again at 1).
     pub attempt: i32,
@@ -222,6 +234,7 @@ pub struct AttemptOut {
 
 /// `POST /api/v1/subscriptions/{id}/redeliver`: every failed delivery created since then.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RedeliverIn {
     /// RFC 3339.
@@ -229,6 +242,7 @@ pub struct RedeliverIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedeliverOut {
     /// Deliveries queued again.
     pub requeued: u64,

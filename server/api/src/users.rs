@@ -9,6 +9,7 @@ pub const ROLES: &[&str] = &["admin", "designer", "viewer"];
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
     pub email: String,
@@ -25,6 +26,7 @@ impl std::fmt::Debug for LoginIn {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginOut {
     /// Usable as `Authorization: Bearer <token>`; also set as an HttpOnly cookie.
     pub token: String,
@@ -33,6 +35,7 @@ pub struct LoginOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserOut {
     pub id: String,
     pub email: String,
@@ -43,6 +46,7 @@ pub struct UserOut {
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
     pub email: String,
@@ -66,6 +70,7 @@ impl std::fmt::Debug for UserIn {
 
 /// `PATCH /api/v1/users/{id}` (admin): only the fields given change.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// `admin`, `designer` or `viewer`.

@@ -596,6 +596,45 @@ pub async fn call_stats(db: &DatabaseConnection, since: i64) -> Result<Vec<CallS
         .collect()
 }
 
+/// Waiting executions of one integration: queued ones, or dead letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub slug: String,
+    /// Dead letters (`dead`) rather than the queue (`queued`).
+    pub dead: bool,
+    pub count: i64,
+    /// Oldest `received_at` among them.
+    pub oldest: Option<i64>,
+    /// Ordered lanes with queued executions (0 for unordered triggers).
+    pub lanes: i64,
+}
+
+/// The queue and the dead letters per integration, for `/metrics` (one statement).
+pub async fn waiting(db: &DatabaseConnection) -> Result<Vec<Waiting>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(stmt(
+            backend,
+            "SELECT integration_slug, status, COUNT(*) AS n, MIN(received_at) AS oldest, \
+             COUNT(DISTINCT CASE WHEN ordered THEN lane_key END) AS lanes \
+             FROM executions WHERE status IN ('queued', 'dead') \
+             GROUP BY integration_slug, status",
+            vec![],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Waiting {
+                slug: r.try_get("", "integration_slug")?,
+                dead: r.try_get::<String>("", "status")? == "dead",
+                count: r.try_get("", "n")?,
+                oldest: r.try_get("", "oldest")?,
+                lanes: r.try_get("", "lanes")?,
+            })
+        })
+        .collect()
+}
+
 /// Integrations that have executions.
 pub async fn integrations_with_executions(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
     let backend = db.get_database_backend();

@@ -138,7 +138,10 @@ async fn run<N: Committed>(
             tracing::info!("journal drained and stopped");
             return;
         }
+        let size = batch.len();
+        let started = std::time::Instant::now();
         commit_with_retry(&db, (&owner, &channel), &mut batch, &notify, &subs).await;
+        crate::telemetry::metrics::journal_commit(size, started.elapsed());
     }
 }
 

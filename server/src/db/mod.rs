@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod journal;
 pub mod secrets;
 pub mod seen;
+pub mod stats;
 pub mod subscriptions;
 
 use std::time::Duration;

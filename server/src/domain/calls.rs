@@ -43,6 +43,66 @@ pub struct Call {
     pub idempotency_key: Option<String>,
     /// The credential the call came with (idempotency keys are scoped by it).
     pub caller: Option<Caller>,
+    /// What the caller asked for with `Prefer` (RFC 7240).
+    pub prefer: Prefer,
+}
+
+/// The preferences of a call's `Prefer` headers (RFC 7240) that Flowgate honours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prefer {
+    /// `respond-async`: answer `202` rather than wait (with `wait`: rather than `504`).
+    pub respond_async: bool,
+    /// `wait=N` seconds, capped at the longest trigger timeout.
+    pub wait: Option<Duration>,
+}
+
+impl Prefer {
+    /// Reads `Prefer` header values: comma-separated preferences, each `token[=value]` with
+    /// `;` parameters (ignored); names are case-insensitive and only the first instance of
+    /// a preference counts. Unknown preferences and malformed values are ignored, as the RFC
+    /// asks.
+    pub fn parse<'a>(values: impl Iterator<Item = &'a str>, max_wait_ms: u64) -> Prefer {
+        let mut out = Prefer::default();
+        let (mut seen_async, mut seen_wait) = (false, false);
+        for value in values {
+            for pref in value.split(',') {
+                let head = pref.split(';').next().unwrap_or_default();
+                let (name, val) = match head.split_once('=') {
+                    Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
+                    None => (head.trim(), None),
+                };
+                if name.eq_ignore_ascii_case("respond-async") && !seen_async {
+                    seen_async = true;
+                    out.respond_async = true;
+                } else if name.eq_ignore_ascii_case("wait") && !seen_wait {
+                    seen_wait = true;
+                    out.wait = val.and_then(|v| v.parse::<u64>().ok()).map(|secs| {
+                        Duration::from_millis(secs.saturating_mul(1000).min(max_wait_ms))
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The `Preference-Applied` value for a call to this trigger, if any preference applies.
+    pub fn applied(&self, trigger: &flowgate_api::TriggerDoc) -> Option<String> {
+        let wait = self.wait.map(|w| format!("wait={}", w.as_secs()));
+        let parts: Vec<String> = match (trigger.request_response, self.respond_async, wait) {
+            // A request-response trigger: `respond-async` alone answers 202 at once; with
+            // `wait`, after that long instead of the trigger's timeout.
+            (true, true, Some(w)) => vec!["respond-async".into(), w],
+            (true, true, None) => vec!["respond-async".into()],
+            // An asynchronous trigger: `wait` waits for the result.
+            (false, a, w) => a
+                .then(|| "respond-async".to_owned())
+                .into_iter()
+                .chain(w)
+                .collect(),
+            (true, false, _) => Vec::new(),
+        };
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 /// What the caller is told.
@@ -76,16 +136,22 @@ pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResu
             return Ok(earlier);
         }
     }
+    let prefer = call.prefer;
+    // `Prefer: respond-async` turns a request-response call into an asynchronous one (with
+    // `wait`: only once that long has passed); `Prefer: wait` lets the caller of an
+    // asynchronous trigger wait for the result.
+    let go_async = !trigger.request_response || (prefer.respond_async && prefer.wait.is_none());
+    let late_is_accepted = trigger.request_response && prefer.respond_async;
+    let limit = match prefer.wait {
+        Some(w) if late_is_accepted => w.min(timeout_of(route)),
+        _ => timeout_of(route),
+    };
     let exec = NewExecution {
         id: id.clone(),
         integration_id: route.integration_id.clone(),
         slug: route.slug.clone(),
         version: route.version,
-        mode: if trigger.request_response {
-            Mode::Sync
-        } else {
-            Mode::Async
-        },
+        mode: if go_async { Mode::Async } else { Mode::Sync },
         ordered: trigger.ordered,
         received_at: now_us(),
         request: call.request,
@@ -95,13 +161,24 @@ pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResu
     };
     let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
     let dispatch = async {
-        match (trigger.request_response, trigger.ordered) {
-            (false, _) => accept_async(state, exec).await,
-            (true, true) => run_ordered_sync(state, route, exec).await,
-            (true, false) => run_sync(state, route, exec, call.input, call.raw_body).await,
+        match (go_async, trigger.ordered, prefer.wait) {
+            (true, _, Some(wait)) if !trigger.request_response => {
+                accept_and_wait(state, exec, wait).await
+            }
+            (true, _, _) => accept_async(state, exec).await,
+            (false, true, _) => run_ordered_sync(state, route, exec, limit).await,
+            (false, false, _) => {
+                run_sync(state, route, exec, call.input, call.raw_body, limit).await
+            }
         }
     };
-    let outcome = dispatch.instrument(span).await;
+    let outcome = match dispatch.instrument(span).await {
+        Ok(CallOutcome::TimedOut { id, .. }) if late_is_accepted => Ok(CallOutcome::Accepted {
+            id,
+            replayed: false,
+        }),
+        other => other,
+    };
     if let Some(key) = &call.idempotency_key {
         if outcome.is_err() {
             // Nothing was recorded: the key is free for the caller's retry.
@@ -268,6 +345,62 @@ async fn accept_async(state: &AppState, exec: NewExecution) -> AppResult<CallOut
     })
 }
 
+/// `Prefer: wait` on an asynchronous trigger: accepted (on disk) as always, then the caller
+/// waits up to `wait` for the final answer: handed over by this instance's worker, or read
+/// from the record when another instance ran it. Still running then: `202`.
+async fn accept_and_wait(
+    state: &AppState,
+    exec: NewExecution,
+    wait: Duration,
+) -> AppResult<CallOutcome> {
+    let id = exec.id.clone();
+    let mut rx = state.wait_for(&id);
+    if let Err(e) = accept_async(state, exec).await {
+        state.stop_waiting(&id);
+        return Err(e);
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut local = true;
+    loop {
+        let next_look = (tokio::time::Instant::now() + RECORD_POLL).min(deadline);
+        tokio::select! {
+            got = &mut rx, if local => match got {
+                Ok(answer) => return Ok(answered(id, answer)),
+                // Nobody here will hand it over; keep reading the record.
+                Err(_) => local = false,
+            },
+            _ = tokio::time::sleep_until(next_look) => {
+                if let Some(answer) = stored_answer(state, &id).await? {
+                    state.stop_waiting(&id);
+                    return Ok(answered(id, answer));
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    state.stop_waiting(&id);
+                    return Ok(CallOutcome::Accepted { id, replayed: false });
+                }
+            }
+        }
+    }
+}
+
+/// How often a waiting caller reads the record of its execution.
+const RECORD_POLL: Duration = Duration::from_millis(250);
+
+/// The stored answer of an execution that has ended.
+async fn stored_answer(state: &AppState, id: &str) -> AppResult<Option<Answer>> {
+    let Some(row) = q::get(&state.db, id).await? else {
+        return Ok(None);
+    };
+    if !ExecutionStatus::parse(&row.status).is_some_and(ExecutionStatus::is_final) {
+        return Ok(None);
+    }
+    Ok(row
+        .response
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok())
+        .map(Answer::from_snapshot))
+}
+
 fn timeout_of(route: &Route) -> Duration {
     Duration::from_millis(route.doc.trigger.timeout_ms)
 }
@@ -292,9 +425,10 @@ async fn run_ordered_sync(
     state: &AppState,
     route: &Route,
     exec: NewExecution,
+    limit: Duration,
 ) -> AppResult<CallOutcome> {
     let id = exec.id.clone();
-    let deadline = tokio::time::Instant::now() + timeout_of(route);
+    let deadline = tokio::time::Instant::now() + limit;
     let rx = state.wait_for(&id);
     let accepted = state.journal.accept(exec, QUEUE_WAIT).await;
     match accepted {
@@ -326,18 +460,20 @@ async fn run_sync(
     exec: NewExecution,
     input: Input,
     raw_body: bytes::Bytes,
+    limit: Duration,
 ) -> AppResult<CallOutcome> {
     let id = exec.id.clone();
     let started = now_us();
     if let Some(outcome) = runs::try_inline(state, &route.flow, &input, Some(&raw_body)) {
         let (finished, answer) = conclude(&id, &outcome, started, now_us(), 1);
+        ran(&route.slug, &finished, started);
         record(state, exec, finished).await;
         return Ok(answered(id, answer));
     }
     // Over budget, or a flow with I/O: nothing of an inline attempt is kept; the run goes
     // on in its own task, so that it ends (and is recorded) even if the caller gives up.
     // It needs one of the server's run slots; when none comes free soon, `503 busy`.
-    let wait = timeout_of(route).min(SLOT_WAIT);
+    let wait = limit.min(SLOT_WAIT);
     let Some(slot) = runs::slot(state, wait).await else {
         tracing::warn!(integration = %route.slug, "every run slot is taken; call refused with 503");
         return Err(AppError::Busy);
@@ -346,6 +482,7 @@ async fn run_sync(
     let flow = route.flow.clone();
     let st = state.clone();
     let run_id = id.clone();
+    let slug = route.slug.clone();
     tokio::spawn(async move {
         let started = now_us();
         let outcome = runs::on_blocking_thread(&st, slot, flow, input, Some(raw_body)).await;
@@ -363,6 +500,7 @@ async fn run_sync(
                 (f, a)
             }
         };
+        ran(&slug, &finished, started);
         // The caller gave up (timeout): its handler wrote a "running" row; finish it.
         if let Err((_, finished)) = tx.send((answer, finished)) {
             if st
@@ -375,7 +513,7 @@ async fn run_sync(
             }
         }
     });
-    match tokio::time::timeout(timeout_of(route), &mut rx).await {
+    match tokio::time::timeout(limit, &mut rx).await {
         Ok(Ok((answer, finished))) => {
             record(state, exec, finished).await;
             Ok(answered(id, answer))
@@ -398,6 +536,12 @@ async fn run_sync(
             Ok(timed_out(id, route))
         }
     }
+}
+
+/// Counts a run that ended (for `/metrics`).
+fn ran(slug: &str, finished: &Finished, started_us: i64) {
+    let took = Duration::from_micros(u64::try_from(now_us() - started_us).unwrap_or(0));
+    crate::telemetry::metrics::run_ended(slug, finished.status, took);
 }
 
 /// Queues the record of a request-response execution that ran. Back-pressure: if the

@@ -17,16 +17,36 @@ use crate::core::execution::{Answer, AnswerBody};
 use crate::core::registry::Route;
 use crate::core::trigger::{apply_query_params, refused_media_type};
 use crate::domain::access::{self, Presented};
-use crate::domain::calls::{self, Call, CallOutcome};
+use crate::domain::calls::{self, Call, CallOutcome, Prefer};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-const EXECUTION_HEADER: &str = "x-flowgate-execution-id";
+use flowgate_api::EXECUTION_HEADER;
 
 pub async fn call(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut matched = None;
+    let resp = match answer(&req, payload, &state, &mut matched).await {
+        Ok(resp) => resp,
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    };
+    crate::telemetry::metrics::call_answered(
+        matched
+            .as_ref()
+            .map(|r: &std::sync::Arc<Route>| r.slug.as_str()),
+        resp.status().as_u16(),
+    );
+    resp
+}
+
+async fn answer(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    matched: &mut Option<std::sync::Arc<Route>>,
 ) -> AppResult<HttpResponse> {
     let raw_path = req.path().strip_prefix("/t/").unwrap_or_default();
     let path = if raw_path.contains('%') {
@@ -39,6 +59,7 @@ pub async fn call(
         .route(&path)
         .filter(|r| r.enabled)
         .ok_or(AppError::NotFound("trigger"))?;
+    *matched = Some(route.clone());
     let method = req.method().as_str();
     if !route.methods.iter().any(|m| m == method) {
         let allow = route.methods.join(", ");
@@ -58,18 +79,18 @@ pub async fn call(
         api_key: req.headers().get("x-api-key").map(|v| v.as_bytes()),
         bearer,
     };
-    let caller = access::authenticate(&state, &route, presented)?;
+    let caller = access::authenticate(state, &route, presented)?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    check_content_type(&route, content_type.as_deref(), &req)?;
+    check_content_type(&route, content_type.as_deref(), req)?;
     let query = query_params(&route, req.query_string())?;
     let limit = route.doc.trigger.max_body_bytes;
-    let bytes = read_body(payload, &req, limit).await?;
+    let bytes = read_body(payload, req, limit).await?;
     access::verify_signature(
-        &state,
+        state,
         &route,
         |name| req.headers().get(name).and_then(|v| v.to_str().ok()),
         &bytes,
@@ -115,15 +136,23 @@ pub async fn call(
         headers,
         body,
     };
-    let idempotency_key = idempotency_key(&route, &req, &input.body)?;
+    let idempotency_key = idempotency_key(&route, req, &input.body)?;
+    let prefer = Prefer::parse(
+        req.headers()
+            .get_all("prefer")
+            .filter_map(|v| v.to_str().ok()),
+        state.cfg.triggers.max_timeout_ms,
+    );
     let call = Call {
         request,
         input,
         raw_body: bytes.freeze(),
         idempotency_key,
         caller,
+        prefer,
     };
-    Ok(match calls::handle(&state, &route, call).await? {
+    let applied = prefer.applied(&route.doc.trigger);
+    let mut resp = match calls::handle(state, &route, call).await? {
         CallOutcome::Accepted { id, replayed } => accepted(&id, replayed),
         CallOutcome::Answered {
             id,
@@ -140,7 +169,14 @@ pub async fn call(
             resp
         }
         CallOutcome::TimedOut { id, timeout_ms } => gateway_timeout(&id, timeout_ms),
-    })
+    };
+    if let Some(v) = applied.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        resp.headers_mut()
+            .insert(HeaderName::from_static("preference-applied"), v);
+        resp.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("prefer"));
+    }
+    Ok(resp)
 }
 
 /// Longest idempotency key accepted.

@@ -4,8 +4,10 @@ mod admin;
 pub mod error;
 pub mod extract;
 pub mod headers;
+mod metrics;
 mod ingress;
 mod oauth;
+pub mod openapi;
 pub mod session;
 pub mod ui;
 
@@ -68,9 +70,11 @@ pub fn serve(
                 AppError::BadRequest(format!("invalid path: {err}")).into()
             }))
             .wrap(actix_web::middleware::from_fn(headers::middleware))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
             .route("/healthz", web::get().to(health))
             .route("/readyz", web::get().to(ready))
+            .route("/metrics", web::get().to(metrics::serve))
+            .route("/api/v1/openapi.json", web::get().to(openapi::admin_document))
             .service(web::scope("/api/v1").configure(admin::routes))
             .configure(oauth::routes)
             // A scope with a default service: matched by prefix, no pattern to run per call.

@@ -5,6 +5,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
+use flowgate_api::oauth::{TokenErrorOut, TokenForm, TokenOut};
 use futures_util::StreamExt;
 
 use crate::domain::oauth_clients::{self, Grant, GrantError};
@@ -17,6 +18,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(oauth_clients::TOKEN_PATH, web::post().to(token));
 }
 
+/// Get an access token (OAuth2 client credentials)
+///
+/// For callers of `oauth2` triggers: send the token as `Authorization: Bearer <token>`. The
+/// client's credentials come by HTTP Basic or as `client_id` and `client_secret` in the form
+/// (not both). Errors are RFC 6749 §5.2 JSON, `Cache-Control: no-store`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "oauth",
+    operation_id = "oauth_token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token", body = TokenOut,
+         headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`invalid_request` (missing `grant_type`, not form-encoded, a \
+         field twice, Basic and body credentials both, body over 16 KiB), \
+         `unsupported_grant_type` or `invalid_scope`", body = TokenErrorOut),
+        (status = 401, description = "`invalid_client`: unknown client, wrong or revoked secret",
+         body = TokenErrorOut,
+         headers(("WWW-Authenticate" = String, description = "`Basic realm=\"flowgate\"`"))),
+    ),
+    security((), ("client_basic" = []))
+)]
 async fn token(
     req: HttpRequest,
     mut payload: web::Payload,
@@ -120,7 +144,7 @@ fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
 }
 
 fn refuse(e: &GrantError) -> HttpResponse {
-    let body = flowgate_api::oauth::TokenErrorOut {
+    let body = TokenErrorOut {
         error: e.code().to_owned(),
         error_description: Some(e.description()),
     };

@@ -289,6 +289,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, limiter: &Limiter, 
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let ended = now_us();
     let end = conclude(state, &sub, &d, &resp, ended).await;
+    crate::telemetry::metrics::delivery(match end.status {
+        "succeeded" => "succeeded",
+        "pending" => "retrying",
+        _ => "failed",
+    });
     let record = attempt::Model {
         id: crate::support::ids::new_id(),
         delivery_id: d.id.clone(),

@@ -347,31 +347,43 @@ fn retry_policy(state: &AppState, integration_id: &str) -> RetryPolicy {
 async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
     let _held = state.hold(&c.id);
     let started = now_us();
-    let finished = match prepare(state, c).await {
+    let (finished, answer) = match prepare(state, c).await {
         Ok((flow, input)) => match runs::run(state, flow, input).await {
             Ok(outcome) => {
-                let (mut finished, answer) =
-                    conclude(&c.id, &outcome, started, now_us(), c.attempts);
-                let here = state.deliver(&c.id, answer);
-                // The caller may wait on another instance: it reads the stored answer.
-                finished.notify_waiter = c.mode == Mode::Sync && !here;
-                finished
+                let (finished, answer) = conclude(&c.id, &outcome, started, now_us(), c.attempts);
+                (finished, Some(answer))
             }
-            Err(e) => broken(
-                &c.id,
-                format!("the run was aborted: {e}"),
-                started,
-                c.attempts,
+            Err(e) => (
+                broken(
+                    &c.id,
+                    format!("the run was aborted: {e}"),
+                    started,
+                    c.attempts,
+                ),
+                None,
             ),
         },
-        Err(message) => broken(&c.id, message, started, c.attempts),
+        Err(message) => (broken(&c.id, message, started, c.attempts), None),
     };
-    let finished = match c.mode {
+    let took = std::time::Duration::from_micros(u64::try_from(now_us() - started).unwrap_or(0));
+    crate::telemetry::metrics::run_ended(&c.slug, finished.status, took);
+    let mut finished = match c.mode {
         Mode::Async => {
-            apply_retry_policy(&retry_policy(state, &c.integration_id), finished, now_us())
+            let f = apply_retry_policy(&retry_policy(state, &c.integration_id), finished, now_us());
+            crate::telemetry::metrics::attempt_settled(&c.slug, f.status);
+            f
         }
         Mode::Sync => finished,
     };
+    // A waiting caller gets the answer of the run that settles its call: not that of an
+    // asynchronous attempt that is tried again (`Prefer: wait` then ends in 202).
+    if let Some(answer) = answer {
+        if c.mode == Mode::Sync || finished.status.is_final() {
+            let here = state.deliver(&c.id, answer);
+            // The caller may wait on another instance: it reads the stored answer.
+            finished.notify_waiter = c.mode == Mode::Sync && !here;
+        }
+    }
     let lane_keeps_it = c.sequence.is_some()
         && matches!(
             finished.status,

@@ -10,10 +10,12 @@
 
 mod admin;
 mod cluster;
+mod contract;
 mod crash;
 mod delivery;
 mod http_step;
 mod ingress;
+mod observe;
 mod retries;
 mod subscriptions;
 pub mod support;

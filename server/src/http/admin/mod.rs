@@ -2,11 +2,13 @@
 //! and each calls one domain function.
 
 mod auth;
+mod docs;
 mod executions;
 mod integrations;
 mod keys;
 mod oauth_clients;
 mod secrets;
+mod stats;
 mod subscriptions;
 mod users;
 
@@ -17,9 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     keys::routes(cfg);
     oauth_clients::routes(cfg);
+    docs::routes(cfg);
     integrations::routes(cfg);
     executions::routes(cfg);
     users::routes(cfg);
     subscriptions::routes(cfg);
     secrets::routes(cfg);
+    stats::routes(cfg);
 }
