@@ -164,14 +164,17 @@ pub struct ReplayIn {
     /// published one.
     #[serde(default)]
     pub version: ReplayVersion,
-    /// Bulk only: executions in this status (default `dead`; also `failed`, `errored`).
+    /// Bulk only: executions in this status (default `dead`; also `failed`, `errored`,
+    /// `succeeded`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ExecutionStatus>,
     /// Bulk only: received at or after (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub from: Option<String>,
     /// Bulk only: received before (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub to: Option<String>,
 }
 

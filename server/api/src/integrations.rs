@@ -303,8 +303,10 @@ pub enum SignatureEncoding {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
+    // No bounds in the schema: a draft may hold any (its `problems` say what is wrong).
+    /// 1 to 1000000.
     pub per_second: u32,
-    /// Default: `per_second`.
+    /// 1 to 1000000; default: `per_second`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
 }
@@ -410,6 +412,7 @@ pub struct PublishIn {
     /// Absent: publish the draft. Set: publish the document of this stored version again, as
     /// a new version (a rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub version: Option<i64>,
 }
 

@@ -8,12 +8,16 @@ use crate::integrations::RateLimit;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyIn {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub label: String,
-    /// Paste an existing secret instead of generating one (at least 24 characters).
+    /// Paste an existing secret instead of generating one (24 to 256 visible characters, no
+    /// spaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 24, max_length = 256, pattern = r"^\S+$"))]
     pub secret: Option<String>,
-    /// From this moment (RFC 3339) the key is refused.
+    /// From this moment (RFC 3339, in the future) the key is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: Option<String>,
     /// Calls per second with this key (per instance), beyond a trigger's own limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,10 +30,13 @@ pub struct KeyIn {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateIn {
+    /// Seconds the old secret keeps working (at most 30 days).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_592_000))]
     pub overlap_s: u64,
-    /// Keys only: paste the new secret instead of generating one.
+    /// Keys only: paste the new secret instead of generating one (24 to 256 visible characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 24, max_length = 256, pattern = r"^\S+$"))]
     pub secret: Option<String>,
 }
 

@@ -24,6 +24,7 @@ pub mod integrations;
 pub mod keys;
 pub mod oauth;
 pub mod secrets;
+pub mod shadow;
 pub mod stats;
 pub mod subscriptions;
 pub mod users;
@@ -37,6 +38,7 @@ pub use integrations::{
 };
 pub use keys::{KeyCreatedOut, KeyIn, KeyOut, RotateIn};
 pub use oauth::{OauthClientCreatedOut, OauthClientIn, OauthClientOut, TokenOut};
+pub use shadow::{ShadowIn, ShadowOut, ShadowRunOut};
 pub use stats::{Bucket, IntegrationSeries, OverviewOut, Series};
 pub use users::{LoginIn, LoginOut, UserOut, UserPatch};
 

@@ -10,9 +10,11 @@ use crate::integrations::RateLimit;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OauthClientIn {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub label: String,
-    /// Scopes the client may ask for (letters, digits and `.:_-/`); empty: none.
+    /// Scopes the client may ask for (1 to 100 letters, digits and `.:_-/` each); empty: none.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(inline, value_type = Vec<Scope>))]
     pub scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
@@ -89,6 +91,12 @@ pub struct TokenErrorOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
+
+/// One scope, as the document describes it (`OauthClientIn::scopes`).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = r"^[A-Za-z0-9.:_/-]{1,100}$")]
+pub struct Scope(pub String);
 
 /// What a scope may be made of.
 pub fn scope_problem(scope: &str) -> Option<String> {

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct SecretIn {
     /// Letters, digits, `.`, `_` and `-`, 1 to 128 characters.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,128}$"))]
     pub name: String,
+    /// 1 byte to 16 KiB.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub value: String,
     /// The hosts this secret may be sent to (`crm.example.com`, `*.example.com`); empty: any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -21,6 +24,8 @@ pub struct SecretIn {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SecretValueIn {
+    /// 1 byte to 16 KiB.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub value: String,
     /// New hosts; absent: unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]

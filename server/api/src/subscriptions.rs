@@ -51,19 +51,27 @@ pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionIn {
-    /// `http://` or `https://` URL the events are POSTed to.
+    /// `http://` or `https://` URL the events are POSTed to (at most 2048 characters), on a
+    /// public address unless `outbound.allow` lists it.
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub url: String,
-    /// Event types wanted: exact (`user.updated`), a prefix (`user.*`) or everything (`*`).
+    /// 1 to 100 event types wanted: exact (`user.updated`), a prefix (`user.*`) or everything
+    /// (`*`).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub event_types: Vec<String>,
+    /// At most 1000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub description: String,
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Extra headers sent with every delivery (not the `webhook-*` ones).
+    /// Up to 32 extra headers sent with every delivery (not the `webhook-*` ones, nor
+    /// `content-type`, `content-length`, `host`, `connection`, `transfer-encoding`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// At most this many deliveries per second (per instance); none: no limit.
+    /// At most this many deliveries per second (per instance, 1 to 10000); none: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10_000))]
     pub rate_limit: Option<u32>,
     /// Deliver strictly one at a time in event order (a failing delivery holds the rest back).
     #[serde(default)]
@@ -139,9 +147,10 @@ pub struct SubscriptionCreatedOut {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretIn {
-    /// How long the old secret keeps signing alongside the new one (default
-    /// `subscriptions.rotation_overlap_secs`, 24 h; 0: it stops at once).
+    /// How long the old secret keeps signing alongside the new one, in seconds (default
+    /// `subscriptions.rotation_overlap_secs`, 24 h; 0: it stops at once; at most 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2_592_000))]
     pub overlap_secs: Option<u64>,
 }
 
@@ -162,8 +171,15 @@ pub struct SecretOut {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
+    /// Dot-separated segments of letters, digits, `_` and `-`, at most 128 characters (no
+    /// wildcard).
     #[serde(rename = "type")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 128, pattern = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+    )]
     pub event_type: String,
+    /// Any JSON, at most 256 KiB.
     #[serde(default)]
     pub payload: serde_json::Value,
 }
@@ -238,6 +254,7 @@ pub struct AttemptOut {
 #[serde(deny_unknown_fields)]
 pub struct RedeliverIn {
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub since: String,
 }
 

@@ -49,9 +49,14 @@ pub struct UserOut {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: String,
+    /// At least 8 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8))]
     pub password: String,
+    /// `admin`, `designer` (the default) or `viewer`.
     #[serde(default = "default_role")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(admin|designer|viewer)$"))]
     pub role: String,
 }
 
@@ -75,12 +80,14 @@ impl std::fmt::Debug for UserIn {
 pub struct UserPatch {
     /// `admin`, `designer` or `viewer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(admin|designer|viewer)$"))]
     pub role: Option<String>,
     /// A disabled user cannot sign in; their sessions end at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// A new password (at least 8 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8))]
     pub password: Option<String>,
 }
 

@@ -528,3 +528,139 @@ async fn json_logs_carry_execution_ids_and_no_query_strings() {
         "a query string was logged"
     );
 }
+
+/// A price list on loopback that counts its requests.
+async fn price_list() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = web::Data::new(hits.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        App::new().app_data(counter.clone()).route(
+            "/price",
+            web::get().to(
+                |hits: web::Data<std::sync::Arc<std::sync::atomic::AtomicU64>>| async move {
+                    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    HttpResponse::Ok().json(json!({"price": 10}))
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (base, hits)
+}
+
+async fn shadow(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    app.send(
+        Method::POST,
+        "/api/v1/integrations/shadow/shadow",
+        Some(body),
+    )
+    .await
+}
+
+fn priced_flow(base: &str, url_path: &str, factor: &str) -> Value {
+    json!([
+        {"type": "http", "method": "GET", "url": format!("{base}{url_path}?sku=${{request.body.sku}}"),
+         "to": "p", "fail_on_status": false},
+        {"type": "respond", "status": 200,
+         "body_expr": format!("#{{sku: request.body.sku, total: vars.p.body.price * request.body.qty * {factor}}}")}
+    ])
+}
+
+async fn shadow_replay_compares_without_side_effects(db: Db) {
+    let (base, hits) = price_list().await;
+    let app = TestApp::spawn(db).await;
+    let (key_id, secret) = app.create_key("shadow").await;
+    app.put_integration(
+        "shadow",
+        doc("shop/order", &key_id, priced_flow(&base, "/price", "1")),
+    )
+    .await;
+    for qty in 1..=3 {
+        let r = app
+            .call(Method::POST, "shop/order")
+            .header("x-api-key", &secret)
+            .json(&json!({"sku": "A", "qty": qty}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.all_executions("shadow").await.len() < 3 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+    // No draft: the published document answers as recorded.
+    let (s, o) = shadow(&app, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    assert_eq!(o["against"], "published");
+    assert_eq!(
+        (o["total"].as_u64(), o["same"].as_u64()),
+        (Some(3), Some(3)),
+        "{o}"
+    );
+    assert_eq!(o["runs"][0]["replayed_calls"], 1);
+
+    // A draft that doubles the total: every call differs, in the body's `total`.
+    let mut draft = doc("shop/order", &key_id, priced_flow(&base, "/price", "2"));
+    draft["name"] = json!("Test shop/order");
+    let (s, b) = app
+        .send(
+            Method::PUT,
+            "/api/v1/integrations/shadow/draft",
+            Some(draft),
+        )
+        .await;
+    assert!(s.is_success(), "{b}");
+    let (s, o) = shadow(&app, json!({"limit": 2})).await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    assert_eq!(o["against"], "draft");
+    assert_eq!(
+        (o["total"].as_u64(), o["different"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let newest = &o["runs"][0];
+    assert_eq!(newest["recorded"]["body"]["total"], 30);
+    assert_eq!(newest["shadow"]["body"]["total"], 60);
+    assert_eq!(newest["differences"], json!(["body $.total: 30 → 60"]));
+
+    // A draft calling a URL the recording never saw: not called, marked.
+    let draft = doc("shop/order", &key_id, priced_flow(&base, "/price-v2", "1"));
+    app.send(
+        Method::PUT,
+        "/api/v1/integrations/shadow/draft",
+        Some(draft),
+    )
+    .await;
+    let (_, o) = shadow(&app, json!({})).await;
+    assert_eq!(o["incomplete"], 3, "{o}");
+    let unmatched = o["runs"][0]["unmatched_calls"][0].as_str().unwrap();
+    assert!(
+        unmatched.starts_with(&format!("GET {base}/price-v2?sku=A")),
+        "{unmatched}"
+    );
+    // Nothing left the server in any of the replays.
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // Nothing was recorded either.
+    assert_eq!(app.all_executions("shadow").await.len(), 3);
+
+    let (s, e) = shadow(&app, json!({"limit": 0})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["code"], "bad_request");
+    let (s, _) = shadow(&app, json!({"from": "yesterday"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app
+        .send(Method::POST, "/api/v1/integrations/nope/shadow", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+on_both!(shadow_replay_compares_without_side_effects);

@@ -20,6 +20,7 @@ use crate::support::time::{now_us, rfc3339};
 
 mod check;
 pub mod drafts;
+pub mod shadow;
 pub mod test_runs;
 
 pub use check::valid_slug;

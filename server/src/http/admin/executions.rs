@@ -189,7 +189,8 @@ async fn skip_execution(
     post,
     path = "/api/v1/integrations/{slug}/replay",
     tag = "executions",
-    params(("slug" = String, Path, description = "The integration's slug")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug")),
     request_body(content = Option<ReplayIn>, description = "Optional", content_type = "application/json"),
     responses(
         (status = 202, description = "Queued", body = BulkReplayOut),

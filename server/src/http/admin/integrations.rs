@@ -84,7 +84,8 @@ async fn list_integrations(state: State, _user: CurrentUser) -> AppResult<HttpRe
     get,
     path = "/api/v1/integrations/{slug}",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     responses(
         (status = 200, description = "The integration (its published document, or its draft when never published)", body = IntegrationOut),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
@@ -107,7 +108,8 @@ async fn get_integration(
     put,
     path = "/api/v1/integrations/{slug}",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     request_body = IntegrationDoc,
     responses(
         (status = 200, description = "Published as the next version of an existing integration", body = IntegrationOut),
@@ -140,7 +142,8 @@ async fn put_integration(
     patch,
     path = "/api/v1/integrations/{slug}",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     request_body = IntegrationPatch,
     responses(
         (status = 200, description = "The integration", body = IntegrationOut),
@@ -200,7 +203,8 @@ async fn validate_integration(
     get,
     path = "/api/v1/integrations/{slug}/draft",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     responses(
         (status = 200, description = "The draft", body = DraftOut),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
@@ -223,7 +227,8 @@ async fn get_draft(
     put,
     path = "/api/v1/integrations/{slug}/draft",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     request_body = IntegrationDoc,
     responses(
         (status = 200, description = "Saved", body = DraftOut),
@@ -254,7 +259,8 @@ async fn put_draft(
     delete,
     path = "/api/v1/integrations/{slug}/draft",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     responses(
         (status = 204, description = "Discarded"),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
@@ -283,7 +289,8 @@ async fn delete_draft(
     path = "/api/v1/integrations/{slug}/publish",
     tag = "integrations",
     operation_id = "publish_integration",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     request_body(content = Option<PublishIn>, description = "Optional", content_type = "application/json"),
     responses(
         (status = 200, description = "Published", body = IntegrationOut),
@@ -316,7 +323,8 @@ async fn publish(
     path = "/api/v1/integrations/{slug}/test",
     tag = "integrations",
     operation_id = "test_integration",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     request_body = TestRunIn,
     responses(
         (status = 200, description = "What the run did", body = TestRunOut),
@@ -346,7 +354,8 @@ async fn test_run(
     delete,
     path = "/api/v1/integrations/{slug}",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
@@ -372,7 +381,8 @@ async fn delete_integration(
     get,
     path = "/api/v1/integrations/{slug}/versions",
     tag = "integrations",
-    params(("slug" = String, Path, description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`")),
+    params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
+        description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     responses(
         (status = 200, description = "The versions", body = Page<VersionOut>),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),

@@ -8,6 +8,7 @@ mod integrations;
 mod keys;
 mod oauth_clients;
 mod secrets;
+mod shadow;
 mod stats;
 mod subscriptions;
 mod users;
@@ -26,4 +27,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     subscriptions::routes(cfg);
     secrets::routes(cfg);
     stats::routes(cfg);
+    shadow::routes(cfg);
 }

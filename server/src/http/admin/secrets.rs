@@ -92,7 +92,8 @@ async fn create_handler(
     path = "/api/v1/secrets/{name}",
     tag = "secrets",
     operation_id = "rotate_secret",
-    params(("name" = String, Path, description = "The secret's name")),
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,128}$",
+        description = "The secret's name")),
     request_body = SecretValueIn,
     responses(
         (status = 200, description = "Rotated", body = SecretOut),
@@ -123,7 +124,8 @@ async fn rotate_handler(
     path = "/api/v1/secrets/{name}",
     tag = "secrets",
     operation_id = "delete_secret",
-    params(("name" = String, Path, description = "The secret's name")),
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9._-]{1,128}$",
+        description = "The secret's name")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
