@@ -19,6 +19,7 @@ pub mod core;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod outbound;
 pub mod state;

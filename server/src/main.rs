@@ -1,6 +1,7 @@
-//! The `flowgate` command: serve, migrate, create an admin.
+//! The `flowgate` command: serve, migrate, create an admin, export and apply flows as files.
 
 use std::io::BufRead;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -32,6 +33,32 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Write every integration (and the keys, OAuth clients, stored secrets and subscriptions
+    /// it names, never a secret) of a running server as files in DIR.
+    Export {
+        dir: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Make a running server's integrations and subscriptions match the files in DIR, printing
+    /// a diff. Exit code 0: done or nothing to do; 1: problems; 2: --dry-run found changes.
+    Apply {
+        dir: PathBuf,
+        /// Check everything and print the changes, but change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// The server `export` and `apply` talk to; sign in with FLOWGATE_TOKEN (a session token), or
+/// FLOWGATE_EMAIL and FLOWGATE_PASSWORD.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The server's base URL (its admin API).
+    #[arg(long, env = "FLOWGATE_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
 }
 
 #[derive(Subcommand)]
@@ -47,14 +74,22 @@ enum AdminCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    // `export` and `apply` are clients of a server: they need no server configuration.
+    if let Command::Export { .. } | Command::Apply { .. } = command {
+        let code = match runtime().and_then(|rt| rt.block_on(files(command))) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        };
+        std::process::exit(code);
+    }
     let cfg = Config::load()?;
     flowgate::telemetry::init(&cfg.log_format);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
+    runtime()?.block_on(async move {
+        match command {
             Command::Serve => serve(cfg).await,
             Command::Migrate => {
                 let db = flowgate::db::connect(&cfg).await?;
@@ -88,8 +123,40 @@ fn main() -> anyhow::Result<()> {
                 println!("created {} ({}) with id {}", user.email, user.role, user.id);
                 Ok(())
             }
+            Command::Export { .. } | Command::Apply { .. } => Ok(()),
         }
     })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `export` and `apply`; returns the exit code.
+async fn files(command: Command) -> anyhow::Result<i32> {
+    use flowgate::files::{Api, Credentials, Log};
+    let mut log = Log::printing();
+    match command {
+        Command::Export { dir, server } => {
+            let api = Api::connect(&server.url, Credentials::from_env()?).await?;
+            flowgate::files::export(&api, &dir, &mut log).await?;
+            Ok(0)
+        }
+        Command::Apply {
+            dir,
+            dry_run,
+            server,
+        } => {
+            let api = Api::connect(&server.url, Credentials::from_env()?).await?;
+            Ok(flowgate::files::apply(&api, &dir, dry_run, &mut log)
+                .await?
+                .exit_code())
+        }
+        _ => Ok(0),
+    }
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ mod cluster;
 mod contract;
 mod crash;
 mod delivery;
+mod files;
 mod http_step;
 mod ingress;
 mod observe;
