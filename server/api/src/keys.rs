@@ -13,7 +13,10 @@ pub struct KeyIn {
     /// Paste an existing secret instead of generating one (24 to 256 visible characters, no
     /// spaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 24, max_length = 256, pattern = r"^\S+$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 24, max_length = 256, pattern = r"^\S+$")
+    )]
     pub secret: Option<String>,
     /// From this moment (RFC 3339, in the future) the key is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,7 +39,10 @@ pub struct RotateIn {
     pub overlap_s: u64,
     /// Keys only: paste the new secret instead of generating one (24 to 256 visible characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(min_length = 24, max_length = 256, pattern = r"^\S+$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 24, max_length = 256, pattern = r"^\S+$")
+    )]
     pub secret: Option<String>,
 }
 

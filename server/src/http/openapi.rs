@@ -40,6 +40,12 @@ pub struct Users;
 pub struct Subscriptions;
 /// `/api/v1/secrets` (`http/admin/secrets.rs`).
 pub struct Secrets;
+/// Generated endpoint docs and share links (`http/admin/docs.rs`).
+pub struct Docs;
+/// `/api/v1/stats` (`http/admin/stats.rs`).
+pub struct Stats;
+/// Shadow replay (`http/admin/shadow.rs`).
+pub struct Shadow;
 
 const DESCRIPTION: &str = "The admin API of Flowgate: integrations (a trigger and a flow), \
 their drafts, versions and test runs; executions and replays; API keys, OAuth clients, stored \
@@ -76,11 +82,31 @@ Within `/api/v1` fields are only ever added, never renamed or removed.";
         (name = "users", description = "Accounts and roles (admins only)."),
         (name = "keys", description = "Consumers' API keys (the secret is shown once)."),
         (name = "oauth-clients", description = "OAuth2 clients of triggers (client credentials)."),
-        (name = "oauth", description = "The OAuth2 token endpoint for trigger callers (RFC 6749 §4.4); errors in the RFC's shape."),
-        (name = "secrets", description = "Stored secrets that flows use by name (values are never returned)."),
-        (name = "integrations", description = "Integration documents, versions, drafts, publishing, validation and test runs."),
-        (name = "executions", description = "The record of every consumer call; replays and skips."),
-        (name = "subscriptions", description = "Event subscriptions (outbound webhooks), their deliveries, and test events."),
+        (
+            name = "oauth",
+            description = "The OAuth2 token endpoint for trigger callers (RFC 6749 §4.4); errors in \
+                           the RFC's shape."
+        ),
+        (
+            name = "secrets",
+            description = "Stored secrets that flows use by name (values are never returned)."
+        ),
+        (
+            name = "integrations",
+            description = "Integration documents, versions, drafts, publishing, validation and test \
+                           runs."
+        ),
+        (
+            name = "executions",
+            description = "The record of every consumer call; replays and skips."
+        ),
+        (
+            name = "subscriptions",
+            description = "Event subscriptions (outbound webhooks), their deliveries, and test \
+                           events."
+        ),
+        (name = "docs", description = "Generated endpoint docs of triggers (OpenAPI) and share links."),
+        (name = "stats", description = "The dashboard's figures."),
         (name = "probes", description = "Health and readiness, for load balancers (no session)."),
         (name = "openapi", description = "This document."),
     )
@@ -99,7 +125,8 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "The `token` of `POST /api/v1/auth/login`, as `Authorization: Bearer <token>`.",
+                        "The `token` of `POST /api/v1/auth/login`, as \
+                         `Authorization: Bearer <token>`.",
                     ))
                     .build(),
             ),
@@ -117,7 +144,8 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some(
-                        "An OAuth client's `client_id:client_secret` (each URL-encoded), RFC 6749 §2.3.1.",
+                        "An OAuth client's `client_id:client_secret` (each URL-encoded), \
+                         RFC 6749 §2.3.1.",
                     ))
                     .build(),
             ),
@@ -135,9 +163,9 @@ impl Modify for OptionalBodies {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::schema::{Schema, SchemaType, Type};
         use utoipa::openapi::RefOr;
-        let is_null = |s: &RefOr<Schema>| {
-            matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
-        };
+        let null = SchemaType::Type(Type::Null);
+        let is_null =
+            |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == null);
         for item in doc.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -158,8 +186,8 @@ impl Modify for OptionalBodies {
                     let Some(RefOr::T(Schema::OneOf(one_of))) = content.schema.as_ref() else {
                         continue;
                     };
-                    if let [only, null] = one_of.items.as_slice() {
-                        if is_null(null) {
+                    if let [only, other] = one_of.items.as_slice() {
+                        if is_null(other) {
                             content.schema = Some(only.clone());
                         }
                     }
@@ -179,7 +207,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .merge_from(Secrets::openapi())
         .merge_from(Integrations::openapi())
         .merge_from(Executions::openapi())
-        .merge_from(Subscriptions::openapi());
+        .merge_from(Subscriptions::openapi())
+        .merge_from(Docs::openapi())
+        .merge_from(Stats::openapi())
+        .merge_from(Shadow::openapi());
     // `modifiers` of `Base` saw only its own operations.
     OptionalBodies.modify(&mut doc);
     doc
@@ -240,7 +271,10 @@ pub async fn admin_document(req: HttpRequest) -> HttpResponse {
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == doc.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == doc.etag || t.trim() == "*")
+        });
     let mut answer = if current {
         HttpResponse::NotModified()
     } else {
@@ -274,7 +308,10 @@ pub async fn admin_document(req: HttpRequest) -> HttpResponse {
          example = json!({"status": "database unavailable"})),
     )
 )]
-#[expect(dead_code, reason = "documentation only: `http::health` serves /healthz")]
+#[expect(
+    dead_code,
+    reason = "documentation only: `http::health` serves /healthz"
+)]
 async fn healthz() {}
 
 /// Readiness: ready to take calls
@@ -321,9 +358,10 @@ mod tests {
     }
 
     /// Files of `http/admin` whose routes this document does not describe yet: the
-    /// dashboard's and the generated endpoint docs' (written at the same time as this file).
-    /// Take a file out of this list once its handlers have `#[utoipa::path]` and a part here.
-    const NOT_YET_DOCUMENTED: &[&str] = &["docs.rs", "stats.rs"];
+    /// dashboard's, the generated endpoint docs' and shadow replays' (written at the same time
+    /// as this file). Take a file out of this list once its handlers have `#[utoipa::path]`
+    /// and a part here.
+    const NOT_YET_DOCUMENTED: &[&str] = &[];
 
     /// `"METHOD /api/v1/path"` of every `.route("/path", web::method()...)` in a file of
     /// `http/admin`: the routes as each file registers them.
@@ -344,7 +382,12 @@ mod tests {
                 };
                 let (route, rest) = rest.split_once('"').unwrap();
                 let rest = rest.trim_start().strip_prefix(',').unwrap().trim_start();
-                let method = rest.strip_prefix("web::").unwrap().split('(').next().unwrap();
+                let method = rest
+                    .strip_prefix("web::")
+                    .unwrap()
+                    .split('(')
+                    .next()
+                    .unwrap();
                 out.insert(format!("{} /api/v1{route}", method.to_uppercase()));
             }
         }
@@ -401,13 +444,21 @@ mod tests {
             "GET /healthz",
             "GET /readyz",
             "GET /api/v1/openapi.json",
+            "GET /api/v1/shared/integrations/{slug}/openapi.json",
         ];
         let mut ids = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 let name = format!("{} {path}", method.to_uppercase());
-                assert!(ids.insert(op["operationId"].to_string()), "{name}: operationId");
-                assert_eq!(op["tags"].as_array().map(Vec::len), Some(1), "{name}: one tag");
+                assert!(
+                    ids.insert(op["operationId"].to_string()),
+                    "{name}: operationId"
+                );
+                assert_eq!(
+                    op["tags"].as_array().map(Vec::len),
+                    Some(1),
+                    "{name}: one tag"
+                );
                 let answers = op["responses"].as_object().unwrap();
                 assert!(answers.keys().any(|s| s.starts_with('2')), "{name}: no 2xx");
                 let security = op["security"].as_array();
@@ -451,15 +502,13 @@ mod tests {
             let name = r.strip_prefix("#/components/schemas/").unwrap();
             assert!(schemas.contains_key(name), "{r}");
         }
-        for t in ["ErrorBody", "OverviewOut", "IntegrationDoc", "SubscriptionSecretOut"] {
+        for t in [
+            "ErrorBody",
+            "OverviewOut",
+            "IntegrationDoc",
+            "SubscriptionSecretOut",
+        ] {
             assert!(schemas.contains_key(t), "{t}");
         }
-    }
-}
-#[cfg(test)]
-mod dump_tmp {
-    #[test]
-    fn dump() {
-        std::fs::write("/tmp/openapi.json", super::document().to_pretty_json().unwrap()).unwrap();
     }
 }

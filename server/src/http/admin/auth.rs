@@ -43,9 +43,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "Signed in", body = LoginOut,
          headers(("Set-Cookie" = String, description = "The session cookie `flowgate_session`"))),
         (status = 400, description = "The body is not a sign-in (`bad_request`)", body = ErrorBody),
-        (status = 401, description = "Wrong email or password, or a disabled user (`invalid_credentials`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 401, description = "Wrong email or password, or a disabled user \
+         (`invalid_credentials`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
         (status = 429, description = "Too many failed attempts (`rate_limited`)", body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "Too many password checks waiting (`busy`)", body = ErrorBody,

@@ -2,6 +2,7 @@
 //! share link a consumer can read them through without an account.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use flowgate_api::ErrorBody;
 use serde::Deserialize;
 
 use crate::domain::docs;
@@ -17,6 +18,22 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// This file's part of the OpenAPI document (`http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    integration_document,
+    create_share_link,
+    shared_document,
+    triggers_document
+))]
+struct Doc;
+
+impl utoipa::OpenApi for crate::http::openapi::Docs {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        Doc::openapi()
+    }
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -50,6 +67,24 @@ fn json_document(doc: serde_json::Value) -> HttpResponse {
         .json(doc)
 }
 
+/// A trigger's endpoint docs
+///
+/// An OpenAPI 3.1 document of the published trigger: URL, methods, authentication, query
+/// parameters, content types, the body's schema from the trigger's sample, the answers the
+/// flow can give. No credential or secret is named in it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/integrations/{slug}/openapi.json",
+    tag = "docs",
+    params(("slug" = String, Path, description = "The integration")),
+    responses(
+        (status = 200, description = "The OpenAPI document", body = Object),
+        (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
+        (status = 404, description = "No such integration (`not_found`)", body = ErrorBody),
+        (status = 409, description = "Never published (`not_published`)", body = ErrorBody),
+    ),
+    security(("session_token" = []), ("session_cookie" = []))
+)]
 async fn integration_document(
     state: State,
     _user: CurrentUser,
@@ -60,6 +95,19 @@ async fn integration_document(
     Ok(json_document(docs::for_slug(&state, &slug, &base).await?))
 }
 
+/// Every published trigger's endpoint docs
+///
+/// One OpenAPI 3.1 document with every published, enabled trigger (a tag per integration).
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi/triggers.json",
+    tag = "docs",
+    responses(
+        (status = 200, description = "The OpenAPI document", body = Object),
+        (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
+    ),
+    security(("session_token" = []), ("session_cookie" = []))
+)]
 async fn triggers_document(
     state: State,
     _user: CurrentUser,
@@ -69,11 +117,30 @@ async fn triggers_document(
     Ok(json_document(docs::for_all(&state, &base).await?))
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct ShareLinkOut {
+    /// The shared docs page; anyone with it can read the docs.
     url: String,
 }
 
+/// A link to share a trigger's docs
+///
+/// A page on this server that anyone with the link can read, without an account. The link
+/// stays valid while the integration exists.
+#[utoipa::path(
+    post,
+    path = "/api/v1/integrations/{slug}/share-link",
+    tag = "docs",
+    params(("slug" = String, Path, description = "The integration")),
+    responses(
+        (status = 200, description = "The link", body = ShareLinkOut),
+        (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such integration (`not_found`)", body = ErrorBody),
+        (status = 409, description = "Never published (`not_published`)", body = ErrorBody),
+    ),
+    security(("session_token" = []), ("session_cookie" = []))
+)]
 async fn create_share_link(
     state: State,
     user: CurrentUser,
@@ -95,12 +162,28 @@ async fn create_share_link(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SharedQuery {
+    /// The signature from the share link.
     #[serde(default)]
     sig: String,
 }
 
+/// Shared endpoint docs (no session)
+///
+/// The document behind a share link. A wrong `sig` is the same `404` as a missing
+/// integration.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shared/integrations/{slug}/openapi.json",
+    tag = "docs",
+    params(("slug" = String, Path, description = "The integration"), SharedQuery),
+    responses(
+        (status = 200, description = "The OpenAPI document", body = Object),
+        (status = 404, description = "No such integration, or a wrong `sig` (`not_found`)", body = ErrorBody),
+    )
+)]
 async fn shared_document(
     state: State,
     req: HttpRequest,

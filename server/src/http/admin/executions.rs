@@ -16,7 +16,13 @@ type State = web::Data<AppState>;
 
 /// This file's part of the OpenAPI document (`http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_executions, get_execution, replay_execution, skip_execution, replay_integration))]
+#[openapi(paths(
+    list_executions,
+    get_execution,
+    replay_execution,
+    skip_execution,
+    replay_integration
+))]
 struct Doc;
 
 impl utoipa::OpenApi for crate::http::openapi::Executions {
@@ -60,7 +66,8 @@ struct ExecutionsQuery {
 
 /// List executions
 ///
-/// Newest first, without `request`, `response` and `steps`; pass `next_cursor` back as `cursor` for the next page.
+/// Newest first, without `request`, `response` and `steps`; pass `next_cursor` back as `cursor` for
+/// the next page.
 #[utoipa::path(
     get,
     path = "/api/v1/executions",
@@ -68,7 +75,9 @@ struct ExecutionsQuery {
     params(ExecutionsQuery),
     responses(
         (status = 200, description = "A page of executions", body = Page<ExecutionOut>),
-        (status = 400, description = "A bad status, limit, cursor or time, or an unknown parameter type (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad status, limit, cursor or time, or an unknown parameter \
+         type (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
@@ -123,23 +132,34 @@ fn replay_input(body: &web::Bytes) -> AppResult<ReplayIn> {
 
 /// Replay an execution
 ///
-/// A dead one goes back to the queue in place (`kind` `requeued`); any other finished one runs again as a new asynchronous execution (`kind` `new`). `status`, `from` and `to` do not apply.
+/// A dead one goes back to the queue in place (`kind` `requeued`); any other finished one runs
+/// again as a new asynchronous execution (`kind` `new`). `status`, `from` and `to` do not apply.
 #[utoipa::path(
     post,
     path = "/api/v1/executions/{id}/replay",
     tag = "executions",
     params(("id" = String, Path, description = "The execution's id")),
-    request_body(content = Option<ReplayIn>, description = "Optional", content_type = "application/json"),
+    request_body(
+        content = Option<ReplayIn>,
+        description = "Optional",
+        content_type = "application/json"
+    ),
     responses(
         (status = 202, description = "Queued", body = ReplayOut),
         (status = 400, description = "Bad JSON (`bad_request`)", body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No execution with this id (or, for `version` `current`, its integration is not published) (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The execution is queued or running (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No execution with this id (or, for `version` `current`, its \
+         integration is not published) (`not_found`)",
+         body = ErrorBody),
+        (status = 409, description = "The execution is queued or running (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 256 KiB (a plain-text answer)", content_type = "text/plain", body = String),
-        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)", body = ErrorBody,
+        (status = 413, description = "The body is over 256 KiB (a plain-text answer)",
+         content_type = "text/plain", body = String),
+        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))
@@ -166,7 +186,8 @@ async fn replay_execution(
     responses(
         (status = 200, description = "The execution, now skipped", body = ExecutionOut),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
         (status = 404, description = "No execution with this id (`not_found`)", body = ErrorBody),
         (status = 409, description = "The execution is not dead (`conflict`)", body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
@@ -184,24 +205,35 @@ async fn skip_execution(
 
 /// Replay an integration's executions
 ///
-/// The executions in `status` (default `dead`) received in `[from, to)`: dead ones go back to the queue in place; `failed`, `errored` or `succeeded` ones (at most 10,000) run again as new executions.
+/// The executions in `status` (default `dead`) received in `[from, to)`: dead ones go back to the
+/// queue in place; `failed`, `errored` or `succeeded` ones (at most 10,000) run again as new
+/// executions.
 #[utoipa::path(
     post,
     path = "/api/v1/integrations/{slug}/replay",
     tag = "executions",
     params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
         description = "The integration's slug")),
-    request_body(content = Option<ReplayIn>, description = "Optional", content_type = "application/json"),
+    request_body(
+        content = Option<ReplayIn>,
+        description = "Optional",
+        content_type = "application/json"
+    ),
     responses(
         (status = 202, description = "Queued", body = BulkReplayOut),
         (status = 400, description = "Bad JSON, time or status (`bad_request`)", body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The integration was never published (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No integration with this slug (`not_found`)",
+         body = ErrorBody),
+        (status = 409, description = "The integration was never published (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 256 KiB (a plain-text answer)", content_type = "text/plain", body = String),
-        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)", body = ErrorBody,
+        (status = 413, description = "The body is over 256 KiB (a plain-text answer)",
+         content_type = "text/plain", body = String),
+        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))

@@ -3,8 +3,8 @@
 use actix_web::{web, HttpResponse};
 use flowgate_api::integrations::VersionOut;
 use flowgate_api::{
-    DraftOut, ErrorBody, IntegrationDoc, IntegrationOut, IntegrationPatch, Page, PublishIn, TestRunIn,
-    TestRunOut, ValidateOut,
+    DraftOut, ErrorBody, IntegrationDoc, IntegrationOut, IntegrationPatch, Page, PublishIn,
+    TestRunIn, TestRunOut, ValidateOut,
 };
 
 use crate::domain::integrations;
@@ -18,7 +18,20 @@ type State = web::Data<AppState>;
 
 /// This file's part of the OpenAPI document (`http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_integrations, validate_integration, get_integration, put_integration, patch_integration, delete_integration, list_versions, get_draft, put_draft, delete_draft, publish, test_run))]
+#[openapi(paths(
+    list_integrations,
+    validate_integration,
+    get_integration,
+    put_integration,
+    patch_integration,
+    delete_integration,
+    list_versions,
+    get_draft,
+    put_draft,
+    delete_draft,
+    publish,
+    test_run
+))]
 struct Doc;
 
 impl utoipa::OpenApi for crate::http::openapi::Integrations {
@@ -87,9 +100,12 @@ async fn list_integrations(state: State, _user: CurrentUser) -> AppResult<HttpRe
     params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
         description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     responses(
-        (status = 200, description = "The integration (its published document, or its draft when never published)", body = IntegrationOut),
+        (status = 200, description = "The integration (its published document, or its draft when \
+         never published)",
+         body = IntegrationOut),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No integration with this slug (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -112,15 +128,23 @@ async fn get_integration(
         description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
     request_body = IntegrationDoc,
     responses(
-        (status = 200, description = "Published as the next version of an existing integration", body = IntegrationOut),
+        (status = 200, description = "Published as the next version of an existing integration",
+         body = IntegrationOut),
         (status = 201, description = "Created and published", body = IntegrationOut),
-        (status = 400, description = "Not an integration document (`bad_request`), or an invalid one or slug (`validation_failed`, every problem in `details`)", body = ErrorBody),
+        (status = 400, description = "Not an integration document (`bad_request`), or an invalid \
+         one or slug (`validation_failed`, every problem in `details`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 409, description = "The trigger path is used by another integration (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 409, description = "The trigger path is used by another integration (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -147,14 +171,21 @@ async fn put_integration(
     request_body = IntegrationPatch,
     responses(
         (status = 200, description = "The integration", body = IntegrationOut),
-        (status = 400, description = "Bad JSON or an unknown field (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "Bad JSON or an unknown field (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The integration was never published (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No integration with this slug (`not_found`)",
+         body = ErrorBody),
+        (status = 409, description = "The integration was never published (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -179,11 +210,17 @@ async fn patch_integration(
     request_body = IntegrationDoc,
     responses(
         (status = 200, description = "The problems (empty: valid)", body = ValidateOut),
-        (status = 400, description = "Not an integration document (bad JSON, unknown fields) (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "Not an integration document (bad JSON, unknown fields) \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -198,7 +235,8 @@ async fn validate_integration(
 
 /// Get the document being edited
 ///
-/// The draft, or the published document when there is none (`is_draft` false), with every problem it has.
+/// The draft, or the published document when there is none (`is_draft` false), with every problem
+/// it has.
 #[utoipa::path(
     get,
     path = "/api/v1/integrations/{slug}/draft",
@@ -208,7 +246,8 @@ async fn validate_integration(
     responses(
         (status = 200, description = "The draft", body = DraftOut),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No integration with this slug (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -232,14 +271,22 @@ async fn get_draft(
     request_body = IntegrationDoc,
     responses(
         (status = 200, description = "Saved", body = DraftOut),
-        (status = 201, description = "Saved, and the integration created (unpublished)", body = DraftOut),
-        (status = 400, description = "Not an integration document (`bad_request`), or an invalid slug (`validation_failed`)", body = ErrorBody),
+        (status = 201, description = "Saved, and the integration created (unpublished)",
+         body = DraftOut),
+        (status = 400, description = "Not an integration document (`bad_request`), or an invalid \
+         slug (`validation_failed`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 409, description = "The trigger path is used by another integration (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 409, description = "The trigger path is used by another integration (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -264,9 +311,13 @@ async fn put_draft(
     responses(
         (status = 204, description = "Discarded"),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug, or no draft (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The integration was never published: its draft is all it has (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No integration with this slug, or no draft (`not_found`)",
+         body = ErrorBody),
+        (status = 409, description = "The integration was never published: its draft is all it has \
+         (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))
@@ -283,7 +334,8 @@ async fn delete_draft(
 
 /// Publish the draft, or roll back to a version
 ///
-/// No body or `{}`: publishes the draft as the next version. `{"version": n}`: publishes the document of stored version n again, as the next version. The draft is discarded either way.
+/// No body or `{}`: publishes the draft as the next version. `{"version": n}`: publishes the
+/// document of stored version n again, as the next version. The draft is discarded either way.
 #[utoipa::path(
     post,
     path = "/api/v1/integrations/{slug}/publish",
@@ -291,16 +343,27 @@ async fn delete_draft(
     operation_id = "publish_integration",
     params(("slug" = String, Path, pattern = r"^[a-z0-9_][a-z0-9_-]{0,63}$",
         description = "The integration's slug: 1 to 64 of `a-z 0-9 - _`, not starting with `-`")),
-    request_body(content = Option<PublishIn>, description = "Optional", content_type = "application/json"),
+    request_body(
+        content = Option<PublishIn>,
+        description = "Optional",
+        content_type = "application/json"
+    ),
     responses(
         (status = 200, description = "Published", body = IntegrationOut),
-        (status = 400, description = "Bad JSON (`bad_request`), no draft (`no_draft`), or the document is invalid (`validation_failed`)", body = ErrorBody),
+        (status = 400, description = "Bad JSON (`bad_request`), no draft (`no_draft`), or the \
+         document is invalid (`validation_failed`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug, or no such version (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The trigger path is used by another integration (`conflict`)", body = ErrorBody,
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No integration with this slug, or no such version \
+         (`not_found`)",
+         body = ErrorBody),
+        (status = 409, description = "The trigger path is used by another integration (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 256 KiB (a plain-text answer)", content_type = "text/plain", body = String),
+        (status = 413, description = "The body is over 256 KiB (a plain-text answer)",
+         content_type = "text/plain", body = String),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -317,7 +380,8 @@ async fn publish(
 
 /// Run a flow once on a sample call, recording nothing
 ///
-/// With the given document, else the draft, else the published document. A call the trigger would refuse is not an API error: `200` with `status` `failed`. HTTP steps make their calls for real.
+/// With the given document, else the draft, else the published document. A call the trigger would
+/// refuse is not an API error: `200` with `status` `failed`. HTTP steps make their calls for real.
 #[utoipa::path(
     post,
     path = "/api/v1/integrations/{slug}/test",
@@ -328,12 +392,20 @@ async fn publish(
     request_body = TestRunIn,
     responses(
         (status = 200, description = "What the run did", body = TestRunOut),
-        (status = 400, description = "Not a test run (`bad_request`), or the flow does not compile or the slug is invalid (`validation_failed`)", body = ErrorBody),
+        (status = 400, description = "Not a test run (`bad_request`), or the flow does not compile \
+         or the slug is invalid (`validation_failed`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No document given and no integration with this slug (`not_found`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No document given and no integration with this slug \
+         (`not_found`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -359,8 +431,10 @@ async fn test_run(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug (`not_found`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 404, description = "No integration with this slug (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -386,7 +460,8 @@ async fn delete_integration(
     responses(
         (status = 200, description = "The versions", body = Page<VersionOut>),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 404, description = "No integration with this slug (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No integration with this slug (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]

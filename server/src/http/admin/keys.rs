@@ -39,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "The live keys", body = Page<KeyOut>),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -62,13 +63,19 @@ async fn list_keys(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
     request_body = KeyIn,
     responses(
         (status = 201, description = "Created, with its secret", body = KeyCreatedOut),
-        (status = 400, description = "A bad label, secret, expiry or rate limit, or not a key (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad label, secret, expiry or rate limit, or not a key \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 409, description = "The pasted secret is in use by another key (`conflict`)", body = ErrorBody,
+        (status = 409, description = "The pasted secret is in use by another key (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -109,22 +116,30 @@ async fn revoke_key(
 
 /// Rotate an API key's secret
 ///
-/// The new secret is shown this once; the old one keeps working for `overlap_s` seconds (at most 30 days).
+/// The new secret is shown this once; the old one keeps working for `overlap_s` seconds (at most 30
+/// days).
 #[utoipa::path(
     post,
     path = "/api/v1/keys/{id}/rotate",
     tag = "keys",
     params(("id" = String, Path, description = "The key's id")),
-    request_body(content = Option<RotateIn>, description = "Optional: none or `{}` rotates with a generated secret and no overlap", content_type = "application/json"),
+    request_body(
+        content = Option<RotateIn>,
+        description = "Optional: none or `{}` rotates with a generated secret and no overlap",
+        content_type = "application/json"
+    ),
     responses(
         (status = 200, description = "Rotated, with the new secret", body = KeyCreatedOut),
-        (status = 400, description = "Bad JSON, overlap or pasted secret (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "Bad JSON, overlap or pasted secret (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No live key with this id (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The pasted secret is in use by another key (`conflict`)", body = ErrorBody,
+        (status = 409, description = "The pasted secret is in use by another key (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 256 KiB (a plain-text answer)", content_type = "text/plain", body = String),
+        (status = 413, description = "The body is over 256 KiB (a plain-text answer)",
+         content_type = "text/plain", body = String),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]

@@ -43,7 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "The live clients", body = Page<OauthClientOut>),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -66,11 +67,16 @@ async fn list(state: State, user: CurrentUser) -> AppResult<HttpResponse> {
     request_body = OauthClientIn,
     responses(
         (status = 201, description = "Created, with its secret", body = OauthClientCreatedOut),
-        (status = 400, description = "A bad label, scope or rate limit, or not a client (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad label, scope or rate limit, or not a client \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -85,21 +91,29 @@ async fn create(
 
 /// Rotate an OAuth client's secret
 ///
-/// The new secret is shown this once; the old one still gets tokens for `overlap_s` seconds (at most 30 days). Tokens already issued keep working until they expire.
+/// The new secret is shown this once; the old one still gets tokens for `overlap_s` seconds (at
+/// most 30 days). Tokens already issued keep working until they expire.
 #[utoipa::path(
     post,
     path = "/api/v1/oauth-clients/{id}/rotate",
     tag = "oauth-clients",
     operation_id = "rotate_oauth_client",
     params(("id" = String, Path, description = "The client's `client_id`")),
-    request_body(content = Option<RotateIn>, description = "Optional: none or `{}` rotates with no overlap; `secret` is refused (client secrets are generated)", content_type = "application/json"),
+    request_body(
+        content = Option<RotateIn>,
+        description = "Optional: none or `{}` rotates with no overlap; `secret` is refused \
+                       (client secrets are generated)",
+        content_type = "application/json"
+    ),
     responses(
         (status = 200, description = "Rotated, with the new secret", body = OauthClientCreatedOut),
-        (status = 400, description = "Bad JSON or overlap, or a `secret` given (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "Bad JSON or overlap, or a `secret` given (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No live client with this id (`not_found`)", body = ErrorBody),
-        (status = 413, description = "The body is over 256 KiB (a plain-text answer)", content_type = "text/plain", body = String),
+        (status = 413, description = "The body is over 256 KiB (a plain-text answer)",
+         content_type = "text/plain", body = String),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]

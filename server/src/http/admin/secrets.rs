@@ -32,7 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// List the stored secrets
 ///
-/// Names, hosts and times; never values. Designers may read them (to name them in HTTP steps and signature triggers).
+/// Names, hosts and times; never values. Designers may read them (to name them in HTTP steps and
+/// signature triggers).
 #[utoipa::path(
     get,
     path = "/api/v1/secrets",
@@ -41,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "The secrets, by name", body = Page<SecretOut>),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -65,13 +67,20 @@ async fn list_handler(state: State, user: CurrentUser) -> AppResult<HttpResponse
     request_body = SecretIn,
     responses(
         (status = 201, description = "Stored", body = SecretOut),
-        (status = 400, description = "A bad name, value or host pattern, or not a secret (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad name, value or host pattern, or not a secret \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 409, description = "A secret with this name exists (rotate it instead) (`conflict`)", body = ErrorBody,
+        (status = 409, description = "A secret with this name exists (rotate it instead) \
+         (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -97,12 +106,16 @@ async fn create_handler(
     request_body = SecretValueIn,
     responses(
         (status = 200, description = "Rotated", body = SecretOut),
-        (status = 400, description = "A bad value or host pattern, or not a value (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad value or host pattern, or not a value (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No secret with this name (`not_found`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -131,7 +144,8 @@ async fn rotate_handler(
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No secret with this name (`not_found`)", body = ErrorBody),
-        (status = 409, description = "A published trigger checks signatures with it (`conflict`)", body = ErrorBody,
+        (status = 409, description = "A published trigger checks signatures with it (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))

@@ -18,7 +18,19 @@ type State = web::Data<AppState>;
 
 /// This file's part of the OpenAPI document (`http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, get, patch, delete, rotate_secret, list_deliveries, redeliver_since, get_delivery, redeliver, publish))]
+#[openapi(paths(
+    list,
+    create,
+    get,
+    patch,
+    delete,
+    rotate_secret,
+    list_deliveries,
+    redeliver_since,
+    get_delivery,
+    redeliver,
+    publish
+))]
 struct Doc;
 
 impl utoipa::OpenApi for crate::http::openapi::Subscriptions {
@@ -82,11 +94,16 @@ async fn list(state: State, _user: CurrentUser) -> AppResult<HttpResponse> {
     request_body = SubscriptionIn,
     responses(
         (status = 201, description = "Created, with its secret", body = SubscriptionCreatedOut),
-        (status = 400, description = "A bad or non-public URL, pattern, header, description or rate limit, or not a subscription (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad or non-public URL, pattern, header, description or \
+         rate limit, or not a subscription (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -109,7 +126,8 @@ async fn create(
     responses(
         (status = 200, description = "The subscription", body = SubscriptionOut),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 404, description = "No subscription with this id (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No subscription with this id (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -119,7 +137,8 @@ async fn get(state: State, _user: CurrentUser, id: web::Path<String>) -> AppResu
 
 /// Change a subscription
 ///
-/// Only the fields given change; enabling clears `disabled_reason`; a header value sent as `[redacted]` keeps the current one.
+/// Only the fields given change; enabling clears `disabled_reason`; a header value sent as
+/// `[redacted]` keeps the current one.
 #[utoipa::path(
     patch,
     path = "/api/v1/subscriptions/{id}",
@@ -129,12 +148,17 @@ async fn get(state: State, _user: CurrentUser, id: web::Path<String>) -> AppResu
     request_body = SubscriptionPatch,
     responses(
         (status = 200, description = "Changed", body = SubscriptionOut),
-        (status = 400, description = "A bad field, or an unknown one (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad field, or an unknown one (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No subscription with this id (`not_found`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 404, description = "No subscription with this id (`not_found`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -161,7 +185,8 @@ async fn patch(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No subscription with this id (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No subscription with this id (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -173,21 +198,29 @@ async fn delete(state: State, user: CurrentUser, id: web::Path<String>) -> AppRe
 
 /// Rotate a subscription's signing secret
 ///
-/// The new secret is shown this once; until `previous_secret_expires_at` deliveries are signed with both.
+/// The new secret is shown this once; until `previous_secret_expires_at` deliveries are signed with
+/// both.
 #[utoipa::path(
     post,
     path = "/api/v1/subscriptions/{id}/rotate-secret",
     tag = "subscriptions",
     operation_id = "rotate_subscription_secret",
     params(("id" = String, Path, description = "The subscription's id")),
-    request_body(content = Option<RotateSecretIn>, description = "Optional", content_type = "application/json"),
+    request_body(
+        content = Option<RotateSecretIn>,
+        description = "Optional",
+        content_type = "application/json"
+    ),
     responses(
         (status = 200, description = "Rotated, with the new secret", body = SecretOut),
-        (status = 400, description = "Bad JSON or an overlap over 30 days (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "Bad JSON or an overlap over 30 days (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No subscription with this id (`not_found`)", body = ErrorBody),
-        (status = 413, description = "The body is over 256 KiB (a plain-text answer)", content_type = "text/plain", body = String),
+        (status = 404, description = "No subscription with this id (`not_found`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 256 KiB (a plain-text answer)",
+         content_type = "text/plain", body = String),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -225,7 +258,8 @@ struct DeliveriesParams {
 
 /// List a subscription's deliveries
 ///
-/// Newest first, without bodies and attempts; pass `next_cursor` back as `cursor` for the next page.
+/// Newest first, without bodies and attempts; pass `next_cursor` back as `cursor` for the next
+/// page.
 #[utoipa::path(
     get,
     path = "/api/v1/subscriptions/{id}/deliveries",
@@ -233,9 +267,12 @@ struct DeliveriesParams {
     params(("id" = String, Path, description = "The subscription's id"), DeliveriesParams),
     responses(
         (status = 200, description = "A page of deliveries", body = Page<DeliveryOut>),
-        (status = 400, description = "A bad status, limit or cursor, or an unknown parameter (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad status, limit or cursor, or an unknown parameter \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 404, description = "No subscription with this id (`not_found`)", body = ErrorBody),
+        (status = 404, description = "No subscription with this id (`not_found`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -297,7 +334,8 @@ async fn get_delivery(
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No delivery with this id (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The delivery is pending or delivering (`conflict`)", body = ErrorBody,
+        (status = 409, description = "The delivery is pending or delivering (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))
@@ -322,12 +360,17 @@ async fn redeliver(
     request_body = RedeliverIn,
     responses(
         (status = 202, description = "Queued again", body = RedeliverOut),
-        (status = 400, description = "A bad time, or not a redelivery (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad time, or not a redelivery (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
-        (status = 404, description = "No subscription with this id (`not_found`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 404, description = "No subscription with this id (`not_found`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]
@@ -346,7 +389,8 @@ async fn redeliver_since(
 
 /// Publish a test event
 ///
-/// To every enabled subscription whose patterns match; the deliveries are written before the answer.
+/// To every enabled subscription whose patterns match; the deliveries are written before the
+/// answer.
 #[utoipa::path(
     post,
     path = "/api/v1/events",
@@ -355,11 +399,17 @@ async fn redeliver_since(
     request_body = EventIn,
     responses(
         (status = 202, description = "Published", body = EventOut),
-        (status = 400, description = "A bad event type or a payload over 256 KiB, or not an event (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad event type or a payload over 256 KiB, or not an event \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
-        (status = 403, description = "Needs the designer role or higher (`forbidden`)", body = ErrorBody),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 403, description = "Needs the designer role or higher (`forbidden`)",
+         body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
     ),
     security(("session_token" = []), ("session_cookie" = []))
 )]

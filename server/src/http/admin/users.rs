@@ -62,14 +62,19 @@ async fn list_users(state: State, user: CurrentUser) -> AppResult<HttpResponse> 
     request_body = UserIn,
     responses(
         (status = 201, description = "Created", body = UserOut),
-        (status = 400, description = "A bad email, password or role, or not a user (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "A bad email, password or role, or not a user (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 409, description = "A user with this email exists (`conflict`)", body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)", body = ErrorBody,
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
+        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))
@@ -86,7 +91,8 @@ async fn create_user(
 
 /// Change a user's role, disabled flag or password
 ///
-/// Only the fields given change. Disabling ends the user's sessions at once; a new password ends them too (but the caller's own).
+/// Only the fields given change. Disabling ends the user's sessions at once; a new password ends
+/// them too (but the caller's own).
 #[utoipa::path(
     patch,
     path = "/api/v1/users/{id}",
@@ -95,15 +101,23 @@ async fn create_user(
     request_body = UserPatch,
     responses(
         (status = 200, description = "Changed", body = UserOut),
-        (status = 400, description = "An unknown role, a short password or an unknown field (`bad_request`)", body = ErrorBody),
+        (status = 400, description = "An unknown role, a short password or an unknown field \
+         (`bad_request`)",
+         body = ErrorBody),
         (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
         (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No user with this id (`not_found`)", body = ErrorBody),
-        (status = 409, description = "Disabling or demoting yourself, or the last enabled admin (`conflict`)", body = ErrorBody,
+        (status = 409, description = "Disabling or demoting yourself, or the last enabled admin \
+         (`conflict`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json` (`unsupported_media_type`)", body = ErrorBody),
-        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)", body = ErrorBody,
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
+        (status = 503, description = "The server is busy or stopping (`busy`, `shutting_down`)",
+         body = ErrorBody,
          headers(("Retry-After" = String, description = "Seconds to wait"))),
     ),
     security(("session_token" = []), ("session_cookie" = []))
