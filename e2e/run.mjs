@@ -1,7 +1,8 @@
 // Browser tests: the real flowgate binary on an ephemeral port with a fresh SQLite database,
 // driven through Debian's chromium with playwright-core. Walks the journeys people make.
 //
-//   node e2e/run.mjs [--shots]      (--shots: also write the docs/ui/*.png screenshots)
+//   node e2e/run.mjs [--shots]      (--shots: also write the docs/ui/*.png screenshots;
+//                                    with FULL_SHOTS=1, whole pages too, in e2e/artifacts)
 //
 // FLOWGATE_BIN (default target/debug/flowgate) and FLOWGATE_UI_DIR (default frontend/dist).
 // On a failure the page is saved as e2e/artifacts/<test>.png and the server log is kept.
@@ -71,23 +72,36 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 context.setDefaultTimeout(10_000);
-const page = await context.newPage();
 const pageErrors = [];
 // The admin origin's Content-Security-Policy must not block anything the app does.
-await page.addInitScript(() => {
-  document.addEventListener('securitypolicyviolation', e => {
-    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+async function watchPage(p) {
+  await p.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', e => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
   });
-});
-page.on('pageerror', e => pageErrors.push(String(e)));
-page.on('console', m => { if (m.type() === 'error' && !/status of 40[0-9]/.test(m.text())) pageErrors.push(m.text()); });
+  p.on('pageerror', e => pageErrors.push(String(e)));
+  p.on('console', m => { if (m.type() === 'error' && !/status of 40[0-9]/.test(m.text())) pageErrors.push(m.text()); });
+  return p;
+}
+const page = await watchPage(await context.newPage());
 const url = p => `${server.base}${p}`;
 const state = {};
 
-async function shot(name) {
+async function shot(name, on = page) {
   if (!docShots) return;
   mkdirSync(docShots, { recursive: true });
-  await page.screenshot({ path: join(docShots, `${name}.png`) });
+  await on.screenshot({ path: join(docShots, `${name}.png`) });
+  // FULL_SHOTS=1: whole pages too, to look at (not kept in the docs).
+  if (process.env.FULL_SHOTS && 'goto' in on) {
+    mkdirSync(artifacts, { recursive: true });
+    await on.screenshot({ path: join(artifacts, `full-${name}.png`), fullPage: true });
+  }
+}
+
+// Notices left over from earlier steps would cover the screenshots.
+async function dismissNotices(on = page) {
+  await on.locator('.notice-close').evaluateAll(els => els.forEach(e => e.click()));
 }
 
 async function waitSaved() {
@@ -122,8 +136,13 @@ const tests = [
     await shot('sign-in');
     await page.fill('#password', ADMIN.password);
     await page.click('button[type=submit]');
-    await page.waitForSelector('h1:has-text("Integrations")');
+    // The dashboard is the landing page; nothing has been called yet.
+    await page.waitForSelector('h1:has-text("Dashboard")');
+    await page.waitForSelector('#dashboard-empty:has-text("No calls in the last hour")');
     await page.reload();
+    await page.waitForSelector('#dashboard-empty');
+    check(await page.getAttribute('#nav-dashboard', 'aria-current') === 'page', 'the dashboard is the current nav entry');
+    await page.click('#dashboard-empty a:has-text("Go to integrations")');
     await page.waitForSelector('h1:has-text("Integrations")');
     await page.waitForSelector('text=No integrations yet');
   }],
@@ -228,6 +247,44 @@ const tests = [
     await shot('execution');
   }],
 
+  ['the dashboard shows the calls of the last hour; a row opens its executions', async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(url('/t/acme/CreateCustomerRecord'), { method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': state.secret }, body: `{"id":"D${i}","eventType":"X"}` });
+      check(r.status === 200, `call ${i} answered ${r.status}`);
+    }
+    // The server reuses an overview for 5 s (and the page refreshes every 30 s): reload until
+    // the calls are in.
+    await page.click('#nav-dashboard');
+    for (let i = 0; i < 20; i++) {
+      if (await page.locator('#dashboard-integrations tr[data-slug="create-customer-record"]').count()) break;
+      await new Promise(r => setTimeout(r, 500));
+      if (i % 4 === 3) await page.reload();
+    }
+    await page.waitForSelector('#dashboard-integrations tr[data-slug="create-customer-record"]');
+    const calls = Number((await page.textContent('#stat-calls .stat-value')).replace(/,/g, ''));
+    check(calls >= 5, `headline calls ${calls}`);
+    check(/0 %/.test(await page.textContent('#stat-error-rate')), 'no errors so far');
+    check(await page.getAttribute('#stat-dead', 'href') === '/executions?status=dead', 'dead letters link to the dead executions');
+    const chart = page.locator('#calls-chart svg[role="img"]');
+    check(/Calls per minute over the last hour/.test(await chart.locator('title').first().textContent()), 'the chart has a title');
+    check(/\d+ calls/.test(await page.textContent('#calls-chart-desc')), 'the chart is described');
+    check(await page.locator('#calls-chart .chart-calls rect').count() >= 1, 'bars for the calls');
+    const row = 'tr[data-slug="create-customer-record"]';
+    check(/Create customer record: \d+ calls/.test(await page.getAttribute(`${row} svg.sparkline`, 'aria-label')), 'the sparkline is labelled');
+    await dismissNotices();
+    await shot('dashboard');
+
+    await page.click('#window-24h');
+    await page.waitForURL(/\?window=24h$/);
+    await page.waitForSelector('h2:has-text("Calls per half hour")');
+    check(await page.getAttribute('#window-24h', 'aria-current') === 'true', 'the day window is the current one');
+    await page.click(`${row} a.integration-link`);
+    await page.waitForURL(/\/executions\?integration=create-customer-record&range=24h$/);
+    await page.waitForSelector('tr.execution-row');
+    check(await page.inputValue('#filter-integration') === 'create-customer-record', 'the executions are filtered by the integration');
+  }],
+
   ['versions: publish a change, diff it, roll back', async () => {
     await page.goto(url('/integrations/create-customer-record'));
     await page.waitForSelector('#pipeline');
@@ -263,6 +320,131 @@ const tests = [
     await page.click('#create-user');
     await page.waitForSelector('[data-user-email="designer@example.com"]');
     await shot('users');
+  }],
+
+  ['endpoint docs: a published trigger with a sample, shared with a consumer who has no account', async () => {
+    // A draft that was never published has no docs yet.
+    const made = await page.evaluate(async () => (await fetch('/api/v1/integrations/never-published/draft', { method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Never published', trigger: { path: 'acme/NeverPublished', auth: { type: 'none' } } }) })).status);
+    check(made === 200 || made === 201, `making the draft answered ${made}`);
+    await page.goto(url('/integrations/never-published/docs'));
+    await page.waitForSelector('#docs-not-published:has-text("Not published yet")');
+
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'Order intake');
+    await page.fill('#new-path', 'acme/OrderIntake');
+    await page.click('#create-integration');
+    await page.waitForSelector('text=No steps yet');
+    await page.click('#auth-api-key');
+    await page.check('.key-chip[data-key-label="e2e consumer"] input');
+    await page.click('summary:has-text("Query parameters, bodies and limits")');
+    await page.click('.query-params button:has-text("+ Add parameter")');
+    await page.locator('.query-params input[aria-label="Parameter name"]').nth(0).fill('tenant');
+    await page.locator('.query-params input[aria-label="Required"]').nth(0).check();
+    await page.click('.query-params button:has-text("+ Add parameter")');
+    await page.locator('.query-params input[aria-label="Parameter name"]').nth(1).fill('channel');
+    await page.locator('.query-params input[aria-label="Default value"]').nth(1).fill('web');
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=respond]');
+    await page.locator('.step-card[data-index="0"] .code-input').fill('#{ accepted: true, order: request.body.orderId }');
+
+    // The test body becomes the trigger's sample: only JSON.
+    await page.fill('#test-body', 'orderId=O-17');
+    await page.click('#save-sample');
+    check(/not JSON/.test(await page.textContent('#sample-error')), 'a body that is not JSON is refused in words');
+    const sample = { orderId: 'O-17', customer: { email: 'jane.doe@example.com' }, lines: [{ sku: 'A-1', qty: 2 }] };
+    await page.fill('#test-body', JSON.stringify(sample, null, 2));
+    await page.click('#save-sample');
+    await page.waitForSelector('#sample-state:has-text("sample saved")');
+    check(await page.locator('#sample-error').count() === 0, 'the error is gone');
+    if (docShots) {
+      // The test panel with its sample bar (the editor's sticky header kept out of the way).
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await dismissNotices();
+      const box = await page.locator('#test-panel').boundingBox();
+      await page.screenshot({ path: join(docShots, 'editor-sample.png'),
+        clip: { x: box.x - 8, y: box.y - 8, width: box.width + 16, height: Math.min(box.height + 16, 800 - box.y) } });
+    }
+    await waitSaved();
+    check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#trigger-card')}`);
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 1")');
+
+    await page.click('#trigger-docs');
+    await page.waitForURL(/\/integrations\/order-intake\/docs$/);
+    await page.waitForSelector('#docs-url');
+    check((await page.textContent('#docs-url')).trim() === url('/t/acme/OrderIntake'), `URL ${await page.textContent('#docs-url')}`);
+    check(/API key/.test(await page.textContent('#docs-auth-title')), `auth ${await page.textContent('#docs-auth-title')}`);
+    check(/X-API-Key/.test(await page.textContent('#docs-auth')), 'the header is named');
+    const param = await page.textContent('#docs-params-table tr[data-param="tenant"]');
+    check(/required/.test(param), `parameter row: ${param}`);
+    const optional = await page.textContent('#docs-params-table tr[data-param="channel"]');
+    check(/optional/.test(optional) && /web/.test(optional), `parameter row: ${optional}`);
+    for (const field of ['orderId', 'customer', 'email', 'lines', 'sku', 'qty']) {
+      check(await page.locator(`#docs-body-schema tr[data-field="${field}"]`).count() === 1, `body field ${field} is listed`);
+    }
+    check((await page.textContent('#docs-body-example')).includes('jane.doe@example.com'), 'the sample is the example');
+    const curl = await page.textContent('#docs-curl-post');
+    check(curl.includes(`'${url('/t/acme/OrderIntake')}?tenant=VALUE'`) && curl.includes('X-API-Key: $FLOWGATE_API_KEY') && curl.includes('O-17'),
+      `curl: ${curl}`);
+    check(await page.getAttribute('#docs-download', 'href') === '/api/v1/integrations/order-intake/openapi.json', 'the document can be downloaded');
+    await dismissNotices();
+    await shot('docs');
+    // A consumer following the curl example gets in.
+    const r = await fetch(`${url('/t/acme/OrderIntake')}?tenant=acme`, { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': state.secret }, body: JSON.stringify(sample) });
+    const answer = await r.json();
+    check(r.status === 200 && answer.order === 'O-17', `the documented call answered ${r.status} ${JSON.stringify(answer)}`);
+
+    await page.click('#share-docs');
+    await page.waitForSelector('#share-url');
+    const shared = await page.inputValue('#share-url');
+    check(shared.startsWith(url('/share/integrations/order-intake?sig=')), `share link ${shared}`);
+    check(/Anyone with this link can read/.test(await page.textContent('#share-link')), 'the link says who can read it');
+    await page.evaluate(() => document.querySelector('#share-link').scrollIntoView({ block: 'center' }));
+    await shot('docs-share');
+
+    // Someone without an account, in a browser of their own.
+    const stranger = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const other = await watchPage(await stranger.newPage());
+      await other.goto(shared);
+      await other.waitForSelector('#docs-url');
+      check(await other.locator('nav.sidebar').count() === 0, 'no navigation on the shared page');
+      check(await other.locator('#email').count() === 0, 'no sign-in asked');
+      check(await other.locator('#share-docs').count() === 0, 'no admin buttons');
+      check((await other.textContent('#docs-title')).includes('Order intake'), 'the title');
+      check(await other.locator('#docs-body-schema tr[data-field="email"]').count() === 1, 'the body fields');
+      await other.evaluate(() => document.querySelector('#docs-body').scrollIntoView({ block: 'start' }));
+      await shot('docs-shared', other);
+      await other.goto(shared.replace(/sig=.*/, 'sig=00000000000000000000000000000000'));
+      await other.waitForSelector('#shared-error:has-text("This link is not valid or the integration was removed")');
+      const cookies = await stranger.cookies();
+      check(cookies.length === 0, `the stranger got no cookies: ${JSON.stringify(cookies.map(c => c.name))}`);
+    } finally {
+      await stranger.close();
+    }
+  }],
+
+  ['the API reference lists the admin API by tag, with fields of the bodies', async () => {
+    await page.click('#nav-api-reference');
+    await page.waitForSelector('h1:has-text("API reference")');
+    const op = '.api-op[data-method="POST"][data-path="/api/v1/keys"]';
+    await page.waitForSelector(op);
+    await page.click(`${op} > summary`);
+    await page.waitForSelector(`${op} .api-op-body .schema-table tr[data-field="label"]`);
+    check(await page.locator(`${op} .reply[data-status="201"]`).count() === 1, 'the 201 answer is listed');
+    await page.fill('input[aria-label="Filter operations"]', 'post keys');
+    await page.waitForFunction(() => document.querySelectorAll('.api-op:not([hidden])').length < 6);
+    check(await page.isVisible(op), 'the filter keeps the operation');
+    check(await page.locator(`${op} .api-op-body`).count() === 1, 'the opened operation stays open while filtering');
+    await page.fill('input[aria-label="Filter operations"]', '');
+    await page.waitForFunction(() => document.querySelectorAll('.api-op:not([hidden])').length > 6);
+    await page.evaluate(s => document.querySelector(s).closest('.api-tag').scrollIntoView({ block: 'start' }), op);
+    await dismissNotices();
+    await shot('api-reference');
   }],
 
   ['revoke the key: the next call is refused', async () => {
@@ -532,16 +714,89 @@ const tests = [
     check(unsigned.status === 401, `an unsigned call answered ${unsigned.status}`);
   }],
 
+  ['shadow replay: recorded calls run against the draft show which answers would change', async () => {
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'Order totals');
+    await page.fill('#new-path', 'acme/OrderTotals');
+    await page.click('#create-integration');
+    await page.waitForSelector('text=No steps yet');
+    await page.click('#auth-none');
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=respond]');
+    const respond = '.step-card[data-index="0"] .code-input';
+    await page.locator(respond).fill('#{ order: request.body.id, total: request.body.qty * 10 }');
+    await waitSaved();
+    check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#pipeline')}`);
+    // Nothing was called yet: nothing to replay.
+    await page.click('#run-shadow');
+    await page.waitForSelector('#shadow-empty:has-text("No recorded calls to replay yet")');
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 1")');
+    for (const [id, qty] of [['O-1', 3], ['O-2', 5], ['O-3', 7]]) {
+      const r = await fetch(url('/t/acme/OrderTotals'), { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, qty }) });
+      const a = await r.json();
+      check(r.status === 200 && a.total === qty * 10, `call ${id} answered ${r.status} ${JSON.stringify(a)}`);
+    }
+    // Only finished calls are replayed; wait until all three are.
+    for (let i = 0; i < 50; i++) {
+      const done = await page.evaluate(async () => (await (await fetch('/api/v1/executions?integration=order-totals')).json())
+        .items.filter(e => e.status === 'succeeded').length);
+      if (done >= 3) break;
+      await new Promise(r => setTimeout(r, 100));
+    }
+
+    // The draft doubles the total: every recorded call would now get another answer.
+    await page.locator(respond).fill('#{ order: request.body.id, total: request.body.qty * 20 }');
+    await waitSaved();
+    await page.evaluate(() => document.querySelector('#shadow-panel').scrollIntoView({ block: 'start' }));
+    await page.click('#run-shadow');
+    await page.waitForSelector('#shadow-summary');
+    const summary = (await page.textContent('#shadow-summary')).trim();
+    check(/0 of 3 answered the same, 3 differ/.test(summary), `summary: ${summary}`);
+    check(await page.getAttribute('#shadow-summary', 'data-tone') === 'bad', 'the summary is marked bad');
+    check(await page.locator('#shadow-runs .shadow-run[data-outcome="differs"]').count() === 3, 'three differing calls are listed');
+    const first = '#shadow-runs .shadow-run:first-child';
+    check(/^\/executions\/.+/.test(await page.getAttribute(`${first} a.shadow-exec`, 'href')), 'a row links to its execution');
+    check(/body \$\.total: 70 → 140/.test(await page.textContent(`${first} .shadow-first-diff`)), 'the newest call\'s difference is shown');
+    await page.click(`${first} summary .shadow-time`);
+    await page.waitForSelector(`${first} .shadow-diffs li:has-text("body $.total: 70 → 140")`);
+    check((await page.textContent(`${first} .shadow-bodies`)).includes('140'), 'the draft\'s answer is shown beside the recorded one');
+    await page.evaluate(() => {
+      document.querySelectorAll('.notice-close').forEach(b => b.click());
+      document.querySelector('#shadow-panel').scrollIntoView({ block: 'start' });
+      document.querySelector('.editor-side').scrollTop -= 40; // clear of the sticky heading
+    });
+    await page.waitForSelector('.notice', { state: 'detached' });
+    await shot('editor-shadow');
+
+    // The published version is untouched, and a wrong count is refused in the API's words.
+    const still = await (await fetch(url('/t/acme/OrderTotals'), { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: '{"id":"O-4","qty":1}' })).json();
+    check(still.total === 10, `the published flow still answers ${JSON.stringify(still)}`);
+    await page.fill('#shadow-limit', '500');
+    await page.click('#run-shadow');
+    await page.waitForSelector('#shadow-error');
+    check(/limit must be 1 to 200/i.test(await page.textContent('#shadow-error')), `error: ${await page.textContent('#shadow-error')}`);
+  }],
+
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
     await page.setViewportSize({ width: 1024, height: 768 });
     try {
-      for (const [path, ready] of [['/integrations', '#integrations'], ['/integrations/create-customer-record', '#pipeline'],
+      for (const [path, ready] of [['/', '#dashboard-integrations'], ['/integrations', '#integrations'],
+                                   ['/integrations/create-customer-record', '#pipeline'],
+                                   ['/integrations/order-intake/docs', '#docs-url'], ['/api-reference', '.api-op'],
                                    ['/executions', 'tr.execution-row'], ['/keys', 'h1'], ['/oauth-clients', '#oauth-clients'],
                                    ['/users', 'h1'],
                                    ['/subscriptions', 'h1'], ['/secrets', 'h1']]) {
         await page.goto(url(path));
         await page.waitForSelector(ready);
         const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        if (process.env.FULL_SHOTS) {
+          mkdirSync(artifacts, { recursive: true });
+          await page.screenshot({ path: join(artifacts, `w1024${path.replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true });
+        }
         check(wide <= 1024, `${path} is ${wide} px wide at a 1024 px window`);
       }
       await page.goto(url('/integrations/create-customer-record'));

@@ -1,9 +1,12 @@
-//! The shell: sign-in gate, navigation and routes.
+//! The shell: sign-in gate, navigation and routes. Shared docs (`/share/…`) are for people
+//! without an account: they render outside the gate, without the navigation, and the app does
+//! not ask who is signed in there.
 
 use flowgate_api::{LoginIn, LoginOut, UserOut};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{Redirect, Route, Router, Routes, A};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::api;
@@ -26,29 +29,61 @@ pub fn App() -> impl IntoView {
             user.set(None);
         }
     });
-    spawn_local(async move {
-        if let Ok(me) = api::get::<UserOut>("/auth/me").await {
-            user.set(Some(me));
-        }
-        checked.set(true);
-    });
 
-    // Re-render the gate only when signing in or out, not on every write to `user`.
-    let signed_in = Memo::new(move |_| user.with(Option::is_some));
     view! {
         <Router>
             <NoticeStack/>
             <ConfirmDialog/>
-            {move || {
-                if !checked.get() {
-                    view! { <div class="boot"><Loading/></div> }.into_any()
-                } else if !signed_in.get() {
-                    view! { <Login/> }.into_any()
-                } else {
-                    view! { <Shell/> }.into_any()
-                }
-            }}
+            <Gate user=user checked=checked/>
         </Router>
+    }
+}
+
+/// Whether a path is one of the pages shown without signing in.
+pub fn is_public_path(path: &str) -> bool {
+    path.starts_with("/share/")
+}
+
+/// Public pages as they are; everything else behind the sign-in.
+#[component]
+fn Gate(user: RwSignal<Option<UserOut>>, checked: RwSignal<bool>) -> impl IntoView {
+    let location = use_location();
+    let public = Memo::new(move |_| location.pathname.with(|p| is_public_path(p)));
+    // Who is signed in is asked once, when a gated page is first shown.
+    let asked = StoredValue::new(false);
+    Effect::new(move |_| {
+        if public.get() || asked.get_value() {
+            return;
+        }
+        asked.set_value(true);
+        spawn_local(async move {
+            if let Ok(me) = api::get::<UserOut>("/auth/me").await {
+                user.set(Some(me));
+            }
+            checked.set(true);
+        });
+    });
+    // Re-render the gate only when signing in or out, not on every write to `user`.
+    let signed_in = Memo::new(move |_| user.with(Option::is_some));
+    move || {
+        if public.get() {
+            view! { <PublicPages/> }.into_any()
+        } else if !checked.get() {
+            view! { <div class="boot"><Loading/></div> }.into_any()
+        } else if !signed_in.get() {
+            view! { <Login/> }.into_any()
+        } else {
+            view! { <Shell/> }.into_any()
+        }
+    }
+}
+
+#[component]
+fn PublicPages() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <div class="share-page"><h1>"Not found"</h1><p>"This page does not exist."</p></div> }>
+            <Route path=path!("/share/integrations/:slug") view=pages::docs::SharedDocsPage/>
+        </Routes>
     }
 }
 
@@ -78,6 +113,7 @@ fn Shell() -> impl IntoView {
         <div class="shell">
             <nav class="sidebar" aria-label="Main">
                 <div class="brand"><span class="brand-mark">"⟶"</span>" Flowgate"</div>
+                <A href="/" exact=true attr:class="nav-link" attr:id="nav-dashboard">"Dashboard"</A>
                 <A href="/integrations" attr:class="nav-link">"Integrations"</A>
                 <A href="/executions" attr:class="nav-link">"Executions"</A>
                 <A href="/keys" attr:class="nav-link">"API keys"</A>
@@ -88,16 +124,19 @@ fn Shell() -> impl IntoView {
                     <A href="/users" attr:class="nav-link">"Users"</A>
                 </Show>
                 <div class="sidebar-foot">
+                    <A href="/api-reference" attr:class="nav-link nav-help" attr:id="nav-api-reference">"API reference"</A>
                     <div class="who" title=email>{email}</div>
                     <div class="who-role">{role}</div>
                     <button class="btn btn-ghost" id="sign-out" on:click=sign_out>"Sign out"</button>
                 </div>
             </nav>
             <main class="content">
-                <Routes fallback=|| view! { <div class="page"><h1>"Not found"</h1><p>"This page does not exist. "<a href="/integrations">"Go to integrations"</a></p></div> }>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/integrations"/> }/>
+                <Routes fallback=|| view! { <div class="page"><h1>"Not found"</h1><p>"This page does not exist. "<a href="/">"Go to the dashboard"</a></p></div> }>
+                    <Route path=path!("/") view=pages::dashboard::DashboardPage/>
                     <Route path=path!("/integrations") view=pages::integrations::IntegrationsPage/>
                     <Route path=path!("/integrations/:slug") view=pages::editor::EditorPage/>
+                    <Route path=path!("/integrations/:slug/docs") view=pages::docs::IntegrationDocsPage/>
+                    <Route path=path!("/api-reference") view=pages::api_reference::ApiReferencePage/>
                     <Route path=path!("/executions") view=pages::executions::ExecutionsPage/>
                     <Route path=path!("/executions/:id") view=pages::executions::ExecutionPage/>
                     <Route path=path!("/keys") view=pages::keys::KeysPage/>
@@ -156,5 +195,18 @@ fn Login() -> impl IntoView {
                 </button>
             </form>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_shared_pages_skip_the_sign_in() {
+        assert!(is_public_path("/share/integrations/create-customer"));
+        assert!(!is_public_path("/"));
+        assert!(!is_public_path("/integrations/share"));
+        assert!(!is_public_path("/shared"));
     }
 }

@@ -18,4 +18,6 @@ pub use time::{
     ago, from_input, full_time, input_at, now_us, parse_time_us, rfc3339_utc, short_time, to_input,
     until, until_at,
 };
-pub use units::{fmt_bytes, fmt_duration_us, fmt_ms, fmt_rate, fmt_step_ms};
+pub use units::{
+    fmt_bytes, fmt_duration_us, fmt_latency_ms, fmt_ms, fmt_percent, fmt_rate, fmt_step_ms,
+};

@@ -37,6 +37,11 @@ pub struct CallTarget<'a> {
     /// The method to show (the trigger's first).
     pub method: &'a str,
     pub auth: &'a TriggerAuth,
+    /// The body the snippet sends (JSON); `None`: a small placeholder object.
+    pub body: Option<&'a str>,
+    /// Written for the consumer (the endpoint's published docs) rather than for the designer:
+    /// "your key" instead of "one of the picked keys", no hints at admin pages.
+    pub consumer: bool,
 }
 
 /// What a caller sends, in words, and a shell script that does it.
@@ -105,11 +110,20 @@ pub fn fmt_seconds(s: u64) -> String {
 }
 
 /// The `curl` lines that get an access token into `$TOKEN`.
-fn token_lines(origin: &str, client: Option<&str>, scope: Option<&str>) -> Vec<String> {
-    let mut out =
-        vec!["# CLIENT_SECRET: shown once, when the client was created or rotated".to_owned()];
-    match client {
+fn token_lines(
+    origin: &str,
+    client: Option<&str>,
+    scope: Option<&str>,
+    consumer: bool,
+) -> Vec<String> {
+    let mut out = if consumer {
+        vec!["# CLIENT_ID, CLIENT_SECRET: your OAuth client's id and secret".to_owned()]
+    } else {
+        vec!["# CLIENT_SECRET: shown once, when the client was created or rotated".to_owned()]
+    };
+    match client.filter(|id| !id.is_empty()) {
         Some(id) => out.push(format!("CLIENT_ID={}", shell_quote(id))),
+        None if consumer => {}
         None => {
             out.push("# CLIENT_ID: an accepted OAuth client's id (OAuth clients page)".to_owned())
         }
@@ -137,7 +151,7 @@ fn token_lines(origin: &str, client: Option<&str>, scope: Option<&str>) -> Vec<S
 
 /// A script that gets an access token for a client (shown when the client is created).
 pub fn token_request(origin: &str, client_id: &str) -> String {
-    let mut lines = token_lines(origin, Some(client_id), None);
+    let mut lines = token_lines(origin, Some(client_id), None, false);
     lines.push("echo \"$TOKEN\"".to_owned());
     lines.join("\n")
 }
@@ -155,6 +169,15 @@ fn curl(method: &str, url: &str, headers: &[String], body_arg: &str) -> String {
 
 const API_KEY_HEADER: &str = "\"X-API-Key: $FLOWGATE_API_KEY\"";
 const API_KEY_NOTE: &str = "# FLOWGATE_API_KEY: an accepted key's secret (shown once, at creation)";
+const API_KEY_NOTE_CONSUMER: &str = "# FLOWGATE_API_KEY: the secret of the API key you were given";
+
+fn api_key_note(consumer: bool) -> &'static str {
+    if consumer {
+        API_KEY_NOTE_CONSUMER
+    } else {
+        API_KEY_NOTE
+    }
+}
 
 /// How to call a trigger: what to send, and a script that sends it.
 pub fn how_to_call(t: &CallTarget) -> HowToCall {
@@ -163,18 +186,21 @@ pub fn how_to_call(t: &CallTarget) -> HowToCall {
     } else {
         t.method
     };
-    let plain_body = format!("-d {}", shell_quote(SAMPLE_BODY));
+    let plain_body = format!("-d {}", shell_quote(t.body.unwrap_or(SAMPLE_BODY)));
     match t.auth {
         TriggerAuth::None => HowToCall {
             what: vec!["Anyone who knows the URL can call it: no credentials are needed.".into()],
             script: curl(method, t.url, &[], &plain_body),
         },
         TriggerAuth::ApiKey { .. } => HowToCall {
-            what: vec![
-                "Send the secret of one of the picked API keys in the X-API-Key header (or as Authorization: Bearer <secret>).".into(),
-            ],
+            what: vec![if t.consumer {
+                "Send your API key's secret in the X-API-Key header (or as Authorization: Bearer <secret>).".into()
+            } else {
+                "Send the secret of one of the picked API keys in the X-API-Key header (or as Authorization: Bearer <secret>).".into()
+            }],
             script: format!(
-                "{API_KEY_NOTE}\n{}",
+                "{}\n{}",
+                api_key_note(t.consumer),
                 curl(method, t.url, &[API_KEY_HEADER.to_owned()], &plain_body)
             ),
         },
@@ -192,15 +218,18 @@ pub fn how_to_call(t: &CallTarget) -> HowToCall {
                 ));
             }
             if !keys.is_empty() {
-                what.push(
+                what.push(if t.consumer {
+                    "An API key's secret works as well (X-API-Key header).".into()
+                } else {
                     "The secret of one of the picked API keys works as well (X-API-Key header)."
-                        .into(),
-                );
+                        .into()
+                });
             }
             let mut lines = token_lines(
                 t.origin,
                 clients.first().map(String::as_str),
                 scope.as_deref(),
+                t.consumer,
             );
             lines.push(curl(
                 method,
@@ -373,7 +402,9 @@ fn signed(t: &CallTarget, method: &str) -> HowToCall {
     }
     let mut lines = Vec::new();
     let secret = secret.trim();
-    lines.push(if secret.is_empty() {
+    lines.push(if t.consumer {
+        "# SECRET: the signing secret agreed with the integration's owner".to_owned()
+    } else if secret.is_empty() {
         "# SECRET: the signing secret (pick the stored secret that holds it)".to_owned()
     } else {
         format!(
@@ -384,26 +415,37 @@ fn signed(t: &CallTarget, method: &str) -> HowToCall {
     // A caller may also need an API key or an OAuth token: a key when there are keys (the
     // simpler of the two), else a token.
     if !keys.is_empty() {
-        what.push(
+        what.push(if t.consumer {
+            "It also needs your API key's secret, in the X-API-Key header.".into()
+        } else {
             "It also needs the secret of one of the picked API keys, in the X-API-Key header."
-                .into(),
-        );
-        lines.push(API_KEY_NOTE.to_owned());
+                .into()
+        });
+        lines.push(api_key_note(t.consumer).to_owned());
         headers.push(API_KEY_HEADER.to_owned());
     } else if !clients.is_empty() {
         if *preset == SignaturePreset::MsTeams {
             what.push("Teams signs in the Authorization header, so no bearer token fits beside it: require an API key instead of an OAuth client.".into());
         } else {
-            what.push("It also needs an access token of one of the picked OAuth clients, as Authorization: Bearer <token> (from /oauth/token).".into());
+            what.push(if t.consumer {
+                "It also needs an access token of your OAuth client, as Authorization: Bearer <token> (from /oauth/token).".into()
+            } else {
+                "It also needs an access token of one of the picked OAuth clients, as Authorization: Bearer <token> (from /oauth/token).".into()
+            });
             lines.extend(token_lines(
                 t.origin,
                 clients.first().map(String::as_str),
                 None,
+                t.consumer,
             ));
             headers.push("\"Authorization: Bearer $TOKEN\"".to_owned());
         }
     }
-    let body = if sends_body(method) { SAMPLE_BODY } else { "" };
+    let body = if sends_body(method) {
+        t.body.unwrap_or(SAMPLE_BODY)
+    } else {
+        ""
+    };
     lines.push(format!(
         "BODY={}  # sign the exact bytes you send",
         shell_quote(body)
@@ -426,6 +468,8 @@ mod tests {
             url: "http://h/t/acme/x",
             method,
             auth: &auth,
+            body: None,
+            consumer: false,
         })
     }
 
@@ -542,6 +586,45 @@ mod tests {
         assert!(c.script.contains("-H \"X-API-Key: $FLOWGATE_API_KEY\""));
         assert!(c.what.iter().any(|w| w.contains("HMAC-SHA512")));
         assert!(!signs_timestamp(&sig(SignaturePreset::Github)));
+    }
+
+    #[test]
+    fn consumer_snippets_send_the_sample_and_speak_to_the_caller() {
+        let mut auth = sig(SignaturePreset::Github);
+        if let TriggerAuth::Signature { clients, .. } = &mut auth {
+            clients.push(String::new());
+        }
+        let c = how_to_call(&CallTarget {
+            origin: "http://h",
+            url: "http://h/t/acme/x",
+            method: "POST",
+            auth: &auth,
+            body: Some(r#"{"id":"1"}"#),
+            consumer: true,
+        });
+        assert!(c.script.contains(r#"BODY='{"id":"1"}'"#), "{}", c.script);
+        assert!(c.script.contains("agreed with the integration's owner"));
+        assert!(
+            !c.script.contains("gh-secret"),
+            "no secret names for consumers"
+        );
+        assert!(
+            !c.script.contains("CLIENT_ID="),
+            "no made-up client id: {}",
+            c.script
+        );
+        assert!(c.script.contains("your OAuth client's id and secret"));
+        assert!(c.what.iter().any(|w| w.contains("your OAuth client")));
+        let k = how_to_call(&CallTarget {
+            origin: "http://h",
+            url: "http://h/t/acme/x",
+            method: "PUT",
+            auth: &TriggerAuth::ApiKey { keys: Vec::new() },
+            body: Some("[1]"),
+            consumer: true,
+        });
+        assert!(k.script.starts_with(API_KEY_NOTE_CONSUMER));
+        assert!(k.script.ends_with("-d '[1]'"));
     }
 
     #[test]

@@ -58,6 +58,34 @@ pub fn fmt_rate(per_second: u32, burst: u32) -> String {
     }
 }
 
+/// A share (0..1) as a percentage: `0 %`, `< 0.1 %`, `2.5 %`, `12 %`, `100 %`.
+pub fn fmt_percent(rate: f64) -> String {
+    let pct = if rate.is_finite() {
+        (rate * 100.0).clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    if pct == 0.0 {
+        "0 %".to_owned()
+    } else if pct < 0.1 {
+        "< 0.1 %".to_owned()
+    } else if pct < 10.0 {
+        // One decimal, without a trailing `.0`.
+        let s = format!("{pct:.1}");
+        format!("{} %", s.strip_suffix(".0").unwrap_or(&s))
+    } else {
+        format!("{pct:.0} %")
+    }
+}
+
+/// A latency in milliseconds (a percentile): `0.41 ms`, `12 ms`, `1.25 s`; `—` when unknown.
+pub fn fmt_latency_ms(ms: Option<f64>) -> String {
+    match ms {
+        Some(ms) if ms.is_finite() => fmt_duration_us((ms * 1_000.0).round() as i64),
+        _ => "—".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +116,21 @@ mod tests {
     fn formats_rates() {
         assert_eq!(fmt_rate(10, 10), "10 calls/s");
         assert_eq!(fmt_rate(1, 5), "1 call/s, bursts of 5");
+    }
+
+    #[test]
+    fn formats_percentages_and_latencies() {
+        assert_eq!(fmt_percent(0.0), "0 %");
+        assert_eq!(fmt_percent(0.000_4), "< 0.1 %");
+        assert_eq!(fmt_percent(0.025), "2.5 %");
+        assert_eq!(fmt_percent(0.05), "5 %");
+        assert_eq!(fmt_percent(0.123), "12 %");
+        assert_eq!(fmt_percent(1.0), "100 %");
+        assert_eq!(fmt_percent(f64::NAN), "0 %");
+        assert_eq!(fmt_percent(3.0), "100 %");
+        assert_eq!(fmt_latency_ms(Some(0.41)), "0.41 ms");
+        assert_eq!(fmt_latency_ms(Some(12.3)), "12 ms");
+        assert_eq!(fmt_latency_ms(Some(1250.0)), "1.25 s");
+        assert_eq!(fmt_latency_ms(None), "—");
     }
 }

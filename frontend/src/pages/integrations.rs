@@ -181,7 +181,13 @@ fn integration_row(
         <tr data-slug=i.slug.clone()>
             <td class="name-cell">
                 <a href=href class="strong">{i.name.clone()}</a>
-                <div class="muted small mono">{i.slug.clone()}</div>
+                <div class="muted small mono">
+                    {i.slug.clone()}
+                    {published.then(|| view! {
+                        " · "<a class="docs-link" href=format!("/integrations/{}/docs", enc(&i.slug))
+                            title="The endpoint's docs for its consumers">"docs"</a>
+                    })}
+                </div>
             </td>
             <td class="mono small endpoint-cell">{i.endpoint.clone()}</td>
             <td>

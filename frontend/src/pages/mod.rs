@@ -1,5 +1,9 @@
 //! One module per page, and the rotation dialog the API keys and OAuth clients pages share.
+//! The endpoint docs (`docs`) read OpenAPI documents; the API reference reuses that reader.
 
+pub mod api_reference;
+pub mod dashboard;
+pub mod docs;
 pub mod editor;
 pub mod executions;
 pub mod integrations;

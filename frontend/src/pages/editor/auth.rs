@@ -304,6 +304,8 @@ fn CallHow(ctx: Ctx, url: Signal<String>) -> impl IntoView {
                 url: &url,
                 method: t.methods.first().map(String::as_str).unwrap_or("POST"),
                 auth: &t.auth,
+                body: None,
+                consumer: false,
             });
             if let Some(r) = t.rate_limit {
                 how.what.push(format!(

@@ -54,3 +54,12 @@ impl Ctx {
         })
     }
 }
+
+/// Where the draft's autosave stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SaveState {
+    Saved(String),
+    Pending,
+    Saving,
+    Failed(String),
+}

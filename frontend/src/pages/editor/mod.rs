@@ -9,6 +9,7 @@ mod edit;
 mod fields;
 mod http_step;
 mod picks;
+mod shadow;
 mod signature;
 mod steps;
 mod testrun;
@@ -29,14 +30,7 @@ use crate::format::{plural, short_time};
 use crate::model::starter_doc;
 use crate::session::use_session;
 use ctx::Ctx;
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum SaveState {
-    Saved(String),
-    Pending,
-    Saving,
-    Failed(String),
-}
+pub use ctx::SaveState;
 
 #[component]
 pub fn EditorPage() -> impl IntoView {
@@ -281,6 +275,7 @@ fn Editor(slug: String) -> impl IntoView {
                             </div>
                             <aside class="editor-side">
                                 <testrun::TestPanel ctx=ctx/>
+                                <shadow::ShadowPanel ctx=ctx save_state=save_state/>
                             </aside>
                         </div>
                     }.into_any()

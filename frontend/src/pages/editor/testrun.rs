@@ -1,5 +1,7 @@
 //! Test run: send a sample call to the current draft (nothing is recorded as production) and
-//! see the answer and each step's input, output, duration and error.
+//! see the answer and each step's input, output, duration and error. The body can be saved as
+//! the trigger's sample (through the draft), which the endpoint docs show as the example and
+//! infer the body's fields from.
 
 use std::collections::BTreeMap;
 
@@ -68,6 +70,31 @@ fn parse_lines(text: &str, sep: char) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The test body as the trigger's sample: JSON, or why it cannot be one.
+pub fn sample_from_body(body: &str) -> Result<serde_json::Value, String> {
+    if body.trim().is_empty() {
+        return Err("The body is empty: type or pick a JSON sample first.".to_owned());
+    }
+    serde_json::from_str::<serde_json::Value>(body).map_err(|e| {
+        format!("Only a JSON body can be saved as the sample, and this one is not JSON ({e}).")
+    })
+}
+
+/// A saved sample in a few words: `an object with 4 fields`, `a list of 3 items`.
+pub fn sample_words(v: &serde_json::Value) -> String {
+    use crate::format::plural;
+    match v {
+        serde_json::Value::Object(m) => {
+            format!("an object with {}", plural(m.len(), "field", "fields"))
+        }
+        serde_json::Value::Array(a) => format!("a list of {}", plural(a.len(), "item", "items")),
+        serde_json::Value::String(_) => "a string".to_owned(),
+        serde_json::Value::Number(_) => "a number".to_owned(),
+        serde_json::Value::Bool(_) => "a boolean".to_owned(),
+        serde_json::Value::Null => "null".to_owned(),
+    }
+}
+
 /// A sample as a person would paste it: pretty JSON.
 fn sample_text(raw: &str) -> String {
     serde_json::from_str::<serde_json::Value>(raw)
@@ -78,10 +105,15 @@ fn sample_text(raw: &str) -> String {
 
 #[component]
 pub fn TestPanel(ctx: Ctx) -> impl IntoView {
-    let first = SAMPLES
-        .first()
-        .map(|s| sample_text(s.1))
-        .unwrap_or_default();
+    // The trigger's saved sample first, when it has one.
+    let saved_at_start = ctx.doc.with_untracked(|d| d.trigger.sample.clone());
+    let first = match &saved_at_start {
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+        None => SAMPLES
+            .first()
+            .map(|s| sample_text(s.1))
+            .unwrap_or_default(),
+    };
     let body = RwSignal::new(first);
     let method = RwSignal::new(ctx.doc.with_untracked(|d| {
         d.trigger
@@ -168,7 +200,14 @@ pub fn TestPanel(ctx: Ctx) -> impl IntoView {
                 <div class="field">
                     <label for="test-sample">"Sample payload"</label>
                     <select id="test-sample" on:change=move |ev| {
-                        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                        let v = event_target_value(&ev);
+                        if v == "saved" {
+                            if let Some(s) = ctx.doc.with_untracked(|d| d.trigger.sample.clone()) {
+                                body.set(serde_json::to_string_pretty(&s).unwrap_or_default());
+                                content_type.set("application/json".into());
+                                body_version.update(|n| *n += 1);
+                            }
+                        } else if let Ok(i) = v.parse::<usize>() {
                             if let Some((_, s)) = SAMPLES.get(i) {
                                 body.set(sample_text(s));
                                 content_type.set("application/json".into());
@@ -176,6 +215,7 @@ pub fn TestPanel(ctx: Ctx) -> impl IntoView {
                             }
                         }
                     }>
+                        {saved_at_start.is_some().then(|| view! { <option value="saved" selected>"The trigger's saved sample"</option> })}
                         {SAMPLES.iter().enumerate().map(|(i, (name, _))| view! { <option value=i.to_string()>{*name}</option> }).collect_view()}
                         <option value="custom">"(your own — edit below)"</option>
                     </select>
@@ -198,6 +238,7 @@ pub fn TestPanel(ctx: Ctx) -> impl IntoView {
                         on_input=Callback::new(move |v: String| body.set(v))/> }
                 }}
             </div>
+            <SampleBar ctx=ctx body=body.into()/>
             <details class="sub-details">
                 <summary>"Query parameters and headers"</summary>
                 <div class="field">
@@ -217,6 +258,62 @@ pub fn TestPanel(ctx: Ctx) -> impl IntoView {
                 Ok(out) => view! { <TestResult out=out/> }.into_any(),
             })}
         </section>
+    }
+}
+
+/// Under the body: save it as the trigger's sample (for the endpoint docs), see whether one is
+/// saved, and clear it.
+#[component]
+fn SampleBar(ctx: Ctx, body: Signal<String>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let saved = Memo::new(move |_| {
+        ctx.doc
+            .with(|d| d.trigger.sample.as_ref().map(sample_words))
+    });
+    let same = Memo::new(move |_| {
+        let b = body.get();
+        ctx.doc.with(|d| {
+            d.trigger.sample.as_ref().is_some_and(|s| {
+                serde_json::from_str::<serde_json::Value>(&b).is_ok_and(|v| &v == s)
+            })
+        })
+    });
+    let save = move |_| match sample_from_body(&body.get_untracked()) {
+        Ok(v) => {
+            error.set(None);
+            ctx.edit(|d| d.trigger.sample = Some(v));
+        }
+        Err(e) => error.set(Some(e)),
+    };
+    let clear = move |_| {
+        error.set(None);
+        ctx.edit(|d| d.trigger.sample = None);
+    };
+    view! {
+        <div class="sample-bar" id="sample-bar">
+            <div class="sample-state small" id="sample-state">
+                {move || match saved.get() {
+                    Some(words) => view! {
+                        <span class="badge badge-ok">"sample saved"</span>
+                        <span class="muted">{format!(" {words}; the endpoint docs show it as the example body")}</span>
+                    }.into_any(),
+                    None => view! { <span class="muted">"No sample saved: the endpoint docs show the body's fields only from a sample."</span> }.into_any(),
+                }}
+            </div>
+            <Show when=move || !ctx.readonly>
+                <div class="sample-actions">
+                    <button class="btn btn-small" type="button" id="save-sample" on:click=save
+                        disabled=move || same.get()
+                        title="Saved with the draft; published with it">
+                        {move || if same.get() { "Saved as the trigger's sample" } else { "Save as the trigger's sample" }}
+                    </button>
+                    <Show when=move || saved.with(Option::is_some)>
+                        <button class="btn btn-small btn-quiet-danger" type="button" id="clear-sample" on:click=clear>"Clear sample"</button>
+                    </Show>
+                </div>
+            </Show>
+            {move || error.get().map(|e| view! { <div class="field-error" role="alert" id="sample-error">{e}</div> })}
+        </div>
     }
 }
 
@@ -291,6 +388,21 @@ mod tests {
         ] {
             assert!(out.iter().any(|x| x == p), "{p} missing from {out:?}");
         }
+    }
+
+    #[test]
+    fn only_json_bodies_become_the_sample() {
+        assert_eq!(
+            sample_from_body(r#"{"id": 1}"#),
+            Ok(serde_json::json!({"id": 1}))
+        );
+        assert!(sample_from_body("  ").is_err_and(|e| e.contains("empty")));
+        assert!(sample_from_body("id=1&x=2").is_err_and(|e| e.contains("not JSON")));
+        assert_eq!(
+            sample_words(&serde_json::json!({"a": 1, "b": 2})),
+            "an object with 2 fields"
+        );
+        assert_eq!(sample_words(&serde_json::json!([1])), "a list of 1 item");
     }
 
     #[test]

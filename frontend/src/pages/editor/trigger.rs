@@ -64,6 +64,8 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                 <span class="step-type type-trigger">"Trigger"</span>
                 <span class="mono trigger-url" id="trigger-url">{url}</span>
                 <CopyButton text=Signal::derive(url) label="Copy URL"/>
+                <a class="btn btn-small" id="trigger-docs" href=format!("/integrations/{}/docs", crate::api::enc(&ctx.slug.get_value()))
+                    title="The endpoint's docs for its consumers, from the published version">"Docs"</a>
                 <div class="spacer"></div>
                 <button class="icon-btn" type="button" aria-label="Collapse or expand trigger settings"
                     on:click=move |_| open.update(|o| *o = !*o)>{move || if open.get() { "▾" } else { "▸" }}</button>

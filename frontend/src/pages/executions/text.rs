@@ -116,6 +116,8 @@ pub fn example_curl(origin: &str, integration: Option<&IntegrationOut>) -> Strin
         url: &format!("{origin}{path}"),
         method: &method,
         auth,
+        body: None,
+        consumer: false,
     })
     .script
 }
