@@ -16,9 +16,9 @@ use super::format::{
     KeyEntry, RateLimitEntry, SecretEntry, SubscriptionEntry, CLIENTS_FILE, KEYS_FILE,
     SECRETS_FILE, SUBSCRIPTIONS_FILE,
 };
+use super::log::Log;
 use super::refs::Credentials;
 use super::subs::{self, SubChange};
-use super::log::Log;
 
 /// What an apply (or a dry run) found and did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use super::format::{
     integration_slug, to_yaml, ClientEntry, IntegrationFile, KeyEntry, SecretEntry,
     SubscriptionEntry, CLIENTS_FILE, INTEGRATIONS_DIR, KEYS_FILE, SECRETS_FILE, SUBSCRIPTIONS_FILE,
 };
-use super::refs::Credentials;
 use super::log::Log;
+use super::refs::Credentials;
 
 /// What an export wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

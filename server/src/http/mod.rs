@@ -4,8 +4,8 @@ mod admin;
 pub mod error;
 pub mod extract;
 pub mod headers;
-mod metrics;
 mod ingress;
+mod metrics;
 mod oauth;
 pub mod openapi;
 pub mod session;
@@ -74,7 +74,10 @@ pub fn serve(
             .route("/healthz", web::get().to(health))
             .route("/readyz", web::get().to(ready))
             .route("/metrics", web::get().to(metrics::serve))
-            .route("/api/v1/openapi.json", web::get().to(openapi::admin_document))
+            .route(
+                "/api/v1/openapi.json",
+                web::get().to(openapi::admin_document),
+            )
             .service(web::scope("/api/v1").configure(admin::routes))
             .configure(oauth::routes)
             // A scope with a default service: matched by prefix, no pattern to run per call.
