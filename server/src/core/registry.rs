@@ -147,6 +147,9 @@ pub struct ClientEntry {
 pub struct Registry {
     /// Trigger path (without `/t/`) -> route.
     routes: RwLock<Arc<HashMap<String, Arc<Route>>>>,
+    /// Counts changes of `routes`, so that a reload from the database that read before a
+    /// local change cannot put back what the change replaced (see [`Registry::set_routes_if`]).
+    routes_generation: std::sync::atomic::AtomicU64,
     /// Key digest -> key.
     keys: RwLock<Arc<HashMap<[u8; 32], KeyEntry>>>,
     /// Compiled flows of older versions, for queued executions made before a change.
@@ -184,10 +187,43 @@ impl Registry {
             .into_iter()
             .map(|r| (r.doc.trigger.path.clone(), Arc::new(r)))
             .collect();
-        match self.routes.write() {
-            Ok(mut g) => *g = Arc::new(map),
-            Err(p) => *p.into_inner() = Arc::new(map),
+        let mut guard = match self.routes.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *guard = Arc::new(map);
+        self.bump();
+    }
+
+    /// The routes' change counter, to pass to [`Registry::set_routes_if`].
+    pub fn routes_generation(&self) -> u64 {
+        self.routes_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Replaces every route, unless the routes changed since `seen` (then `false`: the
+    /// caller read the database before that change and reads again).
+    pub fn set_routes_if(&self, routes: Vec<Route>, seen: u64) -> bool {
+        let mut guard = match self.routes.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if self.routes_generation() != seen {
+            return false;
         }
+        *guard = Arc::new(
+            routes
+                .into_iter()
+                .map(|r| (r.doc.trigger.path.clone(), Arc::new(r)))
+                .collect(),
+        );
+        self.bump();
+        true
+    }
+
+    fn bump(&self) {
+        self.routes_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Replaces (or removes, with `None`) the route of one integration.
@@ -205,6 +241,7 @@ impl Registry {
             map.insert(r.doc.trigger.path.clone(), Arc::new(r));
         }
         *guard = Arc::new(map);
+        self.bump();
     }
 
     /// Gives the routes whose signatures are checked with the stored secret `name` its new
@@ -228,6 +265,7 @@ impl Registry {
             })
             .collect();
         *guard = Arc::new(map);
+        self.bump();
         renewed
     }
 

@@ -535,6 +535,21 @@ async fn signing_secret(
 /// Loads every published integration into the registry (at start, and when another
 /// instance announces a change). Never-published ones (version 0) serve nothing.
 pub async fn load_routes(state: &AppState) -> anyhow::Result<()> {
+    // A publish on this instance while the database is read makes the read stale: read again
+    // (the last attempt replaces whatever it finds; a change that late is in its read).
+    for _ in 0..4 {
+        let seen = state.registry.routes_generation();
+        let routes = read_routes(state).await?;
+        if state.registry.set_routes_if(routes, seen) {
+            return Ok(());
+        }
+    }
+    state.registry.set_routes(read_routes(state).await?);
+    Ok(())
+}
+
+/// Every published route, compiled, as the database holds them.
+async fn read_routes(state: &AppState) -> anyhow::Result<Vec<Route>> {
     let all = integration::Entity::find()
         .filter(integration::Column::Version.gt(0))
         .all(&state.db)
@@ -559,8 +574,7 @@ pub async fn load_routes(state: &AppState) -> anyhow::Result<()> {
             }
         }
     }
-    state.registry.set_routes(routes);
-    Ok(())
+    Ok(routes)
 }
 
 /// The compiled flow of one version (for executions queued before a change).
