@@ -308,19 +308,25 @@ fn earlier_call(route: &Route, first: execution::Model) -> AppResult<CallOutcome
             replayed: true,
         });
     }
-    let stored = first
-        .response
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok());
-    let final_status = ExecutionStatus::parse(&first.status).is_some_and(ExecutionStatus::is_final);
-    match stored {
-        Some(snap) if final_status => Ok(CallOutcome::Answered {
+    match final_answer(&first) {
+        Some(answer) => Ok(CallOutcome::Answered {
             id: first.id,
-            answer: Answer::from_snapshot(snap),
+            answer,
             replayed: true,
         }),
-        _ => Err(AppError::IdempotencyInProgress(first.id)),
+        None => Err(AppError::IdempotencyInProgress(first.id)),
     }
+}
+
+/// The stored answer of an execution that has ended; `None` while it runs.
+fn final_answer(row: &execution::Model) -> Option<Answer> {
+    if !ExecutionStatus::parse(&row.status).is_some_and(ExecutionStatus::is_final) {
+        return None;
+    }
+    row.response
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok())
+        .map(Answer::from_snapshot)
 }
 
 fn busy_or_stopped(e: JournalError) -> AppError {
@@ -388,17 +394,7 @@ const RECORD_POLL: Duration = Duration::from_millis(250);
 
 /// The stored answer of an execution that has ended.
 async fn stored_answer(state: &AppState, id: &str) -> AppResult<Option<Answer>> {
-    let Some(row) = q::get(&state.db, id).await? else {
-        return Ok(None);
-    };
-    if !ExecutionStatus::parse(&row.status).is_some_and(ExecutionStatus::is_final) {
-        return Ok(None);
-    }
-    Ok(row
-        .response
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok())
-        .map(Answer::from_snapshot))
+    Ok(q::get(&state.db, id).await?.as_ref().and_then(final_answer))
 }
 
 fn timeout_of(route: &Route) -> Duration {

@@ -57,6 +57,11 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
     if !configured.is_empty() {
         return configured.to_owned();
     }
+    request_origin(req)
+}
+
+/// The scheme and host the request came to.
+fn request_origin(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }
@@ -153,8 +158,7 @@ async fn create_share_link(
         return Err(crate::error::AppError::NotPublished);
     }
     // The page is the admin UI's; the link is on the admin origin.
-    let info = req.connection_info();
-    let origin = format!("{}://{}", info.scheme(), info.host());
+    let origin = request_origin(&req);
     let sig = docs::share_sig(&state, &i.id);
     let slug_part = percent_encoding::utf8_percent_encode(&i.slug, SEGMENT);
     Ok(HttpResponse::Ok().json(ShareLinkOut {
