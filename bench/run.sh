@@ -32,6 +32,7 @@ SKIP_BUILD=${BENCH_SKIP_BUILD:-0}
 KEEP=${BENCH_KEEP:-0}
 TMP_PARENT=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results/latest.md}
+AB_ROUNDS=${BENCH_AB:-0}
 
 usage() {
   cat <<EOF
@@ -50,6 +51,9 @@ usage: bench/run.sh [options]
   --skip-build      use the binaries already in target/release    (BENCH_SKIP_BUILD=1)
   --keep            keep the temporary data dir and logs           (BENCH_KEEP=1)
   --results FILE    where to write the markdown report            (BENCH_RESULTS)
+  --ab N            reference and sync-map alternately, N rounds each (A B A B ...), both
+                    servers up the whole time; reports every round's ratio and the median
+                    round                                          (BENCH_AB, default 0: off)
   -h, --help        this text
 
 Other FLOWGATE_* variables in the environment reach the server (e.g.
@@ -66,7 +70,7 @@ die_usage() {
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration | --warmup | --connections | --threads | --wrk-cpus | --server-cpus | --only | --port | \
-      --ref-port | --drain-timeout | --results)
+      --ref-port | --drain-timeout | --results | --ab)
       [[ $# -ge 2 ]] || die_usage "$1 needs a value" ;;
   esac
   case "$1" in
@@ -83,6 +87,7 @@ while [[ $# -gt 0 ]]; do
     --skip-build) SKIP_BUILD=1; shift ;;
     --keep) KEEP=1; shift ;;
     --results) RESULTS=${2:?--results needs a value}; shift 2 ;;
+    --ab) AB_ROUNDS=${2:?--ab needs a value}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die_usage "unknown option $1" ;;
   esac
@@ -111,6 +116,7 @@ WARMUP_S=$(to_seconds "$WARMUP")
 is_uint "$CONNECTIONS" && is_uint "$THREADS" && (( THREADS > 0 && CONNECTIONS >= THREADS )) \
   || die_usage "--connections ($CONNECTIONS) must be a number >= --threads ($THREADS) > 0"
 is_uint "$PORT" && is_uint "$REF_PORT" && (( PORT != REF_PORT )) || die_usage "ports must be two different numbers"
+is_uint "$AB_ROUNDS" || die_usage "--ab must be a number of rounds"
 is_uint "$DRAIN_TIMEOUT" || die_usage "--drain-timeout must be a number of seconds"
 [[ -z $WRK_CPUS || $WRK_CPUS =~ ^[0-9,-]+$ ]] || die_usage "--wrk-cpus must be a CPU list like 1 or 0-1"
 [[ -z $SERVER_CPUS || $SERVER_CPUS =~ ^[0-9,-]+$ ]] || die_usage "--server-cpus must be a CPU list like 0"
@@ -126,6 +132,10 @@ for w in "${_only[@]}"; do
 done
 (( ${#WANT[@]} > 0 )) || die_usage "--only selects no workload"
 wants() { [[ -n ${WANT[$1]-} ]]; }
+if (( AB_ROUNDS > 0 )); then
+  WANT[reference]=1
+  WANT[sync-map]=1
+fi
 NEED_FLOWGATE=0
 if wants sync-map || wants async || wants ordered; then NEED_FLOWGATE=1; fi
 
@@ -342,29 +352,77 @@ load() {
 # --------------------------------------------------------------------------------------------
 # the reference server
 
-run_reference() {
+# start_reference: starts the reference server, checks one answer; sets REF_URL, REF_KEY, REF_PID
+start_reference() {
   port_in_use "$REF_PORT" && die "port $REF_PORT is already in use (set BENCH_REF_PORT)"
-  local key pin=() pid url=http://127.0.0.1:$REF_PORT
-  key=$(random_token 32)
+  local pin=() url=http://127.0.0.1:$REF_PORT
+  REF_KEY=$(random_token 32)
+  REF_URL=$url
   mapfile -t pin < <(maybe_pin "$SERVER_CPUS")
   log "starting bench-reference on 127.0.0.1:$REF_PORT"
-  BENCH_REF_LISTEN=127.0.0.1:$REF_PORT BENCH_REF_API_KEY=$key \
+  BENCH_REF_LISTEN=127.0.0.1:$REF_PORT BENCH_REF_API_KEY=$REF_KEY \
     "${pin[@]}" "$REF_BIN" >"$RUN_DIR/reference.log" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  wait_http "$url/healthz" "$pid" "$RUN_DIR/reference.log" 30
+  REF_PID=$!
+  PIDS+=("$REF_PID")
+  wait_http "$url/healthz" "$REF_PID" "$RUN_DIR/reference.log" 30
 
   local code body
   code=$(curl -sS -o "$RUN_DIR/ref-check.json" -w '%{http_code}' --max-time 10 -X POST \
-    -H 'Content-Type: application/json' -H "X-API-Key: $key" --data-binary "$BODY" \
+    -H 'Content-Type: application/json' -H "X-API-Key: $REF_KEY" --data-binary "$BODY" \
     "$url/t/bench/sync-map") || code=000
   body=$(cat "$RUN_DIR/ref-check.json" 2>/dev/null || true)
   [[ $code == 200 && $(jq -cS . <<<"$body" 2>/dev/null) == "$EXPECTED_CANON" ]] \
     || die "reference answered $code $body, expected 200 $EXPECTED"
+}
 
-  load reference "$url/t/bench/sync-map" "$key" sync
-  stop_pid "$pid"
-  forget_pid "$pid"
+stop_reference() {
+  stop_pid "$REF_PID"
+  forget_pid "$REF_PID"
+}
+
+run_reference() {
+  start_reference
+  load reference "$REF_URL/t/bench/sync-map" "$REF_KEY" sync
+  stop_reference
+}
+
+# run_ab: reference and sync-map alternately, AB_ROUNDS measured runs each, both servers up
+# the whole time (the idle one costs nothing). Each round's ratio is kept; the round with the
+# median ratio becomes the "reference" and "sync-map" rows of the report.
+AB_LINES=()
+run_ab() {
+  start_reference
+  local sync_url=$BASE/t/bench/sync-map i ratios=()
+  if (( WARMUP_S > 0 )); then
+    log "A/B: warm-up $WARMUP each"
+    run_wrk reference "$REF_URL/t/bench/sync-map" "$REF_KEY" sync "$WARMUP" "$RUN_DIR/wrk-ab-ref-warmup.txt"
+    run_wrk sync-map "$sync_url" "$API_SECRET" sync "$WARMUP" "$RUN_DIR/wrk-ab-fg-warmup.txt"
+  fi
+  for (( i = 1; i <= AB_ROUNDS; i++ )); do
+    log "A/B round $i of $AB_ROUNDS: reference, then flowgate, $DURATION each"
+    run_wrk "ref$i" "$REF_URL/t/bench/sync-map" "$REF_KEY" sync "$DURATION" "$RUN_DIR/wrk-ref$i.txt" record
+    run_wrk "fg$i" "$sync_url" "$API_SECRET" sync "$DURATION" "$RUN_DIR/wrk-fg$i.txt" record
+    local ratio
+    ratio=$(calc "${RES[fg$i.rps]} / ${RES[ref$i.rps]}")
+    ratios+=("$ratio $i")
+    AB_LINES+=("| $i | $(printf '%.0f' "${RES[ref$i.rps]}") | $(printf '%.2f' "${RES[ref$i.p99_ms]}") | $(printf '%.0f' "${RES[fg$i.rps]}") | $(printf '%.2f' "${RES[fg$i.p50_ms]}") | $(printf '%.2f' "${RES[fg$i.p99_ms]}") | $(printf '%.3f' "$ratio") |")
+    log "A/B round $i: flowgate/reference = $(printf '%.3f' "$ratio")"
+  done
+  stop_reference
+  local median k key
+  median=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n "$(( (AB_ROUNDS + 1) / 2 ))p")
+  k=${median#* }
+  RES[ab.ratio]=${median% *}
+  RES[ab.round]=$k
+  for key in "${!RES[@]}"; do
+    case "$key" in
+      "ref$k".*) RES[reference.${key#*.}]=${RES[$key]} ;;
+      "fg$k".*) RES[sync-map.${key#*.}]=${RES[$key]} ;;
+    esac
+  done
+  cp "$RUN_DIR/wrk-ref$k.txt" "$RUN_DIR/wrk-reference.txt"
+  cp "$RUN_DIR/wrk-fg$k.txt" "$RUN_DIR/wrk-sync-map.txt"
+  log "A/B: median ratio $(printf '%.3f' "${RES[ab.ratio]}") (round $k)"
 }
 
 # --------------------------------------------------------------------------------------------
@@ -575,10 +633,13 @@ if (( NEED_FLOWGATE )); then
   wants sync-map && check_consumer bench/sync-map sync
 fi
 
-wants reference && run_reference
-
-if wants sync-map; then
-  load sync-map "$BASE/t/bench/sync-map" "$API_SECRET" sync
+if (( AB_ROUNDS > 0 )); then
+  run_ab
+else
+  wants reference && run_reference
+  if wants sync-map; then
+    load sync-map "$BASE/t/bench/sync-map" "$API_SECRET" sync
+  fi
 fi
 wants async && queue_workload async bench-async bench/async false
 wants ordered && queue_workload ordered bench-ordered bench/ordered true
@@ -612,19 +673,19 @@ verdict_sync() {
 verdict_async() {
   local rps=${RES[async.rps]-}
   [[ -n $rps ]] || return 0
-  if [[ $(calc "($rps >= 10000 && $(r async.non2xx) == 0) ? 1 : 0") == 1 ]]; then
+  if [[ $(calc "($rps >= 15000 && $(r async.non2xx) == 0) ? 1 : 0") == 1 ]]; then
     printf 'PASS (%.0f accepted/s)' "$rps"
   else
-    printf 'MISS (%.0f accepted/s, need ≥ 10000 with no errors)' "$rps"
+    printf 'MISS (%.0f accepted/s, need ≥ 15000 with no errors)' "$rps"
   fi
 }
 verdict_ordered() {
   local p=${RES[ordered.v_processed_per_s]-}
   [[ -n $p ]] || return 0
-  if [[ $(calc "($p >= 3000) ? 1 : 0") == 1 && $(r ordered.v_order_ok) == 1 ]]; then
+  if [[ $(calc "($p >= 6000) ? 1 : 0") == 1 && $(r ordered.v_order_ok) == 1 ]]; then
     printf 'PASS (%.0f processed/s in order)' "$p"
   else
-    printf 'MISS (%.0f processed/s, order ok: %s; need ≥ 3000 in strict order)' "$p" "$( [[ $(r ordered.v_order_ok) == 1 ]] && echo yes || echo NO)"
+    printf 'MISS (%.0f processed/s, order ok: %s; need ≥ 6000 in strict order)' "$p" "$( [[ $(r ordered.v_order_ok) == 1 ]] && echo yes || echo NO)"
   fi
 }
 
@@ -703,6 +764,20 @@ $(
     row ordered "ordered async accept (202, durable)" "" "$(verdict_ordered)"
   )
 EOF
+  if (( AB_ROUNDS > 0 )); then
+    cat <<EOF
+
+## Reference and Flowgate alternately (A B A B)
+
+$AB_ROUNDS rounds; in each, the reference ran $DURATION and then Flowgate's sync-map ran $DURATION,
+with both servers up the whole time. The table above shows round $(r ab.round), the one with the
+median ratio ($(printf '%.3f' "$(r ab.ratio)")).
+
+| round | reference req/s | reference p99 ms | flowgate req/s | flowgate p50 ms | flowgate p99 ms | flowgate / reference |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+$(printf '%s\n' "${AB_LINES[@]}")
+EOF
+  fi
   if [[ -n ${RES[async.rps]-}${RES[ordered.rps]-} ]]; then
     cat <<EOF
 
