@@ -143,6 +143,17 @@ fn register_internals(engine: &mut Engine) {
             Ok(select_result(path.select(root)?))
         })
     });
+    engine.register_fn("__fg_path", |i: INT| -> Res<Dynamic> {
+        with_run(|st| {
+            let path = usize::try_from(i)
+                .ok()
+                .and_then(|i| st.flow.paths.get(i))
+                .filter(|p| p.request_only())
+                .ok_or("unknown JSONPath")?;
+            let root = st.request_json.as_ref().ok_or("no request context")?;
+            Ok(select_result(path.select(root)?))
+        })
+    });
     engine.register_fn("__fg_respond", |n: INT| -> Res<()> {
         let ended = step_action(n, |a| match a {
             Action::Respond {

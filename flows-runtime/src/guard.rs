@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
-use crate::run_state::{with_run, Res, RUN};
+use crate::run_state::{Res, RUN};
 
 /// Size limits as Rhai counts them: nested values of one value count together.
 #[derive(Debug, Clone, Copy)]
@@ -41,19 +41,9 @@ pub(crate) fn sizes(v: &Dynamic) -> (usize, usize, usize) {
 /// (`m[k] = v`), so a loop could grow a map or an array far past the limits unnoticed. So every
 /// access to a variable holding one measures it: each time while it is small, up to every 32nd
 /// time once it is large (a loop over a large value stays cheap; growth overshoots by few items).
+/// Outside a run nothing is measured.
 pub(crate) fn guard_variable(limits: SizeLimits, name: &str, value: &Dynamic) -> Res<()> {
-    let due = RUN.with(|r| {
-        let mut slot = r.try_borrow_mut().ok()?;
-        let st = slot.as_mut()?;
-        Some(match st.measured.get_mut(name) {
-            Some((seen, every)) => {
-                *seen += 1;
-                *seen >= *every
-            }
-            None => true,
-        })
-    });
-    if due != Some(true) {
+    if !measure_due(name) {
         return Ok(());
     }
     let (arrays, maps, strings) = sizes(value);
@@ -75,14 +65,51 @@ pub(crate) fn guard_variable(limits: SizeLimits, name: &str, value: &Dynamic) ->
     let every = u32::try_from((arrays + maps) / 512)
         .unwrap_or(u32::MAX)
         .clamp(1, 32);
-    with_run(|st| {
-        match st.measured.get_mut(name) {
-            Some(entry) => *entry = (0, every),
-            None => {
-                st.measured.insert(name.to_owned(), (0, every));
+    RUN.with(|r| {
+        if let Some(st) = r.try_borrow_mut().ok().as_mut().and_then(|s| s.as_mut()) {
+            match st.measured.iter_mut().find(|m| m.name == name) {
+                Some(m) => {
+                    m.seen = 0;
+                    m.every = every;
+                }
+                None => st.measured.push(Measured {
+                    name: name.to_owned(),
+                    seen: 0,
+                    every,
+                }),
             }
         }
-        Ok(())
+    });
+    Ok(())
+}
+
+/// When a variable holding a container was last measured (see [`guard_variable`]).
+#[derive(Debug)]
+pub(crate) struct Measured {
+    pub name: String,
+    /// Accesses since.
+    pub seen: u32,
+    /// It is measured again after this many.
+    pub every: u32,
+}
+
+/// Whether this access to `name` should measure it: one look at the run's few measured
+/// variables (a run has a handful; a list beats hashing the name on every access).
+fn measure_due(name: &str) -> bool {
+    RUN.with(|r| {
+        let Ok(mut slot) = r.try_borrow_mut() else {
+            return false;
+        };
+        let Some(st) = slot.as_mut() else {
+            return false;
+        };
+        match st.measured.iter_mut().find(|m| m.name == name) {
+            Some(m) => {
+                m.seen += 1;
+                m.seen >= m.every
+            }
+            None => true,
+        }
     })
 }
 

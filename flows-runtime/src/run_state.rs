@@ -6,7 +6,7 @@
 //! them back after.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,8 +82,8 @@ pub(crate) struct RunState {
     pub logs: Vec<LogEntry>,
     pub logs_dropped: usize,
     pub ended: Option<Ended>,
-    /// Variable name -> (accesses since last measured, measure every this many accesses).
-    pub measured: HashMap<String, (u32, u32)>,
+    /// Variables holding containers, and when they are measured next.
+    pub measured: Vec<crate::guard::Measured>,
     /// Variable accesses so far.
     pub accesses: u64,
     /// Flows compiled for capture: `vars` around each step (by pre-order number).
@@ -119,7 +119,7 @@ impl RunState {
             logs: Vec::new(),
             logs_dropped: 0,
             ended: None,
-            measured: HashMap::new(),
+            measured: Vec::new(),
             accesses: 0,
             snapshots: flow
                 .capture

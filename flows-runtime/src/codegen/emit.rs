@@ -121,6 +121,8 @@ pub(super) struct HttpCode {
 pub(super) struct Code<'a> {
     pub snippets: &'a [Vec<(&'static str, Snippet)>],
     pub path_ids: &'a [Vec<(String, usize)>],
+    /// The flow's JSONPath expressions, by index.
+    pub paths: &'a [crate::jsonpath::JsonPathExpr],
     pub http: &'a [Option<HttpCode>],
 }
 
@@ -193,7 +195,16 @@ pub(super) fn emit_list(
             Step::Map(m) => {
                 let fields: Vec<String> = ids
                     .iter()
-                    .map(|(name, i)| format!("    {}: vars.__fg_path({i})", rhai_str(name)))
+                    .map(|(name, i)| {
+                        // A path into the request alone needs no look at `vars` (a plain
+                        // call is also cheaper than a method call on it).
+                        let call = if code.paths.get(*i).is_some_and(|p| p.request_only()) {
+                            format!("__fg_path({i})")
+                        } else {
+                            format!("vars.__fg_path({i})")
+                        };
+                        format!("    {}: {call}", rhai_str(name))
+                    })
                     .collect();
                 let object = format!("#{{\n{}\n}}", fields.join(",\n"));
                 match &m.to {

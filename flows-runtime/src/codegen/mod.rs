@@ -258,6 +258,7 @@ pub(crate) fn compile_with(
     let code = Code {
         snippets: &snippets,
         path_ids: &path_ids,
+        paths: &paths,
         http: &http_code,
     };
     emit_list(&mut gen, &placed, &code, &top, capture);

@@ -149,7 +149,7 @@ fn generated_source_is_deterministic_and_refers_to_paths_by_index() {
     assert!(!src.contains("$.request"), "{src}");
     assert!(src.contains("vars[\"m\"] = #{"), "{src}");
     assert!(
-        src.contains("\"a\": vars.__fg_path(0)") && src.contains("\"b\": vars.__fg_path(1)"),
+        src.contains("\"a\": __fg_path(0)") && src.contains("\"b\": __fg_path(1)"),
         "{src}"
     );
     assert!(
@@ -211,8 +211,7 @@ fn string_literals_are_escaped() {
         compile(json!([{"type": "map", "to": "m", "fields": {"we\"ird\\ key": "$.request.body"}}]))
             .unwrap();
     assert!(
-        flow.source()
-            .contains(r#""we\"ird\\ key": vars.__fg_path(0)"#),
+        flow.source().contains(r#""we\"ird\\ key": __fg_path(0)"#),
         "{}",
         flow.source()
     );

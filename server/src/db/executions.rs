@@ -1,9 +1,8 @@
 //! Execution queries: batched writes for the journal, claims for workers, reads for the API.
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
 use super::entities::execution;
@@ -30,47 +29,158 @@ fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-fn new_row(e: &NewExecution, sequence: Option<i64>) -> execution::ActiveModel {
-    execution::ActiveModel {
-        id: Set(e.id.clone()),
-        integration_id: Set(e.integration_id.clone()),
-        integration_slug: Set(e.slug.clone()),
-        version: Set(e.version),
-        mode: Set(e.mode.as_str().to_owned()),
-        ordered: Set(e.ordered),
-        sequence: Set(sequence),
-        status: Set("queued".to_owned()),
-        received_at: Set(e.received_at),
-        started_at: Set(None),
-        finished_at: Set(None),
-        attempts: Set(0),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-        next_attempt_at: Set(None),
-        lane_key: Set(without_nul(&e.lane_key).into_owned()),
-        replay_of: Set(e.replay_of.clone()),
-        idempotency_key: Set(opt_without_nul(e.idempotency_key.clone())),
-        request: Set(e.request.clone()),
-        response_status: Set(None),
-        response: Set(None),
-        steps: Set(None),
-        logs: Set(None),
-        error: Set(None),
-    }
+/// The columns the journal writes, in the order of [`row_values`].
+const ROW_COLUMNS: [&str; 24] = [
+    "id",
+    "integration_id",
+    "integration_slug",
+    "version",
+    "mode",
+    "ordered",
+    "sequence",
+    "status",
+    "received_at",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "lease_owner",
+    "lease_until",
+    "next_attempt_at",
+    "lane_key",
+    "replay_of",
+    "idempotency_key",
+    "request",
+    "response_status",
+    "response",
+    "steps",
+    "logs",
+    "error",
+];
+
+/// The columns a recorded end overwrites on a row already there (the `running` placeholder
+/// of a call whose caller gave up).
+const FINISHED_COLUMNS: [&str; 9] = [
+    "status",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "response_status",
+    "response",
+    "steps",
+    "logs",
+    "error",
+];
+
+/// How a multi-row insert ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnConflict {
+    /// A duplicate id is an error.
+    Fail,
+    /// A duplicate id is left as it is.
+    Keep,
+    /// A duplicate id takes the new end ([`FINISHED_COLUMNS`]).
+    Finish,
 }
 
-fn finished_row(e: &NewExecution, f: &Finished) -> execution::ActiveModel {
-    let mut row = new_row(e, None);
-    row.status = Set(f.status.as_str().to_owned());
-    row.started_at = Set(Some(f.started_at));
-    row.finished_at = Set(Some(f.finished_at));
-    row.attempts = Set(f.attempts);
-    row.response_status = Set(f.response_status);
-    row.response = Set(f.response.clone());
-    row.steps = Set(Some(f.steps.clone()));
-    row.logs = Set(Some(f.logs.clone()));
-    row.error = Set(opt_without_nul(f.error.clone()));
-    row
+/// `INSERT INTO executions (..) VALUES (..), .. [ON CONFLICT ..]` for `rows` rows, written
+/// once per shape and backend and kept: the journal writes thousands of rows a second, and
+/// building the statement through the query builder each time cost more than SQLite's insert.
+fn insert_sql(backend: DbBackend, rows: usize, conflict: OnConflict) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(bool, usize, u8), std::sync::Arc<str>>>> =
+        OnceLock::new();
+    let pg = backend == DbBackend::Postgres;
+    let key = (pg, rows, conflict as u8);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(sql) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return sql.to_string();
+    }
+    let tuple = format!("({})", ["?"; ROW_COLUMNS.len()].join(", "));
+    let mut sql = format!(
+        "INSERT INTO executions ({}) VALUES {}",
+        ROW_COLUMNS.join(", "),
+        vec![tuple.as_str(); rows].join(", ")
+    );
+    match conflict {
+        OnConflict::Fail => {}
+        OnConflict::Keep => sql.push_str(" ON CONFLICT (id) DO NOTHING"),
+        OnConflict::Finish => {
+            let set: Vec<String> = FINISHED_COLUMNS
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            sql.push_str(" ON CONFLICT (id) DO UPDATE SET ");
+            sql.push_str(&set.join(", "));
+        }
+    }
+    let sql = stmt(backend, &sql, Vec::new()).sql;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, std::sync::Arc::from(sql.as_str()));
+    }
+    sql
+}
+
+/// How a row starts out beyond what the call brings.
+struct RowState<'a> {
+    sequence: Option<i64>,
+    status: &'static str,
+    started_at: Option<i64>,
+    lease_owner: Option<&'a str>,
+    attempts: i32,
+    end: Option<&'a Finished>,
+}
+
+/// One row's values, in the order of [`ROW_COLUMNS`].
+fn row_values(out: &mut Vec<Value>, e: &NewExecution, st: RowState<'_>) {
+    let end = st.end;
+    out.extend([
+        e.id.clone().into(),
+        e.integration_id.clone().into(),
+        e.slug.clone().into(),
+        e.version.into(),
+        e.mode.as_str().into(),
+        e.ordered.into(),
+        st.sequence.into(),
+        st.status.into(),
+        e.received_at.into(),
+        end.map_or(st.started_at, |f| Some(f.started_at)).into(),
+        end.map(|f| f.finished_at).into(),
+        end.map_or(st.attempts, |f| f.attempts).into(),
+        st.lease_owner.map(str::to_owned).into(),
+        Option::<i64>::None.into(),
+        Option::<i64>::None.into(),
+        without_nul(&e.lane_key).into_owned().into(),
+        e.replay_of.clone().into(),
+        opt_without_nul(e.idempotency_key.clone()).into(),
+        e.request.clone().into(),
+        end.and_then(|f| f.response_status).into(),
+        end.and_then(|f| f.response.clone()).into(),
+        end.map(|f| f.steps.clone()).into(),
+        end.map(|f| f.logs.clone()).into(),
+        opt_without_nul(end.and_then(|f| f.error.clone())).into(),
+    ]);
+}
+
+/// Writes `rows` as multi-row inserts of the shapes of [`pieces`].
+async fn insert_rows<'a, C: ConnectionTrait, T>(
+    db: &C,
+    rows: &'a [T],
+    conflict: OnConflict,
+    state: impl Fn(&'a T) -> (&'a NewExecution, RowState<'a>),
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for chunk in pieces(rows) {
+        let mut values = Vec::with_capacity(chunk.len() * ROW_COLUMNS.len());
+        for r in chunk {
+            let (e, st) = state(r);
+            row_values(&mut values, e, st);
+        }
+        let sql = insert_sql(backend, chunk.len(), conflict);
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Reserves `count` sequence numbers of an ordered trigger; returns the first.
@@ -105,13 +215,20 @@ pub async fn insert_queued<C: ConnectionTrait>(
     db: &C,
     rows: &[(&NewExecution, Option<i64>)],
 ) -> Result<(), DbErr> {
-    for chunk in pieces(rows) {
-        let models = chunk.iter().map(|(e, seq)| new_row(e, *seq));
-        execution::Entity::insert_many(models)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    insert_rows(db, rows, OnConflict::Fail, |(e, seq)| {
+        (
+            *e,
+            RowState {
+                sequence: *seq,
+                status: "queued",
+                started_at: None,
+                lease_owner: None,
+                attempts: 0,
+                end: None,
+            },
+        )
+    })
+    .await
 }
 
 /// Inserts finished request-response executions; `placeholder` rows never overwrite.
@@ -119,29 +236,20 @@ pub async fn upsert_finished<C: ConnectionTrait>(
     db: &C,
     rows: &[(&NewExecution, &Finished)],
 ) -> Result<(), DbErr> {
-    use execution::Column as C;
-    for chunk in pieces(rows) {
-        let models = chunk.iter().map(|(e, f)| finished_row(e, f));
-        execution::Entity::insert_many(models)
-            .on_conflict(
-                OnConflict::column(C::Id)
-                    .update_columns([
-                        C::Status,
-                        C::StartedAt,
-                        C::FinishedAt,
-                        C::Attempts,
-                        C::ResponseStatus,
-                        C::Response,
-                        C::Steps,
-                        C::Logs,
-                        C::Error,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    insert_rows(db, rows, OnConflict::Finish, |(e, f)| {
+        (
+            *e,
+            RowState {
+                sequence: None,
+                status: f.status.as_str(),
+                started_at: None,
+                lease_owner: None,
+                attempts: 0,
+                end: Some(*f),
+            },
+        )
+    })
+    .await
 }
 
 /// Writes a "running" row for a request-response call that outlived its caller's timeout,
@@ -151,22 +259,20 @@ pub async fn insert_running_placeholders<C: ConnectionTrait>(
     rows: &[(&NewExecution, i64)],
     owner: &str,
 ) -> Result<(), DbErr> {
-    use execution::Column as C;
-    for chunk in pieces(rows) {
-        let models = chunk.iter().map(|(e, started)| {
-            let mut row = new_row(e, None);
-            row.status = Set("running".to_owned());
-            row.lease_owner = Set(Some(owner.to_owned()));
-            row.started_at = Set(Some(*started));
-            row.attempts = Set(1);
-            row
-        });
-        execution::Entity::insert_many(models)
-            .on_conflict_do_nothing_on([C::Id])
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    insert_rows(db, rows, OnConflict::Keep, |(e, started)| {
+        (
+            *e,
+            RowState {
+                sequence: None,
+                status: "running",
+                started_at: Some(*started),
+                lease_owner: Some(owner),
+                attempts: 1,
+                end: None,
+            },
+        )
+    })
+    .await
 }
 
 /// Records the end of executions that were queued before: one statement per 400 rows

@@ -77,6 +77,9 @@ pub async fn connect_url(
                 SqliteSynchronous::Normal
             })
             .busy_timeout(Duration::from_secs(10))
+            // Multi-row inserts keep a statement journal (to undo a half-done statement);
+            // in memory it costs no file writes.
+            .pragma("temp_store", "memory")
             .create_if_missing(true)
     });
     let db = Database::connect(opts).await?;
