@@ -88,8 +88,9 @@ enum OnConflict {
 fn insert_sql(backend: DbBackend, rows: usize, conflict: OnConflict) -> String {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(bool, usize, u8), std::sync::Arc<str>>>> =
-        OnceLock::new();
+    /// (PostgreSQL?, rows, conflict mode) -> the statement.
+    type Cache = Mutex<HashMap<(bool, usize, u8), std::sync::Arc<str>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let pg = backend == DbBackend::Postgres;
     let key = (pg, rows, conflict as u8);
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
