@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
-use crate::run_state::{Res, RUN};
+use crate::run_state::{Measured, Res, RUN};
 
 /// Size limits as Rhai counts them: nested values of one value count together.
 #[derive(Debug, Clone, Copy)]
@@ -81,16 +81,6 @@ pub(crate) fn guard_variable(limits: SizeLimits, name: &str, value: &Dynamic) ->
         }
     });
     Ok(())
-}
-
-/// When a variable holding a container was last measured (see [`guard_variable`]).
-#[derive(Debug)]
-pub(crate) struct Measured {
-    pub name: String,
-    /// Accesses since.
-    pub seen: u32,
-    /// It is measured again after this many.
-    pub every: u32,
 }
 
 /// Whether this access to `name` should measure it: one look at the run's few measured

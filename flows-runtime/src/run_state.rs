@@ -83,7 +83,7 @@ pub(crate) struct RunState {
     pub logs_dropped: usize,
     pub ended: Option<Ended>,
     /// Variables holding containers, and when they are measured next.
-    pub measured: Vec<crate::guard::Measured>,
+    pub measured: Vec<Measured>,
     /// Variable accesses so far.
     pub accesses: u64,
     /// Flows compiled for capture: `vars` around each step (by pre-order number).
@@ -304,4 +304,14 @@ pub(crate) fn step_action<T>(n: INT, f: impl FnOnce(&Action) -> Result<T, String
             .ok_or("unknown step")?;
         f(&meta.action)
     })
+}
+
+/// When a variable holding a container was last measured (see `guard::guard_variable`).
+#[derive(Debug)]
+pub(crate) struct Measured {
+    pub name: String,
+    /// Accesses since.
+    pub seen: u32,
+    /// It is measured again after this many.
+    pub every: u32,
 }
