@@ -14,6 +14,9 @@ pub struct Input {
     /// Lower-cased names.
     pub headers: BTreeMap<String, String>,
     pub body: Body,
+    /// The credential the trigger let the call in with (`request.caller`); `None` for open
+    /// and signature-only triggers.
+    pub caller: Option<crate::Caller>,
 }
 
 /// A parsed request body.

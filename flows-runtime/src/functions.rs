@@ -208,6 +208,7 @@ mod tests {
             query: Default::default(),
             headers: Default::default(),
             body: Body::Empty,
+            caller: None,
         };
         match rt.execute(&flow, &input).result {
             FlowResult::Responded { body, .. } => Ok(body),

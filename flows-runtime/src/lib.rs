@@ -24,6 +24,7 @@
 //!     query: Default::default(),
 //!     headers: Default::default(),
 //!     body: parse_body(Some("application/json"), br#"{"id": "42"}"#).unwrap(),
+//!     caller: None,
 //! };
 //! let outcome = runtime.execute(&flow, &input); // per call, on a blocking thread
 //! match outcome.result {
@@ -39,6 +40,9 @@
 //! ```
 
 pub mod model;
+
+mod caller;
+pub use caller::{Caller, CallerKind};
 
 mod limits;
 mod template;

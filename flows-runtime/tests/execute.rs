@@ -36,6 +36,7 @@ fn json_input(raw: &str, headers: &[(&str, &str)]) -> Input {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: flows_runtime::parse_body(Some("application/json"), raw.as_bytes()).unwrap(),
+        caller: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod m20261123_000020_secrets;
 mod m20261203_000001_inbound_trust;
 mod m20261203_000002_idempotency_claims;
 mod m20261203_000003_secret_hosts;
+mod m20261207_000001_callers;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_inbound_trust::Migration),
             Box::new(m20261203_000002_idempotency_claims::Migration),
             Box::new(m20261203_000003_secret_hosts::Migration),
+            Box::new(m20261207_000001_callers::Migration),
         ]
     }
 }

@@ -45,6 +45,9 @@ pub enum AppError {
     },
     #[error("your role may not do this")]
     Forbidden,
+    /// `GET /t/{path}/executions/{id}` on a trigger whose callers present no credential.
+    #[error("calls to this trigger are signed webhooks without a credential; their executions cannot be followed here")]
+    NotFollowable,
     #[error("method {0} is not enabled for this trigger")]
     MethodNotAllowed(String),
     #[error("the body is larger than this trigger accepts ({limit} bytes)")]
@@ -99,6 +102,7 @@ impl AppError {
             InvalidSignature(_) => (401, "invalid_signature"),
             RateLimited { .. } => (429, "rate_limited"),
             Forbidden => (403, "forbidden"),
+            NotFollowable => (403, "not_followable"),
             MethodNotAllowed(_) => (405, "method_not_allowed"),
             PayloadTooLarge { .. } | RequestTooLarge { .. } => (413, "payload_too_large"),
             NotJson => (415, "unsupported_media_type"),

@@ -178,6 +178,7 @@ fn identical_closures_in_two_steps_are_fine() {
         query: BTreeMap::new(),
         headers: BTreeMap::new(),
         body: crate::Body::Empty,
+        caller: None,
     };
     match rt.execute(&flow, &input).result {
         crate::FlowResult::Responded { body, .. } => {

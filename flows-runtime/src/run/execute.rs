@@ -115,12 +115,29 @@ fn request_dynamic(input: &Input, raw: Option<Vec<u8>>) -> Dynamic {
     m.insert("query".into(), strings(&input.query));
     m.insert("headers".into(), strings(&input.headers));
     m.insert("body".into(), body);
+    m.insert(
+        "caller".into(),
+        input.caller.as_ref().map_or(Dynamic::UNIT, caller_map),
+    );
     if let Some(raw) = raw {
         let v = match String::from_utf8(raw) {
             Ok(s) => Dynamic::from(ImmutableString::from(s)),
             Err(e) => Dynamic::from_blob(e.into_bytes()),
         };
         m.insert("raw_body".into(), v);
+    }
+    Dynamic::from_map(m)
+}
+
+/// `request.caller`: `#{type, id, label}`.
+fn caller_map(c: &crate::Caller) -> Dynamic {
+    let mut m = Map::new();
+    for (k, v) in [
+        ("type", c.kind.as_str()),
+        ("id", c.id.as_str()),
+        ("label", c.label.as_str()),
+    ] {
+        m.insert(k.into(), Dynamic::from(ImmutableString::from(v)));
     }
     Dynamic::from_map(m)
 }
@@ -139,6 +156,10 @@ fn request_json(input: &Input, raw: Option<&[u8]>) -> Value {
         serde_json::to_value(&input.headers).unwrap_or_default(),
     );
     request.insert("body".into(), input.body.to_json());
+    request.insert(
+        "caller".into(),
+        serde_json::to_value(&input.caller).unwrap_or_default(),
+    );
     if let Some(raw) = raw {
         let v = match std::str::from_utf8(raw) {
             Ok(s) => Value::String(s.to_owned()),

@@ -74,6 +74,24 @@ pub struct RequestSnapshot {
     /// `json` (body is the JSON value), `form` (an object), `text`, `base64` or `none`.
     pub body_encoding: String,
     pub body: serde_json::Value,
+    /// The credential the call came with (`request.caller` in flows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CallerSchema>))]
+    pub caller: Option<flows_runtime::Caller>,
+}
+
+/// The credential a call came with (the schema of `flows_runtime::Caller`).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CallerSchema {
+    /// `api_key` or `oauth_client`.
+    #[schema(rename = "type")]
+    kind: String,
+    /// The key's or the OAuth client's id.
+    id: String,
+    /// Its label when the call came in.
+    label: String,
 }
 
 /// What the caller got (or would have got, for asynchronous calls).
@@ -142,6 +160,10 @@ pub struct ExecutionOut {
     pub lane_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The credential the call came with (absent for open and signature-only triggers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CallerSchema>))]
+    pub caller: Option<flows_runtime::Caller>,
     /// Absent in list answers; present in `GET /executions/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestSnapshot>,
@@ -153,6 +175,24 @@ pub struct ExecutionOut {
     pub logs: Vec<LogOut>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `GET /t/{trigger path}/executions/{id}`: what a consumer sees of one of its own calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallStatusOut {
+    pub execution_id: String,
+    pub status: ExecutionStatus,
+    pub received_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub attempts: i32,
+    /// When a queued retry is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// Once the execution has ended: the answer the flow gave (or the error answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseSnapshot>,
 }
 
 /// `POST /api/v1/executions/{id}/replay` and `POST /api/v1/integrations/{slug}/replay`.

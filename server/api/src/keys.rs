@@ -27,6 +27,17 @@ pub struct KeyIn {
     pub rate_limit: Option<RateLimit>,
 }
 
+/// `PATCH /api/v1/keys/{id}`: what can change of a key without a new secret.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct KeyPatch {
+    /// The new label (1 to 100 characters). Executions keep the label their call came with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub label: Option<String>,
+}
+
 /// `POST /api/v1/keys/{id}/rotate` (and `/oauth-clients/{id}/rotate`): a new secret; the old
 /// one keeps working for `overlap_s` seconds (default 0: refused at once).
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]

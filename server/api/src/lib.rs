@@ -30,13 +30,15 @@ pub mod subscriptions;
 pub mod users;
 
 pub use error::{ErrorBody, ErrorDetail, ErrorInner};
-pub use executions::{ExecutionOut, ExecutionStatus, RequestSnapshot, ResponseSnapshot};
+pub use executions::{
+    CallStatusOut, ExecutionOut, ExecutionStatus, RequestSnapshot, ResponseSnapshot,
+};
 pub use integrations::{
     DraftOut, IntegrationDoc, IntegrationOut, IntegrationPatch, IntegrationStats, PublishIn,
     QueryParam, RateLimit, SignatureAlgorithm, SignatureEncoding, SignaturePreset, TestRequest,
     TestRunIn, TestRunOut, TestStepOut, TriggerAuth, TriggerDoc, ValidateOut,
 };
-pub use keys::{KeyCreatedOut, KeyIn, KeyOut, RotateIn};
+pub use keys::{KeyCreatedOut, KeyIn, KeyOut, KeyPatch, RotateIn};
 pub use oauth::{OauthClientCreatedOut, OauthClientIn, OauthClientOut, TokenOut};
 pub use shadow::{ShadowIn, ShadowOut, ShadowRunOut};
 pub use stats::{Bucket, IntegrationSeries, OverviewOut, Series};

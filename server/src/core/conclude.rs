@@ -22,6 +22,7 @@ pub fn snapshot(
     headers: BTreeMap<String, String>,
     content_type: Option<String>,
     body: &Body,
+    caller: Option<flows_runtime::Caller>,
 ) -> RequestSnapshot {
     let mut headers = headers;
     for h in DROPPED_HEADERS {
@@ -45,6 +46,7 @@ pub fn snapshot(
         content_type,
         body_encoding: body_encoding.to_owned(),
         body,
+        caller,
     }
 }
 
@@ -72,6 +74,7 @@ pub fn input_from_snapshot(s: &RequestSnapshot) -> Result<Input, String> {
         query: s.query.clone(),
         headers: s.headers.clone(),
         body,
+        caller: s.caller.clone(),
     })
 }
 
@@ -234,7 +237,7 @@ mod tests {
             let mut headers = BTreeMap::new();
             headers.insert("x-api-key".to_owned(), "secret".to_owned());
             headers.insert("authorization".to_owned(), "HMAC abc".to_owned());
-            let s = snapshot("POST", "/t/a", BTreeMap::new(), headers, None, &body);
+            let s = snapshot("POST", "/t/a", BTreeMap::new(), headers, None, &body, None);
             assert!(!s.headers.contains_key("x-api-key"));
             let text = serde_json::to_string(&s).unwrap();
             let back: RequestSnapshot = serde_json::from_str(&text).unwrap();

@@ -39,6 +39,8 @@ pub struct NewExecution {
     pub idempotency_key: Option<String>,
     /// Ordered triggers with a lane key: this call's lane (empty: the trigger's one lane).
     pub lane_key: String,
+    /// The credential the call came with.
+    pub caller: Option<flows_runtime::Caller>,
 }
 
 impl NewExecution {

@@ -124,6 +124,8 @@ impl Route {
 #[derive(Clone, Debug)]
 pub struct KeyEntry {
     pub id: String,
+    /// Recorded with each call (`request.caller.label`).
+    pub label: Arc<str>,
     pub digest: [u8; 32],
     /// µs; from then the key is refused.
     pub expires_at: Option<i64>,
@@ -136,6 +138,8 @@ pub struct KeyEntry {
 #[derive(Clone, Debug)]
 pub struct ClientEntry {
     pub id: String,
+    /// Recorded with each call (`request.caller.label`).
+    pub label: Arc<str>,
     pub digest: [u8; 32],
     /// The secret before the last rotation, and until when (µs) it is accepted.
     pub previous: Option<([u8; 32], i64)>,

@@ -248,6 +248,10 @@ pub mod execution {
         pub steps: Option<String>,
         pub logs: Option<String>,
         pub error: Option<String>,
+        /// `key:<id>` or `client:<id>`: the credential the call came with.
+        pub caller: Option<String>,
+        /// That credential's label when the call came in.
+        pub caller_label: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

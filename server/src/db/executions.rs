@@ -30,7 +30,7 @@ fn pieces<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
 }
 
 /// The columns the journal writes, in the order of [`row_values`].
-const ROW_COLUMNS: [&str; 24] = [
+const ROW_COLUMNS: [&str; 26] = [
     "id",
     "integration_id",
     "integration_slug",
@@ -55,6 +55,8 @@ const ROW_COLUMNS: [&str; 24] = [
     "steps",
     "logs",
     "error",
+    "caller",
+    "caller_label",
 ];
 
 /// The columns a recorded end overwrites on a row already there (the `running` placeholder
@@ -160,6 +162,14 @@ fn row_values(out: &mut Vec<Value>, e: &NewExecution, st: RowState<'_>) {
         end.map(|f| f.steps.clone()).into(),
         end.map(|f| f.logs.clone()).into(),
         opt_without_nul(end.and_then(|f| f.error.clone())).into(),
+        e.caller
+            .as_ref()
+            .map(flows_runtime::Caller::reference)
+            .into(),
+        e.caller
+            .as_ref()
+            .map(|c| without_nul(&c.label).into_owned())
+            .into(),
     ]);
 }
 
@@ -446,6 +456,8 @@ pub async fn get(db: &DatabaseConnection, id: &str) -> Result<Option<execution::
 pub struct ListFilter {
     pub integration: Option<String>,
     pub status: Option<String>,
+    /// Only calls with this credential (`key:<id>`, `client:<id>`).
+    pub caller: Option<String>,
     /// Only executions with an id below this one (the cursor).
     pub before_id: Option<String>,
     /// Received at or after this time (µs).
@@ -464,6 +476,9 @@ pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<executi
     }
     if let Some(status) = &f.status {
         q = q.filter(C::Status.eq(status.clone()));
+    }
+    if let Some(caller) = &f.caller {
+        q = q.filter(C::Caller.eq(caller.clone()));
     }
     if let Some(before) = &f.before_id {
         q = q.filter(C::Id.lt(before.clone()));
@@ -497,6 +512,8 @@ pub async fn list(db: &DatabaseConnection, f: &ListFilter) -> Result<Vec<executi
             C::IdempotencyKey,
             C::ResponseStatus,
             C::Error,
+            C::Caller,
+            C::CallerLabel,
         ])
         .expr_as(sea_orm::sea_query::Expr::val(""), "request")
         .expr_as(

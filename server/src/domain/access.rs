@@ -20,12 +20,7 @@ pub struct Presented<'a> {
     pub bearer: Option<&'a str>,
 }
 
-/// The credential a call was let in with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    Key(String),
-    Client(String),
-}
+pub use flows_runtime::{Caller, CallerKind};
 
 /// Checks the caller's credential against the trigger, then the rate limits (the
 /// credential's, then the trigger's). `None` for an open trigger.
@@ -95,7 +90,11 @@ fn key_by_secret(state: &AppState, route: &Route, secret: &[u8]) -> AppResult<Ca
         })?;
     }
     state.registry.mark_used(&key.id);
-    Ok(Caller::Key(key.id))
+    Ok(Caller {
+        kind: CallerKind::ApiKey,
+        id: key.id,
+        label: key.label.to_string(),
+    })
 }
 
 fn client_by_token(state: &AppState, route: &Route, token: &str) -> AppResult<Caller> {
@@ -123,7 +122,11 @@ fn client_by_token(state: &AppState, route: &Route, token: &str) -> AppResult<Ca
         })?;
     }
     state.registry.mark_client_used(&client.id);
-    Ok(Caller::Client(client.id))
+    Ok(Caller {
+        kind: CallerKind::OauthClient,
+        id: client.id,
+        label: client.label.to_string(),
+    })
 }
 
 /// Checks the trigger's signature over the exact body bytes, then (for schemes with message

@@ -24,7 +24,7 @@ use crate::domain::access::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::support::ids::new_id;
-use crate::support::time::{ms_to_us, now_us};
+use crate::support::time::{ms_to_us, now_us, rfc3339, rfc3339_opt};
 
 /// How long an accepted call may wait for a place in the journal's queue before 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -40,9 +40,8 @@ pub struct Call {
     pub input: Input,
     /// The body's bytes as received (`request.raw_body` in flows).
     pub raw_body: bytes::Bytes,
+    /// Scoped by the credential the call came with (`input.caller`).
     pub idempotency_key: Option<String>,
-    /// The credential the call came with (idempotency keys are scoped by it).
-    pub caller: Option<Caller>,
     /// What the caller asked for with `Prefer` (RFC 7240).
     pub prefer: Prefer,
 }
@@ -126,11 +125,12 @@ pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResu
     let trigger = &route.doc.trigger;
     let lane_key = lane_key(route, &call.input)?;
     let id = new_id();
-    let scope = match &call.caller {
-        Some(Caller::Key(k)) => format!("key:{k}"),
-        Some(Caller::Client(c)) => format!("client:{c}"),
-        None => String::new(),
-    };
+    let scope = call
+        .input
+        .caller
+        .as_ref()
+        .map(Caller::reference)
+        .unwrap_or_default();
     if let Some(key) = &call.idempotency_key {
         if let Some(earlier) = claim_key(state, route, &scope, key, &id).await? {
             return Ok(earlier);
@@ -158,6 +158,7 @@ pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResu
         replay_of: None,
         idempotency_key: call.idempotency_key.clone(),
         lane_key,
+        caller: call.input.caller.clone(),
     };
     let span = tracing::info_span!("execution", execution_id = %exec.id, integration = %route.slug, mode = exec.mode.as_str());
     let dispatch = async {
@@ -387,6 +388,46 @@ async fn accept_and_wait(
             }
         }
     }
+}
+
+/// `GET /t/{path}/executions/{id}`: one of the caller's own calls to this trigger. Another
+/// trigger's execution, or another credential's, is "not found" (its existence is not told).
+/// Open triggers let anyone holding the id follow it; a trigger called with signatures only
+/// has no credential to tie a call to its caller, so its calls cannot be followed.
+pub async fn follow(
+    state: &AppState,
+    route: &Route,
+    caller: Option<&Caller>,
+    id: &str,
+) -> AppResult<flowgate_api::CallStatusOut> {
+    if caller.is_none() && route.signing.is_some() {
+        return Err(AppError::NotFollowable);
+    }
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::NotFound("execution"));
+    }
+    let row = q::get(&state.db, id)
+        .await?
+        .filter(|row| row.integration_id == route.integration_id)
+        .filter(|row| row.caller == caller.map(Caller::reference))
+        .ok_or(AppError::NotFound("execution"))?;
+    let status = ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Errored);
+    let response = if status.is_final() {
+        row.response
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok())
+    } else {
+        None
+    };
+    Ok(flowgate_api::CallStatusOut {
+        execution_id: row.id,
+        status,
+        received_at: rfc3339(row.received_at),
+        finished_at: rfc3339_opt(row.finished_at),
+        attempts: row.attempts,
+        next_attempt_at: rfc3339_opt(row.next_attempt_at),
+        response,
+    })
 }
 
 /// How often a waiting caller reads the record of its execution.

@@ -5,6 +5,8 @@ use flowgate_api::executions::{
 };
 use flowgate_api::{ExecutionOut, ExecutionStatus, Page, RequestSnapshot, ResponseSnapshot};
 
+use flows_runtime::CallerKind;
+
 use crate::core::conclude::redact;
 use crate::core::execution::{lane_id, Mode, NewExecution};
 use crate::core::signals::Committed;
@@ -17,7 +19,23 @@ use crate::support::ids::new_id;
 use crate::state::AppState;
 use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
+/// The credential an execution's call came with, from its columns.
+pub fn caller_of(m: &execution::Model) -> Option<flows_runtime::Caller> {
+    let (kind, id) = m.caller.as_deref()?.split_once(':')?;
+    let kind = match kind {
+        "key" => CallerKind::ApiKey,
+        "client" => CallerKind::OauthClient,
+        _ => return None,
+    };
+    Some(flows_runtime::Caller {
+        kind,
+        id: id.to_owned(),
+        label: m.caller_label.clone().unwrap_or_default(),
+    })
+}
+
 fn to_out(m: execution::Model, full: bool) -> ExecutionOut {
+    let caller = caller_of(&m);
     let status = ExecutionStatus::parse(&m.status).unwrap_or(ExecutionStatus::Errored);
     let (request, response, steps, logs) = if full {
         let request = serde_json::from_str::<RequestSnapshot>(&m.request)
@@ -56,6 +74,7 @@ fn to_out(m: execution::Model, full: bool) -> ExecutionOut {
         replay_of: m.replay_of,
         lane_key: (!m.lane_key.is_empty()).then_some(m.lane_key),
         idempotency_key: m.idempotency_key,
+        caller,
         request,
         response,
         steps,
@@ -74,6 +93,8 @@ pub async fn get(state: &AppState, id: &str) -> AppResult<ExecutionOut> {
 pub struct ListQuery {
     pub integration: Option<String>,
     pub status: Option<String>,
+    /// `key:<id>` or `client:<id>`.
+    pub caller: Option<String>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
     /// Received at or after (RFC 3339).
@@ -112,11 +133,22 @@ pub async fn list(state: &AppState, query: ListQuery) -> AppResult<Page<Executio
             return Err(AppError::BadRequest("cursor is not valid".into()));
         }
     }
+    if let Some(c) = &query.caller {
+        let known = c
+            .split_once(':')
+            .is_some_and(|(kind, id)| matches!(kind, "key" | "client") && !id.is_empty());
+        if !known {
+            return Err(AppError::BadRequest(
+                "caller must be key:<key id> or client:<OAuth client id>".into(),
+            ));
+        }
+    }
     let received_from = parse_time("from", query.from.as_deref())?;
     let received_to = parse_time("to", query.to.as_deref())?;
     let filter = ListFilter {
         integration: query.integration,
         status: query.status,
+        caller: query.caller,
         before_id: query.cursor,
         received_from,
         received_to,
@@ -225,6 +257,8 @@ async fn replay_as_new(
         } else {
             String::new()
         },
+        // The same consumer's call, run again.
+        caller: caller_of(m),
     };
     let id = exec.id.clone();
     match state

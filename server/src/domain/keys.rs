@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use flowgate_api::keys::MAX_OVERLAP_S;
-use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut, RateLimit, RotateIn};
+use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut, KeyPatch, RateLimit, RotateIn};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -62,13 +62,19 @@ fn conflict_or_db(e: sea_orm::DbErr) -> AppError {
     }
 }
 
-pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> {
-    let label = input.label.trim().to_owned();
-    if label.is_empty() || label.len() > 100 {
+/// A key's label, trimmed; 400 unless 1 to 100 characters.
+fn checked_label(label: &str) -> AppResult<String> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 100 || label.contains('\0') {
         return Err(AppError::BadRequest(
             "label must be 1 to 100 characters".into(),
         ));
     }
+    Ok(label.to_owned())
+}
+
+pub async fn create(state: &AppState, input: KeyIn) -> AppResult<KeyCreatedOut> {
+    let label = checked_label(&input.label)?;
     let now = now_us();
     let expires_at = match input.expires_at.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -184,6 +190,26 @@ pub async fn list(state: &AppState) -> AppResult<Vec<KeyOut>> {
         .collect())
 }
 
+/// Changes a live key's label (calls record it from then on).
+pub async fn update(state: &AppState, id: &str, patch: KeyPatch) -> AppResult<KeyOut> {
+    let key = live(state, id).await?;
+    if let Some(label) = patch.label.as_deref() {
+        let label = checked_label(label)?;
+        if label != key.label {
+            let mut am: api_key::ActiveModel = key.into();
+            am.label = Set(label);
+            am.update(&state.db).await?;
+            changed(state).await?;
+            tracing::info!(key_id = %id, "api key relabelled");
+        }
+    }
+    list(state)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or(AppError::NotFound("api key"))
+}
+
 /// Revokes a key: from this moment calls with it are refused.
 pub async fn revoke(state: &AppState, id: &str) -> AppResult<()> {
     let key = live(state, id).await?;
@@ -211,6 +237,7 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
     let now = now_us();
     let mut entries = Vec::with_capacity(keys.len());
     for k in keys {
+        let label: Arc<str> = Arc::from(k.label.as_str());
         let limiter = ratelimit::from_columns(k.rate_limit_per_second, k.rate_limit_burst)
             .as_ref()
             .and_then(Limiter::new)
@@ -222,6 +249,7 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
             if let Some(prev) = digest_from_hex(prev).filter(|_| until > now) {
                 entries.push(KeyEntry {
                     id: k.id.clone(),
+                    label: label.clone(),
                     digest: prev,
                     expires_at: k.expires_at,
                     valid_until: Some(until),
@@ -231,6 +259,7 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
         }
         entries.push(KeyEntry {
             id: k.id,
+            label,
             digest,
             expires_at: k.expires_at,
             valid_until: None,

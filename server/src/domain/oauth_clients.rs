@@ -178,6 +178,7 @@ pub async fn reload(state: &AppState) -> AppResult<()> {
         .into_iter()
         .filter_map(|c| {
             Some(ClientEntry {
+                label: Arc::from(c.label.as_str()),
                 digest: digest_from_hex(&c.secret_digest)?,
                 previous: c
                     .previous_digest

@@ -54,11 +54,15 @@ async fn answer(
     } else {
         std::borrow::Cow::Borrowed(raw_path)
     };
-    let route = state
-        .registry
-        .route(&path)
-        .filter(|r| r.enabled)
-        .ok_or(AppError::NotFound("trigger"))?;
+    let route = match state.registry.route(&path).filter(|r| r.enabled) {
+        Some(route) => route,
+        None => match follow_target(&path) {
+            Some((trigger_path, id)) if req.method() == actix_web::http::Method::GET => {
+                return follow(req, state, trigger_path, id, matched).await;
+            }
+            _ => return Err(AppError::NotFound("trigger")),
+        },
+    };
     *matched = Some(route.clone());
     let method = req.method().as_str();
     if !route.methods.iter().any(|m| m == method) {
@@ -121,6 +125,7 @@ async fn answer(
         headers.clone(),
         content_type,
         &body,
+        caller.clone(),
     );
     let request = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
     drop(snapshot);
@@ -135,6 +140,7 @@ async fn answer(
         query,
         headers,
         body,
+        caller,
     };
     let idempotency_key = idempotency_key(&route, req, &input.body)?;
     let prefer = Prefer::parse(
@@ -148,12 +154,11 @@ async fn answer(
         input,
         raw_body: bytes.freeze(),
         idempotency_key,
-        caller,
         prefer,
     };
     let applied = prefer.applied(&route.doc.trigger);
     let mut resp = match calls::handle(state, &route, call).await? {
-        CallOutcome::Accepted { id, replayed } => accepted(&id, replayed),
+        CallOutcome::Accepted { id, replayed } => accepted(req.path(), &id, replayed),
         CallOutcome::Answered {
             id,
             answer,
@@ -294,10 +299,54 @@ async fn read_body(
     Ok(body)
 }
 
-/// `202 Accepted`: the call is on disk; its execution can be followed.
-fn accepted(id: &str, replayed: bool) -> HttpResponse {
+/// `{trigger path}/executions/{id}` of a path under `/t/`: a consumer following a call.
+fn follow_target(path: &str) -> Option<(&str, &str)> {
+    let (trigger, id) = path.rsplit_once("/executions/")?;
+    (!trigger.is_empty() && !id.is_empty() && !id.contains('/')).then_some((trigger, id))
+}
+
+/// `GET /t/{trigger path}/executions/{id}`: the status of one of the caller's own calls and,
+/// once it has ended, its answer. The same credential as for calling the trigger.
+async fn follow(
+    req: &HttpRequest,
+    state: &AppState,
+    trigger_path: &str,
+    id: &str,
+    matched: &mut Option<std::sync::Arc<Route>>,
+) -> AppResult<HttpResponse> {
+    let route = state
+        .registry
+        .route(trigger_path)
+        .filter(|r| r.enabled)
+        .ok_or(AppError::NotFound("trigger"))?;
+    *matched = Some(route.clone());
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    let presented = Presented {
+        api_key: req.headers().get("x-api-key").map(|v| v.as_bytes()),
+        bearer,
+    };
+    let caller = access::authenticate(state, &route, presented)?;
+    let out = calls::follow(state, &route, caller.as_ref(), id).await?;
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((EXECUTION_HEADER, out.execution_id.clone()));
+    if !out.status.is_final() {
+        // Polling faster than this finds nothing new for most runs.
+        resp.insert_header((header::RETRY_AFTER, "1"));
+    }
+    Ok(resp.json(out))
+}
+
+/// `202 Accepted`: the call is on disk; the caller can follow its execution at `Location`
+/// (`{the called path}/executions/{id}`, same credential).
+fn accepted(called_path: &str, id: &str, replayed: bool) -> HttpResponse {
     let mut resp = HttpResponse::Accepted();
-    resp.insert_header((header::LOCATION, format!("/api/v1/executions/{id}")))
+    let location = format!("{}/executions/{id}", called_path.trim_end_matches('/'));
+    resp.insert_header((header::LOCATION, location))
         .insert_header((EXECUTION_HEADER, id.to_owned()));
     if replayed {
         resp.insert_header((REPLAYED_HEADER, "true"));
@@ -373,7 +422,20 @@ fn respond(id: &str, answer: Answer, allow_redirects: bool) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::bearer_token;
+    use super::{bearer_token, follow_target};
+
+    #[test]
+    fn follow_paths_name_a_trigger_and_an_execution() {
+        assert_eq!(
+            follow_target("acme/orders/executions/0190-ab"),
+            Some(("acme/orders", "0190-ab"))
+        );
+        assert_eq!(follow_target("acme/executions/"), None);
+        assert_eq!(follow_target("executions/x"), None);
+        assert_eq!(follow_target("/executions/x"), None);
+        assert_eq!(follow_target("a/executions/x/y"), None);
+        assert_eq!(follow_target("a/b"), None);
+    }
     use crate::core::trigger::{media_matches, refused_media_type};
 
     #[test]

@@ -111,7 +111,7 @@ async fn async_calls_are_accepted_then_run(db: Db) {
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let b: Value = r.json().await.unwrap();
     let id = b["execution_id"].as_str().unwrap();
-    assert_eq!(location, format!("/api/v1/executions/{id}"));
+    assert_eq!(location, format!("/t/a/x/executions/{id}"));
     let exec = app.wait_final(id).await;
     assert_eq!(exec["status"], "succeeded");
     assert_eq!(exec["mode"], "async");

@@ -10,6 +10,7 @@
 
 mod admin;
 mod cluster;
+mod consumers;
 mod contract;
 mod crash;
 mod delivery;

@@ -43,7 +43,7 @@ fn with_auth(path: &str, auth: Value) -> Value {
 }
 
 impl TestApp {
-    async fn create_client(&self, label: &str, scopes: &[&str]) -> (String, String) {
+    pub(crate) async fn create_client(&self, label: &str, scopes: &[&str]) -> (String, String) {
         let (status, body) = self
             .send(
                 Method::POST,
@@ -78,7 +78,7 @@ impl TestApp {
         (status, headers, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn token(&self, id: &str, secret: &str) -> String {
+    pub(crate) async fn token(&self, id: &str, secret: &str) -> String {
         let (status, _, body) = self
             .token_form(&[("grant_type", "client_credentials")], Some((id, secret)))
             .await;
@@ -86,7 +86,7 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
-    async fn create_secret(&self, name: &str, value: &str) {
+    pub(crate) async fn create_secret(&self, name: &str, value: &str) {
         let (status, body) = self
             .send(
                 Method::POST,

@@ -25,6 +25,7 @@ fn input(body: Body) -> Input {
         query: BTreeMap::from([("country".to_owned(), "SE".to_owned())]),
         headers: BTreeMap::from([("x-test".to_owned(), "yes".to_owned())]),
         body,
+        caller: None,
     }
 }
 

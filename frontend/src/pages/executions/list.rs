@@ -440,6 +440,7 @@ mod tests {
             replay_of: None,
             lane_key: None,
             idempotency_key: None,
+            caller: None,
             request: None,
             response: None,
             steps: Vec::new(),

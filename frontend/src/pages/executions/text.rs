@@ -148,6 +148,7 @@ mod tests {
             content_type: Some("application/json".into()),
             body_encoding: "json".into(),
             body: serde_json::json!({"a": 1}),
+            caller: None,
         };
         assert_eq!(
             curl_of("http://h", &r),

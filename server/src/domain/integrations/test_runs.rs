@@ -127,6 +127,7 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
         query,
         headers,
         body,
+        caller: None,
     };
 
     // On the blocking pool, like real calls that do not finish within the inline budget.

@@ -50,6 +50,8 @@ struct ExecutionsQuery {
     /// Only executions in this status.
     #[param(value_type = Option<flowgate_api::ExecutionStatus>)]
     status: Option<String>,
+    /// Only calls made with this credential: `key:<key id>` or `client:<OAuth client id>`.
+    caller: Option<String>,
     /// At most this many (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
@@ -93,6 +95,7 @@ async fn list_executions(
         ListQuery {
             integration: q.integration,
             status: q.status,
+            caller: q.caller,
             limit: q.limit,
             cursor: q.cursor,
             from: q.from,

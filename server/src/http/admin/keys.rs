@@ -1,7 +1,7 @@
 //! `/keys`: consumers' API keys (the secret is shown once, on creation).
 
 use actix_web::{web, HttpResponse};
-use flowgate_api::{ErrorBody, KeyCreatedOut, KeyIn, KeyOut, Page, RotateIn};
+use flowgate_api::{ErrorBody, KeyCreatedOut, KeyIn, KeyOut, KeyPatch, Page, RotateIn};
 
 use crate::domain::keys;
 use crate::domain::users::{CurrentUser, Role};
@@ -13,7 +13,7 @@ type State = web::Data<AppState>;
 
 /// This file's part of the OpenAPI document (`http::openapi`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_keys, create_key, rotate_key, revoke_key))]
+#[openapi(paths(list_keys, create_key, update_key, rotate_key, revoke_key))]
 struct Doc;
 
 impl utoipa::OpenApi for crate::http::openapi::Keys {
@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/keys", web::get().to(list_keys))
         .route("/keys", web::post().to(create_key))
         .route("/keys/{id}/rotate", web::post().to(rotate_key))
+        .route("/keys/{id}", web::patch().to(update_key))
         .route("/keys/{id}", web::delete().to(revoke_key));
 }
 
@@ -86,6 +87,40 @@ async fn create_key(
 ) -> AppResult<HttpResponse> {
     user.require(Role::Admin)?;
     Ok(HttpResponse::Created().json(keys::create(&state, body.into_inner()).await?))
+}
+
+/// Change an API key
+///
+/// Its label; the secret stays (rotate it for a new one). Executions keep the label their
+/// call came with.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path, description = "The key's id")),
+    request_body = KeyPatch,
+    responses(
+        (status = 200, description = "The key as it is now", body = KeyOut),
+        (status = 400, description = "A field is not valid (`bad_request`)", body = ErrorBody),
+        (status = 401, description = "No valid session (`unauthorized`)", body = ErrorBody),
+        (status = 403, description = "Needs the admin role (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No live key with this id (`not_found`)", body = ErrorBody),
+        (status = 413, description = "The body is over 4 MiB (`payload_too_large`)",
+         body = ErrorBody),
+        (status = 415, description = "The body is not `application/json` \
+         (`unsupported_media_type`)",
+         body = ErrorBody),
+    ),
+    security(("session_token" = []), ("session_cookie" = []))
+)]
+async fn update_key(
+    state: State,
+    user: CurrentUser,
+    id: web::Path<String>,
+    body: web::Json<KeyPatch>,
+) -> AppResult<HttpResponse> {
+    user.require(Role::Admin)?;
+    Ok(HttpResponse::Ok().json(keys::update(&state, &id, body.into_inner()).await?))
 }
 
 /// Revoke an API key

@@ -1,0 +1,44 @@
+//! Who called: the credential a trigger let the call in with, as flows see it
+//! (`request.caller`) and as executions record it.
+
+use serde::{Deserialize, Serialize};
+
+/// The credential a call came with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// `api_key` or `oauth_client`.
+    #[serde(rename = "type")]
+    pub kind: CallerKind,
+    /// The key's or the client's id.
+    pub id: String,
+    /// The key's or the client's label when the call came in.
+    pub label: String,
+}
+
+/// What kind of credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerKind {
+    ApiKey,
+    OauthClient,
+}
+
+impl CallerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallerKind::ApiKey => "api_key",
+            CallerKind::OauthClient => "oauth_client",
+        }
+    }
+}
+
+impl Caller {
+    /// The stable reference stored (and filtered on) with an execution: `key:<id>` or
+    /// `client:<id>`.
+    pub fn reference(&self) -> String {
+        match self.kind {
+            CallerKind::ApiKey => format!("key:{}", self.id),
+            CallerKind::OauthClient => format!("client:{}", self.id),
+        }
+    }
+}
