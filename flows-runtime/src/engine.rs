@@ -309,6 +309,7 @@ pub(crate) fn build_engine(limits: &Limits) -> Engine {
     functions::register(&mut engine);
     register_internals(&mut engine);
     register_http(&mut engine);
+    crate::caught::register_caught(&mut engine);
 
     engine.set_optimization_level(OptimizationLevel::Simple);
     engine.set_max_operations(limits.max_operations);

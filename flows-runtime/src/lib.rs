@@ -58,12 +58,15 @@ pub use trace::{
 };
 pub use validate::{
     event_type_problem, header_problem, is_http_url, is_identifier, secret_name_problem,
-    validate_structure, ValidationError, MAX_DEPTH, MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_RETRIES,
-    MAX_HTTP_TIMEOUT_MS, MAX_JSONPATH_BYTES, MAX_SNIPPET_BYTES, MAX_STEPS,
+    validate_flow_structure, validate_structure, ValidationError, MAX_DEPTH,
+    MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_RETRIES, MAX_HTTP_TIMEOUT_MS, MAX_JSONPATH_BYTES,
+    MAX_SNIPPET_BYTES, MAX_STEPS,
 };
 
 #[cfg(feature = "engine")]
 mod body;
+#[cfg(feature = "engine")]
+mod caught;
 #[cfg(feature = "engine")]
 mod codegen;
 #[cfg(feature = "engine")]

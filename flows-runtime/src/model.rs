@@ -29,6 +29,11 @@ pub enum Step {
     Emit(EmitStep),
     /// Calls an HTTP API (through the [`crate::HttpClient`] the server gives the runtime).
     Http(Box<HttpStep>),
+    /// Runs `steps`; if one of them raises an error, runs `catch` (with `vars.error`) and
+    /// goes on after the try.
+    Try(TryStep),
+    /// Runs `steps` once per item of an array (`vars.item`, `vars.index`).
+    ForEach(ForEachStep),
 }
 
 fn is_false(b: &bool) -> bool {
@@ -85,6 +90,99 @@ pub struct ConditionStep {
     /// Steps run when it is false (JSON field `else`).
     #[serde(rename = "else", default, skip_serializing_if = "Vec::is_empty")]
     pub otherwise: Vec<Step>,
+}
+
+/// `{"type":"try","steps":[..],"catch":[..]}`: an error in `steps` (a script error, a
+/// failed HTTP call, a bad value...) runs `catch` with `vars.error` =
+/// `#{message, step, type}` instead of failing the flow. Limits and the deadline are not
+/// caught; `respond` and `fail` end the flow as everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TryStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Steps run when one of `steps` raised an error (none: the error is ignored).
+    #[serde(rename = "catch", default)]
+    pub catch: Vec<Step>,
+}
+
+/// Most items a `for_each` step may be given (its `max_items` is at most this).
+pub const MAX_FOR_EACH_ITEMS: u32 = 100_000;
+
+fn default_max_items() -> u32 {
+    1_000
+}
+
+fn default_item_var() -> String {
+    "item".to_owned()
+}
+
+fn default_index_var() -> String {
+    "index".to_owned()
+}
+
+fn is_default_item_var(s: &str) -> bool {
+    s == "item"
+}
+
+fn is_default_index_var(s: &str) -> bool {
+    s == "index"
+}
+
+fn is_default_max_items(n: &u32) -> bool {
+    *n == default_max_items()
+}
+
+/// `{"type":"for_each","items":"request.body","steps":[..]}`: runs `steps` for each item of
+/// the array the Rhai expression `items` gives, with the item in `vars[as]` (default
+/// `item`) and its position in `vars[index_as]` (default `index`, from 0). More than
+/// `max_items` items (default 1000) is an error before any runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEachStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    /// A Rhai expression giving an array (`()` counts as empty).
+    pub items: String,
+    #[serde(
+        rename = "as",
+        default = "default_item_var",
+        skip_serializing_if = "is_default_item_var"
+    )]
+    pub item_var: String,
+    #[serde(
+        rename = "index_as",
+        default = "default_index_var",
+        skip_serializing_if = "is_default_index_var"
+    )]
+    pub index_var: String,
+    #[serde(
+        default = "default_max_items",
+        skip_serializing_if = "is_default_max_items"
+    )]
+    pub max_items: u32,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+impl Default for ForEachStep {
+    fn default() -> Self {
+        ForEachStep {
+            name: None,
+            disabled: false,
+            items: String::new(),
+            item_var: default_item_var(),
+            index_var: default_index_var(),
+            max_items: default_max_items(),
+            steps: Vec::new(),
+        }
+    }
 }
 
 fn default_respond_status() -> u16 {
@@ -422,21 +520,16 @@ pub fn referenced_secrets(steps: &[Step]) -> Vec<SecretRef> {
                         }
                     }
                 }
-                Step::Condition(c) => {
-                    walk(
-                        &c.then,
-                        &format!("{path}.then"),
-                        &format!("{index}.then."),
-                        out,
-                    );
-                    walk(
-                        &c.otherwise,
-                        &format!("{path}.else"),
-                        &format!("{index}.else."),
-                        out,
-                    );
+                _ => {
+                    for (branch, list) in step.branches() {
+                        walk(
+                            list,
+                            &format!("{path}.{branch}"),
+                            &format!("{index}.{branch}."),
+                            out,
+                        );
+                    }
                 }
-                _ => {}
             }
         }
     }
@@ -445,8 +538,20 @@ pub fn referenced_secrets(steps: &[Step]) -> Vec<SecretRef> {
     out
 }
 
+/// Every secret a flow and its error handler refer to.
+pub fn referenced_secrets_of_flow(steps: &[Step], on_error: &[Step]) -> Vec<SecretRef> {
+    let mut out = referenced_secrets(steps);
+    out.extend(referenced_secrets(on_error).into_iter().map(|mut r| {
+        r.path = format!("on_error{}", r.path.trim_start_matches("steps"));
+        r.step = format!("on_error.{}", r.step);
+        r
+    }));
+    out
+}
+
 impl Step {
-    /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log`, `emit` or `http`.
+    /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log`, `emit`,
+    /// `http`, `try` or `for_each`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Step::Map(_) => "map",
@@ -457,6 +562,19 @@ impl Step {
             Step::Log(_) => "log",
             Step::Emit(_) => "emit",
             Step::Http(_) => "http",
+            Step::Try(_) => "try",
+            Step::ForEach(_) => "for_each",
+        }
+    }
+
+    /// The step lists nested in this step, by their field: `then`/`else` of a condition,
+    /// `steps`/`catch` of a try, `steps` of a for-each.
+    pub fn branches(&self) -> Vec<(&'static str, &[Step])> {
+        match self {
+            Step::Condition(c) => vec![("then", &c.then[..]), ("else", &c.otherwise[..])],
+            Step::Try(t) => vec![("steps", &t.steps[..]), ("catch", &t.catch[..])],
+            Step::ForEach(f) => vec![("steps", &f.steps[..])],
+            _ => Vec::new(),
         }
     }
 
@@ -471,6 +589,8 @@ impl Step {
             Step::Log(s) => s.name.as_deref(),
             Step::Emit(s) => s.name.as_deref(),
             Step::Http(s) => s.name.as_deref(),
+            Step::Try(s) => s.name.as_deref(),
+            Step::ForEach(s) => s.name.as_deref(),
         }
     }
 
@@ -485,6 +605,8 @@ impl Step {
             Step::Log(s) => s.disabled,
             Step::Emit(s) => s.disabled,
             Step::Http(s) => s.disabled,
+            Step::Try(s) => s.disabled,
+            Step::ForEach(s) => s.disabled,
         }
     }
 }

@@ -81,6 +81,39 @@ pub enum RuntimeError {
     Internal { message: String },
 }
 
+/// `message` without the ` (`code` line 2, position 5)` or ` (step 1 `code` line 2,
+/// position 5)` the runtime adds, and a ` in function `f`` after it.
+fn without_place(message: &str) -> &str {
+    let is_place = |tail: &str| {
+        let Some(rest) = tail.strip_suffix(')') else {
+            return false;
+        };
+        let Some((head, pos)) = rest.rsplit_once(", position ") else {
+            return false;
+        };
+        let Some((_, line)) = head.rsplit_once(" line ") else {
+            return false;
+        };
+        !pos.is_empty()
+            && pos.chars().all(|c| c.is_ascii_digit())
+            && !line.is_empty()
+            && line.chars().all(|c| c.is_ascii_digit())
+    };
+    for opener in [" (`", " (step "] {
+        if let Some(at) = message.rfind(opener) {
+            let tail = message.get(at..).unwrap_or_default();
+            let place = match tail.find(") in ") {
+                Some(end) => tail.get(..=end).unwrap_or_default(),
+                None => tail,
+            };
+            if is_place(place.trim_start()) {
+                return message.get(..at).unwrap_or(message);
+            }
+        }
+    }
+    message
+}
+
 fn script_message(step: Option<&str>, message: &str) -> String {
     match step {
         Some(s) => format!("step {s}: {message}"),
@@ -89,6 +122,16 @@ fn script_message(step: Option<&str>, message: &str) -> String {
 }
 
 impl RuntimeError {
+    /// The error as a caller may be told it (a trigger's `error_response`): a script error's
+    /// message without the step and its place in the snippet (those are for the designer,
+    /// in the execution's trace); the others as they read.
+    pub fn caller_message(&self) -> String {
+        match self {
+            RuntimeError::Script { message, .. } => without_place(message).to_owned(),
+            other => other.to_string(),
+        }
+    }
+
     /// Stable machine-readable code: `script_error`, `timeout`, `limit_exceeded`, `internal`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -103,6 +146,32 @@ impl RuntimeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caller_messages_leave_out_the_place() {
+        let script = |m: &str| RuntimeError::Script {
+            step: Some("1".into()),
+            message: m.into(),
+        };
+        assert_eq!(
+            script("customer is missing (`code` line 1, position 34)").caller_message(),
+            "customer is missing"
+        );
+        assert_eq!(
+            script("Division by zero (step 0 `code` line 2, position 11) in function `f`")
+                .caller_message(),
+            "Division by zero"
+        );
+        assert_eq!(
+            script("a (b) (`code` line x, position 1)").caller_message(),
+            "a (b) (`code` line x, position 1)"
+        );
+        assert_eq!(script("plain").caller_message(), "plain");
+        assert_eq!(
+            RuntimeError::Timeout.caller_message(),
+            RuntimeError::Timeout.to_string()
+        );
+    }
 
     #[test]
     fn codes_and_messages() {

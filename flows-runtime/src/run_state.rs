@@ -71,6 +71,16 @@ pub(crate) enum Ended {
         status: u16,
         message: String,
     },
+    /// The error handler (`on_error`) ended without answering: the error it caught stands.
+    Unhandled(CaughtError),
+}
+
+/// An error a `try` step or the flow's error handler caught.
+#[derive(Debug, Clone)]
+pub(crate) struct CaughtError {
+    pub message: String,
+    /// The step it was raised in (`2.then.0`), if any.
+    pub step: Option<String>,
 }
 
 pub(crate) struct RunState {
@@ -82,6 +92,8 @@ pub(crate) struct RunState {
     pub logs: Vec<LogEntry>,
     pub logs_dropped: usize,
     pub ended: Option<Ended>,
+    /// The last error the flow's error handler caught (what stands if it does not answer).
+    pub caught: Option<CaughtError>,
     /// Variables holding containers, and when they are measured next.
     pub measured: Vec<Measured>,
     /// Variable accesses so far.
@@ -119,6 +131,7 @@ impl RunState {
             logs: Vec::new(),
             logs_dropped: 0,
             ended: None,
+            caught: None,
             measured: Vec::new(),
             accesses: 0,
             snapshots: flow
@@ -133,6 +146,40 @@ impl RunState {
     }
 
     /// Closes every step still open: the innermost gets `message`, the ones around it point to it.
+    /// Closes the steps entered since step `above` (all open steps for `None`) as failed
+    /// with `message` (the innermost; the others "did not complete"), for a caught error.
+    /// Returns the innermost such step's number.
+    pub fn close_above(&mut self, above: Option<usize>, message: &str) -> Option<usize> {
+        let innermost = self
+            .stack
+            .last()
+            .map(|&(n, _)| n)
+            .filter(|&n| Some(n) != above);
+        let innermost_index = innermost
+            .and_then(|n| self.trace.get(n))
+            .map(|t| t.index.clone());
+        let mut first = true;
+        while let Some(&(n, at)) = self.stack.last() {
+            if Some(n) == above {
+                break;
+            }
+            self.stack.pop();
+            if let Some(t) = self.trace.get_mut(n) {
+                t.status = StepStatus::Error;
+                t.duration_us = micros(at.elapsed());
+                t.error = Some(if first {
+                    message.to_owned()
+                } else {
+                    innermost_index
+                        .as_ref()
+                        .map_or_else(String::new, |i| format!("step {i} did not complete"))
+                });
+            }
+            first = false;
+        }
+        innermost
+    }
+
     pub fn close_stack(&mut self, status: StepStatus, message: Option<String>) {
         let innermost = self
             .stack

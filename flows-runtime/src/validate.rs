@@ -8,8 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ConditionStep, EmitStep, FailStep, HttpAuth, HttpBodyType, HttpStep, LogStep, MapStep,
-    RespondStep, Step,
+    ConditionStep, EmitStep, FailStep, ForEachStep, HttpAuth, HttpBodyType, HttpStep, LogStep,
+    MapStep, RespondStep, Step, MAX_FOR_EACH_ITEMS,
 };
 use crate::template::{parse_template, TemplatePart};
 use crate::trace::MAX_EVENT_PAYLOAD_BYTES;
@@ -48,22 +48,20 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 /// A step with its place in the flow, in pre-order.
-#[derive(Debug, Clone)]
 pub(crate) struct Placed<'a> {
     pub step: &'a Step,
-    /// `2.then.0`
+    /// `2.then.0`; the error handler's steps are `on_error.0`, ...
     pub index: String,
-    /// `steps[2].then[0]`
+    /// `steps[2].then[0]`, `on_error[0]`
     pub path: String,
-    /// 1 for a top-level step.
-    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
-    pub depth: usize,
     /// False when the step or one of its ancestors is disabled.
     #[cfg_attr(not(feature = "engine"), allow(dead_code))]
     pub active: bool,
-    /// For a condition: positions (in the pre-order list) of its `then` and `else` steps.
-    pub then: Vec<usize>,
-    pub otherwise: Vec<usize>,
+    /// Positions (in the pre-order list) of the steps of each nested list, in the order of
+    /// [`Step::branches`]: a condition's `then` and `else`, a try's `steps` and `catch`, a
+    /// for-each's `steps`.
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
+    pub branches: Vec<Vec<usize>>,
 }
 
 impl Placed<'_> {
@@ -79,13 +77,39 @@ impl Placed<'_> {
             message: message.into(),
         }
     }
+
+    /// The positions of nested list `i` (see [`Placed::branches`]).
+    #[cfg(feature = "engine")]
+    pub fn branch(&self, i: usize) -> &[usize] {
+        self.branches.get(i).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A flow flattened in pre-order: its steps, then its error handler's.
+pub(crate) struct PlacedFlow<'a> {
+    pub steps: Vec<Placed<'a>>,
+    /// Positions of the top-level steps of the flow.
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
+    pub top: Vec<usize>,
+    /// Positions of the top-level steps of the error handler (`on_error`).
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
+    pub handler: Vec<usize>,
 }
 
 /// Flattens the flow in pre-order. Steps nested deeper than [`MAX_DEPTH`] are reported, not listed.
-pub(crate) fn place<'a>(steps: &'a [Step], errors: &mut Vec<ValidationError>) -> Vec<Placed<'a>> {
+pub(crate) fn place<'a>(
+    steps: &'a [Step],
+    on_error: &'a [Step],
+    errors: &mut Vec<ValidationError>,
+) -> PlacedFlow<'a> {
     let mut out = Vec::new();
-    place_list(steps, "", "steps", 1, true, &mut out, errors);
-    out
+    let top = place_list(steps, "", "steps", 1, true, &mut out, errors);
+    let handler = place_list(on_error, "on_error.", "on_error", 1, true, &mut out, errors);
+    PlacedFlow {
+        steps: out,
+        top,
+        handler,
+    }
 }
 
 fn place_list<'a>(
@@ -117,34 +141,26 @@ fn place_list<'a>(
             step,
             index: index.clone(),
             path: path.clone(),
-            depth,
             active: step_active,
-            then: Vec::new(),
-            otherwise: Vec::new(),
+            branches: Vec::new(),
         });
-        if let Step::Condition(c) = step {
-            let then = place_list(
-                &c.then,
-                &format!("{index}.then."),
-                &format!("{path}.then"),
-                depth + 1,
-                step_active,
-                out,
-                errors,
-            );
-            let otherwise = place_list(
-                &c.otherwise,
-                &format!("{index}.else."),
-                &format!("{path}.else"),
-                depth + 1,
-                step_active,
-                out,
-                errors,
-            );
-            if let Some(p) = out.get_mut(pos) {
-                p.then = then;
-                p.otherwise = otherwise;
-            }
+        let branches: Vec<Vec<usize>> = step
+            .branches()
+            .into_iter()
+            .map(|(field, list)| {
+                place_list(
+                    list,
+                    &format!("{index}.{field}."),
+                    &format!("{path}.{field}"),
+                    depth + 1,
+                    step_active,
+                    out,
+                    errors,
+                )
+            })
+            .collect();
+        if let Some(p) = out.get_mut(pos) {
+            p.branches = branches;
         }
     }
     positions
@@ -153,9 +169,14 @@ fn place_list<'a>(
 /// Checks a flow's shape: counts, nesting, statuses, names, required and exclusive fields.
 /// Snippets (Rhai code, JSONPath) are checked by [`compile`](crate::compile).
 pub fn validate_structure(steps: &[Step]) -> Vec<ValidationError> {
+    validate_flow_structure(steps, &[])
+}
+
+/// [`validate_structure`] of a flow with an error handler (`on_error`).
+pub fn validate_flow_structure(steps: &[Step], on_error: &[Step]) -> Vec<ValidationError> {
     let mut errors = Vec::new();
-    let placed = place(steps, &mut errors);
-    check_placed(&placed, &mut errors);
+    let placed = place(steps, on_error, &mut errors);
+    check_placed(&placed.steps, &mut errors);
     errors
 }
 
@@ -187,6 +208,8 @@ pub(crate) fn check_placed(placed: &[Placed<'_>], errors: &mut Vec<ValidationErr
             Step::Log(l) => check_log(p, l, errors),
             Step::Emit(e) => check_emit(p, e, errors),
             Step::Http(h) => check_http(p, h, errors),
+            Step::Try(_) => {}
+            Step::ForEach(f) => check_for_each(p, f, errors),
         }
     }
 }
@@ -283,6 +306,27 @@ fn check_literal_or_expr(
 
 fn check_condition(p: &Placed<'_>, c: &ConditionStep, errors: &mut Vec<ValidationError>) {
     check_snippet(p, "if", &c.condition, errors);
+}
+
+fn check_for_each(p: &Placed<'_>, f: &ForEachStep, errors: &mut Vec<ValidationError>) {
+    check_snippet(p, "items", &f.items, errors);
+    for (field, name) in [("as", &f.item_var), ("index_as", &f.index_var)] {
+        if !is_identifier(name) || name.starts_with("__fg") {
+            errors.push(p.error(
+                Some(field),
+                format!("`{name}` is not a plain identifier (letters, digits and _, not starting with a digit)"),
+            ));
+        }
+    }
+    if f.item_var == f.index_var {
+        errors.push(p.error(Some("index_as"), "`as` and `index_as` must differ"));
+    }
+    if f.max_items == 0 || f.max_items > MAX_FOR_EACH_ITEMS {
+        errors.push(p.error(
+            Some("max_items"),
+            format!("max_items must be 1 to {MAX_FOR_EACH_ITEMS}"),
+        ));
+    }
 }
 
 fn is_token_char(c: char) -> bool {
@@ -692,17 +736,68 @@ mod tests {
             {"type": "condition", "if": "true", "disabled": true,
              "then": [{"type": "log", "message": "a"}],
              "else": [{"type": "log", "message": "b"}]},
+            {"type": "try", "steps": [{"type": "log", "message": "t"}],
+             "catch": [{"type": "for_each", "items": "[1]", "steps": [{"type": "log", "message": "f"}]}]},
             {"type": "log", "message": "c"}
         ]));
+        let handler = steps(json!([{"type": "log", "message": "h"}]));
         let mut errors = Vec::new();
-        let placed = place(&s, &mut errors);
-        let idx: Vec<&str> = placed.iter().map(|p| p.index.as_str()).collect();
-        assert_eq!(idx, ["0", "0.then.0", "0.else.0", "1"]);
-        assert_eq!(placed[0].then, [1]);
-        assert_eq!(placed[0].otherwise, [2]);
-        assert_eq!(placed[2].path, "steps[0].else[0]");
-        let active: Vec<bool> = placed.iter().map(|p| p.active).collect();
-        assert_eq!(active, [false, false, false, true]);
+        let placed = place(&s, &handler, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let idx: Vec<&str> = placed.steps.iter().map(|p| p.index.as_str()).collect();
+        assert_eq!(
+            idx,
+            [
+                "0",
+                "0.then.0",
+                "0.else.0",
+                "1",
+                "1.steps.0",
+                "1.catch.0",
+                "1.catch.0.steps.0",
+                "2",
+                "on_error.0"
+            ]
+        );
+        assert_eq!(placed.steps[0].branches, [vec![1], vec![2]]);
+        assert_eq!(placed.steps[3].branches, [vec![4], vec![5]]);
+        assert_eq!(placed.steps[5].branches, [vec![6]]);
+        assert_eq!(placed.steps[2].path, "steps[0].else[0]");
+        assert_eq!(placed.steps[6].path, "steps[1].catch[0].steps[0]");
+        assert_eq!(placed.steps[8].path, "on_error[0]");
+        assert_eq!(placed.top, [0, 3, 7]);
+        assert_eq!(placed.handler, [8]);
+        let active: Vec<bool> = placed.steps.iter().map(|p| p.active).collect();
+        assert_eq!(
+            active,
+            [false, false, false, true, true, true, true, true, true]
+        );
+    }
+
+    #[test]
+    fn for_each_steps_are_checked() {
+        let errs = validate_structure(&steps(json!([
+            {"type": "for_each", "items": "", "as": "1x", "index_as": "i", "max_items": 0},
+            {"type": "for_each", "items": "[]", "as": "i", "index_as": "i", "max_items": 100001},
+            {"type": "for_each", "items": "[]", "as": "__fg_it"},
+            {"type": "for_each", "items": "request.body", "as": "event", "index_as": "n", "max_items": 5}
+        ])));
+        let got: Vec<(&str, Option<&str>)> = errs
+            .iter()
+            .map(|e| (e.step.as_str(), e.field.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("0", Some("items")),
+                ("0", Some("as")),
+                ("0", Some("max_items")),
+                ("1", Some("index_as")),
+                ("1", Some("max_items")),
+                ("2", Some("as")),
+            ],
+            "{errs:#?}"
+        );
     }
 
     #[test]

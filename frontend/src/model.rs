@@ -25,6 +25,7 @@ pub fn starter_doc(name: &str, path: &str) -> IntegrationDoc {
         rate_limit: None,
         allow_redirects: false,
         sample: None,
+        error_response: None,
     });
     IntegrationDoc {
         name: name.to_owned(),
@@ -32,6 +33,7 @@ pub fn starter_doc(name: &str, path: &str) -> IntegrationDoc {
         enabled: true,
         trigger,
         steps: Vec::new(),
+        on_error: Vec::new(),
     }
 }
 

@@ -226,9 +226,35 @@ pub(super) fn emit_list(
                     gen.glue(n, "if __fg_bool(");
                     gen.lines(n, Some("if"), 1, &s.body);
                     gen.glue(n, ") {");
-                    emit_list(gen, placed, code, &p.then, capture);
+                    emit_list(gen, placed, code, p.branch(0), capture);
                     gen.glue(n, "} else {");
-                    emit_list(gen, placed, code, &p.otherwise, capture);
+                    emit_list(gen, placed, code, p.branch(1), capture);
+                    gen.glue(n, "}");
+                }
+            }
+            Step::Try(_) => {
+                gen.glue(n, "try {");
+                emit_list(gen, placed, code, p.branch(0), capture);
+                gen.glue(
+                    n,
+                    &format!("}} catch (__fg_e) {{\nvars.error = __fg_caught({n}, __fg_e);"),
+                );
+                emit_list(gen, placed, code, p.branch(1), capture);
+                gen.glue(n, "}");
+            }
+            Step::ForEach(f) => {
+                if let Some(s) = find(mine, "items") {
+                    gen.glue(n, &format!("for (__fg_it, __fg_ix) in __fg_items({n},"));
+                    gen.lines(n, Some("items"), 1, &s.body);
+                    gen.glue(
+                        n,
+                        &format!(
+                            ") {{\nvars[{}] = __fg_it; vars[{}] = __fg_ix;",
+                            rhai_str(&f.item_var),
+                            rhai_str(&f.index_var)
+                        ),
+                    );
+                    emit_list(gen, placed, code, p.branch(0), capture);
                     gen.glue(n, "}");
                 }
             }

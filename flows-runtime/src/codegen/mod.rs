@@ -22,7 +22,7 @@ use rhai::{Engine, AST};
 use crate::jsonpath::JsonPathExpr;
 use crate::model::{HttpAuth, HttpBodyType, HttpMethod, HttpRetries, LogLevel, Step};
 use crate::outcome::ResponseBody;
-use crate::validate::{check_placed, field_path, place, ValidationError};
+use crate::validate::{check_placed, field_path, place, PlacedFlow, ValidationError};
 
 use check::{compile_scope, parse_message, Checker, Snippet};
 use emit::{action_call, emit_list, template_code, Code, Gen, HttpCode, Region};
@@ -109,6 +109,9 @@ pub(crate) enum Action {
         payload: serde_json::Value,
     },
     Http(Box<HttpAction>),
+    ForEach {
+        max_items: u32,
+    },
 }
 
 /// The fixed parts of an `http` step (the templates and the body expression are code).
@@ -152,10 +155,15 @@ impl FlowInner {
 pub(crate) fn compile_with(
     engine: &Engine,
     steps: &[Step],
+    on_error: &[Step],
     capture: bool,
 ) -> Result<CompiledFlow, Vec<ValidationError>> {
     let mut errors = Vec::new();
-    let placed = place(steps, &mut errors);
+    let PlacedFlow {
+        steps: placed,
+        top,
+        handler,
+    } = place(steps, on_error, &mut errors);
     check_placed(&placed, &mut errors);
 
     let mut checker = Checker::new(engine);
@@ -193,6 +201,8 @@ pub(crate) fn compile_with(
                 }
                 Step::Script(s) => add("code", &s.code, false, &mut checker),
                 Step::Condition(c) => add("if", &c.condition, true, &mut checker),
+                Step::ForEach(f) => add("items", &f.items, true, &mut checker),
+                Step::Try(_) => {}
                 Step::Respond(_) | Step::Fail(_) | Step::Log(_) | Step::Emit(_) => {
                     if let Some((_, field, Some(e))) = action_call(p.step) {
                         add(field, e, true, &mut checker);
@@ -249,19 +259,27 @@ pub(crate) fn compile_with(
             }
         }
     }
-    let top: Vec<usize> = placed
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.depth == 1)
-        .map(|(i, _)| i)
-        .collect();
     let code = Code {
         snippets: &snippets,
         path_ids: &path_ids,
         paths: &paths,
         http: &http_code,
     };
-    emit_list(&mut gen, &placed, &code, &top, capture);
+    if handler.is_empty() {
+        emit_list(&mut gen, &placed, &code, &top, capture);
+    } else {
+        // The flow's error handler: an error the steps raise (not a limit, not the
+        // deadline) runs it with `vars.error`; unless it answers, the error stands.
+        let first = handler.first().copied().unwrap_or(0);
+        gen.glue(first, "try {");
+        emit_list(&mut gen, &placed, &code, &top, capture);
+        gen.glue(
+            first,
+            "} catch (__fg_e) {\nvars.error = __fg_caught(-1, __fg_e);",
+        );
+        emit_list(&mut gen, &placed, &code, &handler, capture);
+        gen.glue(first, "__fg_unhandled();\n}");
+    }
 
     let ast = match engine.compile_with_scope(&compile_scope(), &gen.out) {
         Ok(ast) => ast,
@@ -349,6 +367,9 @@ fn action_of(step: &Step) -> Action {
             max_response_bytes: h.max_response_bytes,
             fail_on_status: h.fail_on_status,
         })),
+        Step::ForEach(f) => Action::ForEach {
+            max_items: f.max_items,
+        },
         _ => Action::None,
     }
 }

@@ -83,7 +83,27 @@ impl Runtime {
         &self,
         steps: &[crate::model::Step],
     ) -> Result<CompiledFlow, Vec<ValidationError>> {
-        compile_with(&self.engine, steps, false)
+        compile_with(&self.engine, steps, &[], false)
+    }
+
+    /// [`Runtime::compile`] of a flow with an error handler: an error the steps raise (not a
+    /// limit, not the deadline) runs `on_error` with `vars.error` (`#{message, step,
+    /// step_type}`); unless the handler answers (`respond`/`fail`), the error stands.
+    pub fn compile_flow(
+        &self,
+        steps: &[crate::model::Step],
+        on_error: &[crate::model::Step],
+    ) -> Result<CompiledFlow, Vec<ValidationError>> {
+        compile_with(&self.engine, steps, on_error, false)
+    }
+
+    /// [`Runtime::compile_flow`] for test runs (see [`Runtime::compile_capturing`]).
+    pub fn compile_flow_capturing(
+        &self,
+        steps: &[crate::model::Step],
+        on_error: &[crate::model::Step],
+    ) -> Result<CompiledFlow, Vec<ValidationError>> {
+        compile_with(&self.engine, steps, on_error, true)
     }
 
     /// Like [`Runtime::compile`], for test runs: each run of the flow also records `vars` as
@@ -94,7 +114,7 @@ impl Runtime {
         &self,
         steps: &[crate::model::Step],
     ) -> Result<CompiledFlow, Vec<ValidationError>> {
-        compile_with(&self.engine, steps, true)
+        compile_with(&self.engine, steps, &[], true)
     }
 
     /// Runs a flow for one call. Blocking (call it off the async executor); never panics and

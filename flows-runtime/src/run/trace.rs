@@ -119,6 +119,13 @@ fn conclude(limits: &Limits, state: &mut RunState, err: EvalAltResult) -> FlowRe
                 );
                 FlowResult::Failed { status, message }
             }
+            Ended::Unhandled(caught) => {
+                state.close_stack(StepStatus::Ok, None);
+                FlowResult::Error(RuntimeError::Script {
+                    step: caught.step,
+                    message: caught.message,
+                })
+            }
         };
     }
     let (error, trace_message) = match classify(limits, err.unwrap_inner()) {

@@ -24,6 +24,12 @@ pub struct IntegrationDoc {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// The flow's error handler: steps run when a step raises an error (not a limit or the
+    /// deadline), with `vars.error` = `#{message, step, step_type}`. Unless they answer
+    /// (`respond` or `fail`), the error stands. Its steps are numbered `on_error.0`, ...
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_error: Vec<Step>,
 }
 
 fn yes() -> bool {
@@ -80,6 +86,70 @@ pub struct TriggerDoc {
     /// the body's schema from it and show it as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
+    /// How errors are answered, instead of Flowgate's `{"error": {"code", "message",
+    /// "execution_id"}}`: an uncaught error of the flow gets `status`, and it and a `fail`
+    /// step's refusal (with the step's status) get `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_response: Option<ErrorResponse>,
+}
+
+/// `trigger.error_response`: the error answer a trigger's callers get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ErrorResponse {
+    /// The status of an uncaught error (400 to 599; default 500).
+    #[serde(default = "default_error_status")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
+    pub status: u16,
+    /// A JSON body in whose strings `${message}` (the error's or the `fail` step's message),
+    /// `${code}` (`rejected` for `fail` steps; `script_error`, `timeout`, `limit_exceeded`
+    /// for errors), `${status}` and `${execution_id}` are replaced. A string that is exactly
+    /// `${status}` becomes a number.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub body: serde_json::Value,
+}
+
+fn default_error_status() -> u16 {
+    500
+}
+
+impl ErrorResponse {
+    /// The body for one error.
+    pub fn render(
+        &self,
+        status: u16,
+        code: &str,
+        message: &str,
+        execution_id: &str,
+    ) -> serde_json::Value {
+        fn walk(
+            v: &serde_json::Value,
+            subst: &dyn Fn(&str) -> serde_json::Value,
+        ) -> serde_json::Value {
+            use serde_json::Value;
+            match v {
+                Value::String(s) => subst(s),
+                Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, subst)).collect()),
+                Value::Object(m) => {
+                    Value::Object(m.iter().map(|(k, x)| (k.clone(), walk(x, subst))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        let status_text = status.to_string();
+        walk(&self.body, &|s: &str| {
+            if s == "${status}" {
+                return serde_json::Value::from(status);
+            }
+            serde_json::Value::String(
+                s.replace("${message}", message)
+                    .replace("${code}", code)
+                    .replace("${status}", &status_text)
+                    .replace("${execution_id}", execution_id),
+            )
+        })
+    }
 }
 
 /// Retries of failed asynchronous executions: exponential backoff with jitter, then `dead`.
@@ -359,6 +429,10 @@ pub struct IntegrationOut {
     /// The flow: its steps in order, each a flow step; see docs/flows.md.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub steps: Vec<Step>,
+    /// The flow's error handler (see `IntegrationDoc::on_error`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_error: Vec<Step>,
     pub created_at: String,
     pub updated_at: String,
     /// `draft` (never published: version 0, no endpoint served yet), `disabled` (published,

@@ -34,9 +34,9 @@ pub use executions::{
     CallStatusOut, ExecutionOut, ExecutionStatus, RequestSnapshot, ResponseSnapshot,
 };
 pub use integrations::{
-    DraftOut, IntegrationDoc, IntegrationOut, IntegrationPatch, IntegrationStats, PublishIn,
-    QueryParam, RateLimit, SignatureAlgorithm, SignatureEncoding, SignaturePreset, TestRequest,
-    TestRunIn, TestRunOut, TestStepOut, TriggerAuth, TriggerDoc, ValidateOut,
+    DraftOut, ErrorResponse, IntegrationDoc, IntegrationOut, IntegrationPatch, IntegrationStats,
+    PublishIn, QueryParam, RateLimit, SignatureAlgorithm, SignatureEncoding, SignaturePreset,
+    TestRequest, TestRunIn, TestRunOut, TestStepOut, TriggerAuth, TriggerDoc, ValidateOut,
 };
 pub use keys::{KeyCreatedOut, KeyIn, KeyOut, KeyPatch, RotateIn};
 pub use oauth::{OauthClientCreatedOut, OauthClientIn, OauthClientOut, TokenOut};

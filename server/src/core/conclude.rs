@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use flowgate_api::executions::{LogOut, StepOut};
-use flowgate_api::{ExecutionStatus, RequestSnapshot, CREDENTIAL_HEADERS, REDACTED};
+use flowgate_api::{ErrorResponse, ExecutionStatus, RequestSnapshot, CREDENTIAL_HEADERS, REDACTED};
 use flows_runtime::{Body, FlowResult, Input, Outcome, ResponseBody, StepStatus};
 use serde_json::{json, Value};
 
@@ -89,7 +89,12 @@ pub fn redact(mut s: RequestSnapshot) -> RequestSnapshot {
 }
 
 /// How a run ended for its execution: the final status, the caller's answer and the error.
-pub fn answer_of(id: &str, outcome: &Outcome) -> (ExecutionStatus, Answer, Option<String>) {
+/// `shape`: the trigger's `error_response`, if it has one.
+pub fn answer_of(
+    id: &str,
+    outcome: &Outcome,
+    shape: Option<&ErrorResponse>,
+) -> (ExecutionStatus, Answer, Option<String>) {
     match &outcome.result {
         FlowResult::Responded {
             status,
@@ -120,19 +125,35 @@ pub fn answer_of(id: &str, outcome: &Outcome) -> (ExecutionStatus, Answer, Optio
         ),
         FlowResult::Failed { status, message } => (
             ExecutionStatus::Failed,
-            error_answer(*status, "rejected", message, id),
+            match shape {
+                Some(s) => shaped(s, *status, "rejected", message, id),
+                None => error_answer(*status, "rejected", message, id),
+            },
             Some(message.clone()),
         ),
         FlowResult::Error(e) => (
             ExecutionStatus::Errored,
-            error_answer(
-                500,
-                "flow_failed",
-                &format!("the flow failed ({}); see execution {id}", e.code()),
-                id,
-            ),
+            match shape {
+                // The designer chose to show the error's own text.
+                Some(s) => shaped(s, s.status, e.code(), &e.caller_message(), id),
+                None => error_answer(
+                    500,
+                    "flow_failed",
+                    &format!("the flow failed ({}); see execution {id}", e.code()),
+                    id,
+                ),
+            },
             Some(e.to_string()),
         ),
+    }
+}
+
+/// An error answer in the trigger's own shape.
+fn shaped(shape: &ErrorResponse, status: u16, code: &str, message: &str, id: &str) -> Answer {
+    Answer {
+        status,
+        headers: BTreeMap::new(),
+        body: AnswerBody::Json(shape.render(status, code, message, id)),
     }
 }
 
@@ -157,11 +178,11 @@ pub fn log_out(l: &flows_runtime::LogEntry) -> LogOut {
 pub fn conclude(
     id: &str,
     outcome: &Outcome,
-    started_at: i64,
-    finished_at: i64,
+    (started_at, finished_at): (i64, i64),
     attempts: i32,
+    shape: Option<&ErrorResponse>,
 ) -> (Finished, Answer) {
-    let (status, answer, error) = answer_of(id, outcome);
+    let (status, answer, error) = answer_of(id, outcome, shape);
     let steps: Vec<StepOut> = outcome
         .steps
         .iter()

@@ -502,7 +502,13 @@ async fn run_sync(
     let id = exec.id.clone();
     let started = now_us();
     if let Some(outcome) = runs::try_inline(state, &route.flow, &input, Some(&raw_body)) {
-        let (finished, answer) = conclude(&id, &outcome, started, now_us(), 1);
+        let (finished, answer) = conclude(
+            &id,
+            &outcome,
+            (started, now_us()),
+            1,
+            route.doc.trigger.error_response.as_ref(),
+        );
         ran(&route.slug, &finished, started);
         record(state, exec, finished).await;
         return Ok(answered(id, answer));
@@ -520,11 +526,12 @@ async fn run_sync(
     let st = state.clone();
     let run_id = id.clone();
     let slug = route.slug.clone();
+    let shape = route.doc.trigger.error_response.clone();
     tokio::spawn(async move {
         let started = now_us();
         let outcome = runs::on_blocking_thread(&st, slot, flow, input, Some(raw_body)).await;
         let (finished, answer) = match outcome {
-            Ok(outcome) => conclude(&run_id, &outcome, started, now_us(), 1),
+            Ok(outcome) => conclude(&run_id, &outcome, (started, now_us()), 1, shape.as_ref()),
             Err(e) => {
                 let f = broken(&run_id, format!("the run was aborted: {e}"), started, 1);
                 let a = Answer {

@@ -119,7 +119,7 @@ pub async fn apply(api: &Api, dir: &Path, dry_run: bool, log: &mut Log) -> anyho
             }
         }
         let mut secrets: Vec<(String, String)> =
-            flows_runtime::model::referenced_secrets(&file.steps)
+            flows_runtime::model::referenced_secrets_of_flow(&file.steps, &file.on_error)
                 .into_iter()
                 .map(|r| (r.path, r.name))
                 .collect();

@@ -36,6 +36,8 @@ pub struct IntegrationFile {
     pub trigger: TriggerDoc,
     #[serde(default)]
     pub steps: Vec<Step>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_error: Vec<Step>,
 }
 
 fn yes() -> bool {
@@ -144,6 +146,7 @@ impl IntegrationFile {
             enabled: out.enabled,
             trigger: out.trigger.clone(),
             steps: out.steps.clone(),
+            on_error: out.on_error.clone(),
         };
         file.trigger.auth = map_auth(&file.trigger.auth, name);
         file.normalise();
@@ -160,6 +163,7 @@ impl IntegrationFile {
             enabled: self.enabled,
             trigger,
             steps: self.steps.clone(),
+            on_error: self.on_error.clone(),
         }
     }
 

@@ -350,7 +350,17 @@ async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
     let (finished, answer) = match prepare(state, c).await {
         Ok((flow, input)) => match runs::run(state, flow, input).await {
             Ok(outcome) => {
-                let (finished, answer) = conclude(&c.id, &outcome, started, now_us(), c.attempts);
+                let shape = state
+                    .registry
+                    .route_by_integration(&c.integration_id)
+                    .and_then(|r| r.doc.trigger.error_response.clone());
+                let (finished, answer) = conclude(
+                    &c.id,
+                    &outcome,
+                    (started, now_us()),
+                    c.attempts,
+                    shape.as_ref(),
+                );
                 (finished, Some(answer))
             }
             Err(e) => (

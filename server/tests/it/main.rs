@@ -15,6 +15,7 @@ mod contract;
 mod crash;
 mod delivery;
 mod files;
+mod handling;
 mod http_step;
 mod ingress;
 mod observe;

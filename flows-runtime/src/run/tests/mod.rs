@@ -1,6 +1,7 @@
 //! Whole runs through [`Runtime`]: results, the step trace, logs, events, the request
 //! context, map steps, the raw body, capture, threads. The HTTP calls are in `http`.
 
+mod handling;
 mod http;
 
 use std::collections::BTreeMap;
@@ -512,7 +513,9 @@ fn raw_body_is_exact_when_given_and_re_encoded_otherwise() {
     let flow = rt.compile(&steps).unwrap();
     assert_eq!(
         answered(&rt.execute(&flow, &inp)).2,
-        &ResponseBody::Json(json!(["body", "headers", "method", "path", "query"]))
+        &ResponseBody::Json(json!([
+            "body", "caller", "headers", "method", "path", "query"
+        ]))
     );
 }
 

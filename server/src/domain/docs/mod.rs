@@ -24,6 +24,9 @@ pub fn document(i: &IntegrationOut, base_url: &str) -> Value {
     let mut schemes = Map::new();
     let (path, item) = path_item(i, &mut schemes);
     paths.insert(path, item);
+    if let Some((path, item)) = follow_item(i, &mut schemes) {
+        paths.insert(path, item);
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -52,6 +55,9 @@ pub fn all(integrations: &[IntegrationOut], base_url: &str) -> Value {
     {
         let (path, item) = path_item(i, &mut schemes);
         paths.insert(path, item);
+        if let Some((path, item)) = follow_item(i, &mut schemes) {
+            paths.insert(path, item);
+        }
         tags.push(json!({"name": i.slug, "description": i.name}));
     }
     json!({
@@ -291,6 +297,36 @@ fn path_item(i: &IntegrationOut, schemes: &mut Map<String, Value>) -> (String, V
     (i.endpoint.clone(), Value::Object(item))
 }
 
+/// `GET {endpoint}/executions/{execution_id}`: how a caller follows its own call (not for
+/// triggers whose callers present only a signature).
+fn follow_item(i: &IntegrationOut, schemes: &mut Map<String, Value>) -> Option<(String, Value)> {
+    let t = &i.trigger;
+    if matches!(&t.auth, TriggerAuth::Signature { keys, clients, .. } if keys.is_empty() && clients.is_empty())
+    {
+        return None;
+    }
+    let security = security(&t.auth, schemes);
+    let op = json!({
+        "operationId": format!("{}_follow", i.slug.replace(['/', '-', '.'], "_")),
+        "summary": format!("{}: follow a call", i.name),
+        "description": "The status of one of your own calls (the `Location` of a `202`), with the same credential as the call; once it has ended, the answer the flow gave. Polling sooner than `Retry-After` finds nothing new.",
+        "tags": [i.slug],
+        "parameters": [{"name": "execution_id", "in": "path", "required": true,
+                        "schema": {"type": "string", "format": "uuid"}}],
+        "responses": {
+            "200": {"description": "The call's status, and its answer once it has ended.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallStatus"}}}},
+            "401": error_ref("The credential is missing or wrong."),
+            "404": error_ref("`not_found`: no call of yours with this id."),
+        },
+        "security": security,
+    });
+    Some((
+        format!("{}/executions/{{execution_id}}", i.endpoint),
+        json!({"get": op}),
+    ))
+}
+
 fn security(auth: &TriggerAuth, schemes: &mut Map<String, Value>) -> Value {
     let key = |schemes: &mut Map<String, Value>| {
         schemes.insert(
@@ -421,9 +457,10 @@ fn collect(steps: &[Step], into: &mut Answers) {
                 .entry(f.status)
                 .or_default()
                 .push(f.message.clone().unwrap_or_else(|| "rejected".into())),
-            Step::Condition(c) if !c.disabled => {
-                collect(&c.then, into);
-                collect(&c.otherwise, into);
+            other if !other.is_disabled() => {
+                for (_, list) in other.branches() {
+                    collect(list, into);
+                }
             }
             _ => {}
         }
@@ -440,6 +477,7 @@ fn responses(i: &IntegrationOut) -> Value {
     let mut out = Map::new();
     let mut answers = Answers::default();
     collect(&i.steps, &mut answers);
+    collect(&i.on_error, &mut answers);
     if t.request_response {
         for (status, bodies) in &answers.respond {
             let mut r = json!({"description": "The flow's answer."});
@@ -480,14 +518,24 @@ fn responses(i: &IntegrationOut) -> Value {
                 t.timeout_ms
             )),
         );
-        out.insert(
-            "500".into(),
-            error_ref("`flow_failed`: the flow broke; the error names the execution."),
-        );
+        match &t.error_response {
+            Some(e) => {
+                out.entry(e.status.to_string()).or_insert_with(|| {
+                    json!({"description": "The flow broke (an error it did not handle).",
+                           "content": {"application/json": {"example": e.render(e.status, "script_error", "…", "…")}}})
+                });
+            }
+            None => {
+                out.insert(
+                    "500".into(),
+                    error_ref("`flow_failed`: the flow broke; the error names the execution."),
+                );
+            }
+        }
     } else {
         out.insert(
             "202".into(),
-            json!({"description": "Accepted: stored, it runs in the background (`Location` names the execution).",
+            json!({"description": "Accepted: stored, it runs in the background (`Location`: where to follow it, `…/executions/{execution_id}`).",
                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}}),
         );
         out.insert(
@@ -585,6 +633,20 @@ fn common_schemas() -> Value {
             "type": "object",
             "required": ["execution_id", "status"],
             "properties": {"execution_id": {"type": "string"}, "status": {"const": "succeeded"}}
+        },
+        "CallStatus": {
+            "type": "object",
+            "required": ["execution_id", "status", "received_at", "attempts"],
+            "properties": {
+                "execution_id": {"type": "string"},
+                "status": {"enum": ["queued", "running", "succeeded", "failed", "errored", "dead", "skipped"]},
+                "received_at": {"type": "string", "format": "date-time"},
+                "finished_at": {"type": "string", "format": "date-time"},
+                "attempts": {"type": "integer"},
+                "next_attempt_at": {"type": "string", "format": "date-time"},
+                "response": {"type": "object", "description": "Once ended: the answer's status, headers and body.",
+                             "properties": {"status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}}
+            }
         }
     })
 }

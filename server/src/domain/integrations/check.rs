@@ -40,6 +40,9 @@ pub(crate) fn valid_path_segment(s: &str) -> bool {
         && s != ".."
 }
 
+/// Largest `trigger.error_response.body`, as JSON.
+const MAX_ERROR_BODY_BYTES: usize = 16 * 1024;
+
 fn valid_media_range(s: &str) -> bool {
     match s.split_once('/') {
         Some((t, sub)) => {
@@ -268,6 +271,20 @@ pub(crate) fn check_document(
             errs.push(detail(
                 &format!("trigger.content_types[{i}]"),
                 "must be a media type like application/json or text/*",
+            ));
+        }
+    }
+    if let Some(e) = &t.error_response {
+        if !(400..=599).contains(&e.status) {
+            errs.push(detail(
+                "trigger.error_response.status",
+                "must be 400 to 599",
+            ));
+        }
+        if serde_json::to_vec(&e.body).map_or(true, |b| b.len() > MAX_ERROR_BODY_BYTES) {
+            errs.push(detail(
+                "trigger.error_response.body",
+                format!("must be at most {MAX_ERROR_BODY_BYTES} bytes of JSON"),
             ));
         }
     }

@@ -83,7 +83,7 @@ pub(crate) async fn examine(
             .collect(),
     };
     let mut errs = check_document(&state.cfg.triggers, doc, &known);
-    let refs = flows_runtime::model::referenced_secrets(&doc.steps);
+    let refs = flows_runtime::model::referenced_secrets_of_flow(&doc.steps, &doc.on_error);
     if !refs.is_empty() {
         for r in refs {
             if !known.secrets.contains(&r.name)
@@ -98,7 +98,7 @@ pub(crate) async fn examine(
             }
         }
     }
-    match state.runtime.compile(&doc.steps) {
+    match state.runtime.compile_flow(&doc.steps, &doc.on_error) {
         Ok(c) => Ok((errs, Some(c))),
         Err(step_errs) => {
             errs.extend(flow_details(step_errs));
@@ -332,6 +332,7 @@ pub(crate) fn to_out(
         endpoint,
         trigger: doc.trigger,
         steps: doc.steps,
+        on_error: doc.on_error,
         created_at: rfc3339(m.created_at),
         updated_at: rfc3339(m.updated_at),
         status: status_of(m).to_owned(),
@@ -564,7 +565,7 @@ async fn read_routes(state: &AppState) -> anyhow::Result<Vec<Route>> {
             }
         };
         let signing = signing_secret(state, &doc).await?;
-        match state.runtime.compile(&doc.steps) {
+        match state.runtime.compile_flow(&doc.steps, &doc.on_error) {
             Ok(flow) => routes.push(
                 Route::new(m.id, m.slug, m.version, m.enabled, doc, flow)
                     .with_signing_secret(signing),
@@ -592,7 +593,7 @@ pub async fn compile_version(
     let doc: IntegrationDoc = serde_json::from_str(&row.document)?;
     state
         .runtime
-        .compile(&doc.steps)
+        .compile_flow(&doc.steps, &doc.on_error)
         .map_err(|errs| anyhow::anyhow!("{} compile errors", errs.len()))
 }
 

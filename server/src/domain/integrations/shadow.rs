@@ -235,12 +235,13 @@ pub async fn run(state: &AppState, slug: &str, input: ShadowIn) -> AppResult<Sha
     let runtime =
         flows_runtime::Runtime::new(state.cfg.runtime_limits()).with_http_client(recording.clone());
     let flow = runtime
-        .compile(&doc.steps)
+        .compile_flow(&doc.steps, &doc.on_error)
         .map_err(|e| AppError::validation("the flow is invalid", flow_details(e)))?;
+    let shape = doc.trigger.error_response.clone();
     // One blocking thread runs them in turn, as real calls run off the event loop.
     let runs = tokio::task::spawn_blocking(move || {
         rows.into_iter()
-            .map(|row| shadow_one(&runtime, &flow, &recording, row))
+            .map(|row| shadow_one(&runtime, &flow, &recording, row, shape.as_ref()))
             .collect::<Vec<_>>()
     })
     .await
@@ -270,6 +271,7 @@ fn shadow_one(
     flow: &flows_runtime::CompiledFlow,
     recording: &Recording,
     row: execution::Model,
+    shape: Option<&flowgate_api::ErrorResponse>,
 ) -> ShadowRunOut {
     let recorded: Option<ResponseSnapshot> = row
         .response
@@ -303,7 +305,7 @@ fn shadow_one(
     recording.load(recorded_calls(row.steps.as_deref()));
     let outcome = runtime.execute(flow, &call);
     let (replayed, unmatched) = recording.take();
-    let (status, answer, error) = answer_of(&row.id, &outcome);
+    let (status, answer, error) = answer_of(&row.id, &outcome, shape);
     let shadow = answer.snapshot();
     let differences = match &recorded {
         Some(r) => differences(r, &shadow),

@@ -58,9 +58,10 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
     };
     let flow = state
         .runtime
-        .compile_capturing(&doc.steps)
+        .compile_flow_capturing(&doc.steps, &doc.on_error)
         .map_err(|e| AppError::validation("the flow is invalid", flow_details(e)))?;
     let trigger = &doc.trigger;
+    let trigger_shape = trigger.error_response.clone();
     let req = input.request;
     let method = req.method.trim().to_ascii_uppercase();
     let mut headers: BTreeMap<String, String> = req
@@ -136,7 +137,7 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
         tokio::task::spawn_blocking(move || runtime.execute_with_raw_body(&flow, &call, &raw))
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("the test run was aborted: {e}")))?;
-    let (status, answer, error) = answer_of(TEST_RUN_ID, &outcome);
+    let (status, answer, error) = answer_of(TEST_RUN_ID, &outcome, trigger_shape.as_ref());
     let mut snapshots = outcome.snapshots.iter();
     let steps = outcome
         .steps
