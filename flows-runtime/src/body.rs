@@ -16,7 +16,7 @@ pub struct Input {
     pub body: Body,
     /// The credential the trigger let the call in with (`request.caller`); `None` for open
     /// and signature-only triggers.
-    pub caller: Option<crate::Caller>,
+    pub caller: Option<crate::caller::Caller>,
 }
 
 /// A parsed request body.

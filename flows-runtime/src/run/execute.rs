@@ -130,7 +130,7 @@ fn request_dynamic(input: &Input, raw: Option<Vec<u8>>) -> Dynamic {
 }
 
 /// `request.caller`: `#{type, id, label}`.
-fn caller_map(c: &crate::Caller) -> Dynamic {
+fn caller_map(c: &crate::caller::Caller) -> Dynamic {
     let mut m = Map::new();
     for (k, v) in [
         ("type", c.kind.as_str()),
