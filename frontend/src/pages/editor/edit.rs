@@ -60,6 +60,8 @@ fn common_mut(s: &mut Step) -> (&mut Option<String>, &mut bool) {
         Step::Log(x) => (&mut x.name, &mut x.disabled),
         Step::Emit(x) => (&mut x.name, &mut x.disabled),
         Step::Http(x) => (&mut x.name, &mut x.disabled),
+        Step::Try(x) => (&mut x.name, &mut x.disabled),
+        Step::ForEach(x) => (&mut x.name, &mut x.disabled),
     }
 }
 

@@ -405,6 +405,9 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
             }
             .into_any()
         }
+        Step::Try(_) | Step::ForEach(_) => {
+            view! { <div class="hint">"This step's nested steps are not editable here yet."</div> }.into_any()
+        }
     }
 }
 
