@@ -17,6 +17,9 @@ pub struct Input {
     /// The credential the trigger let the call in with (`request.caller`); `None` for open
     /// and signature-only triggers.
     pub caller: Option<crate::caller::Caller>,
+    /// The execution this run belongs to (`None` in test runs): records a run inserts into
+    /// the data store get ids derived from it, so a retry does not insert them twice.
+    pub execution_id: Option<String>,
 }
 
 /// A parsed request body.

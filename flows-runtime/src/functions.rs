@@ -209,6 +209,7 @@ mod tests {
             headers: Default::default(),
             body: Body::Empty,
             caller: None,
+            execution_id: None,
         };
         match rt.execute(&flow, &input).result {
             FlowResult::Responded { body, .. } => Ok(body),

@@ -1,6 +1,7 @@
-//! The runtime's only door to the outside: HTTP calls, made through a client the embedding
-//! server provides. The runtime itself has no network code; it hands a fully described
-//! request to [`HttpClient::send`] and waits (flows run on blocking threads).
+//! The runtime's only doors to the outside: HTTP calls, made through a client the embedding
+//! server provides, and the server's data store. The runtime itself has no network or
+//! database code; it hands a fully described request to [`HttpClient::send`] or
+//! [`DataStore`] and waits (flows run on blocking threads).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -57,4 +58,57 @@ pub struct HttpExchange {
 /// Makes HTTP calls for flows. Called on the thread running the flow, which it may block.
 pub trait HttpClient: Send + Sync {
     fn send(&self, request: HttpRequest) -> HttpExchange;
+}
+
+/// One record of a data store table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub id: String,
+    /// The record as written (a JSON object).
+    pub data: serde_json::Value,
+    /// µs since the Unix epoch.
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+/// A write into a table; a batch is written all or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreWrite {
+    /// New records with these ids; a record whose id exists already is left as it is (the
+    /// same execution writing again after a retry).
+    Insert {
+        table: String,
+        records: Vec<(String, serde_json::Value)>,
+    },
+    /// Records replaced by their key (the table's key field), or inserted with the id given.
+    Upsert {
+        table: String,
+        records: Vec<(String, serde_json::Value)>,
+    },
+    /// Records removed by key.
+    Delete { table: String, keys: Vec<String> },
+}
+
+/// A read from a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreRead {
+    /// The record with this key, if any.
+    Get { table: String, key: String },
+    /// Records whose fields (the key field or indexed fields) equal these values, compared as
+    /// text.
+    Find {
+        table: String,
+        filter: Vec<(String, String)>,
+        limit: u32,
+        newest_first: bool,
+    },
+}
+
+/// Flowgate's data store, as flows reach it (`store`/`lookup` steps, `store_*` functions).
+/// Called on the thread running the flow, which it may block.
+pub trait DataStore: Send + Sync {
+    /// Writes for execution `run` (if any). Answers the ids of the records written (insert:
+    /// those new; upsert: every record's; delete: those removed).
+    fn write(&self, run: Option<&str>, write: StoreWrite) -> Result<Vec<String>, String>;
+    fn read(&self, read: StoreRead) -> Result<Vec<StoredRecord>, String>;
 }

@@ -25,6 +25,7 @@
 //!     headers: Default::default(),
 //!     body: parse_body(Some("application/json"), br#"{"id": "42"}"#).unwrap(),
 //!     caller: None,
+//!     execution_id: None,
 //! };
 //! let outcome = runtime.execute(&flow, &input); // per call, on a blocking thread
 //! match outcome.result {
@@ -58,7 +59,7 @@ pub use trace::{
 };
 pub use validate::{
     event_type_problem, header_problem, is_http_url, is_identifier, secret_name_problem,
-    validate_flow_structure, validate_structure, ValidationError, MAX_DEPTH,
+    table_name_problem, validate_flow_structure, validate_structure, ValidationError, MAX_DEPTH,
     MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_RETRIES, MAX_HTTP_TIMEOUT_MS, MAX_JSONPATH_BYTES,
     MAX_SNIPPET_BYTES, MAX_STEPS,
 };
@@ -91,6 +92,8 @@ mod run;
 mod run_state;
 #[cfg(feature = "engine")]
 mod scan;
+#[cfg(feature = "engine")]
+mod store_fn;
 
 #[cfg(feature = "engine")]
 pub use body::{parse_body, Body, BodyError, Input};
@@ -99,7 +102,10 @@ pub use codegen::CompiledFlow;
 #[cfg(feature = "engine")]
 pub use guard::TOTAL_SIZE_FACTOR;
 #[cfg(feature = "engine")]
-pub use io::{HttpClient, HttpExchange, HttpRequest, HttpResponse, RequestBody};
+pub use io::{
+    DataStore, HttpClient, HttpExchange, HttpRequest, HttpResponse, RequestBody, StoreRead,
+    StoreWrite, StoredRecord,
+};
 #[cfg(feature = "engine")]
 pub use jsonpath::JsonPath;
 #[cfg(feature = "engine")]

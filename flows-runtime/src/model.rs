@@ -34,6 +34,10 @@ pub enum Step {
     Try(TryStep),
     /// Runs `steps` once per item of an array (`vars.item`, `vars.index`).
     ForEach(ForEachStep),
+    /// Writes records into a table of Flowgate's data store (insert, upsert, delete).
+    Store(StoreStep),
+    /// Reads records of a table of the data store (by key, or by equality on fields).
+    Lookup(LookupStep),
 }
 
 fn is_false(b: &bool) -> bool {
@@ -183,6 +187,104 @@ impl Default for ForEachStep {
             steps: Vec::new(),
         }
     }
+}
+
+/// What a `store` step does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreAction {
+    /// New records (a retry of the same execution does not insert them twice).
+    #[default]
+    Insert,
+    /// Records replaced by their key (the table's `key_field`), or inserted.
+    Upsert,
+    /// Records removed by key.
+    Delete,
+}
+
+impl StoreAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreAction::Insert => "insert",
+            StoreAction::Upsert => "upsert",
+            StoreAction::Delete => "delete",
+        }
+    }
+}
+
+/// `{"type":"store","table":"email_events","action":"upsert","record_expr":"vars.event"}`:
+/// `record_expr` gives a record (a map) or an array of them, written in one transaction;
+/// `delete` takes `key_expr` (a key or an array of keys). `to` receives the ids written (or
+/// the number deleted).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    /// The table's name.
+    pub table: String,
+    #[serde(default)]
+    pub action: StoreAction,
+    /// `insert`, `upsert`: a Rhai expression giving a map or an array of maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_expr: Option<String>,
+    /// `delete`: a Rhai expression giving a key or an array of keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_expr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// In which order `lookup` gives records found by `where`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupOrder {
+    /// Most recently created first.
+    #[default]
+    Newest,
+    Oldest,
+}
+
+fn default_lookup_limit() -> u32 {
+    100
+}
+
+fn is_default_lookup_limit(n: &u32) -> bool {
+    *n == default_lookup_limit()
+}
+
+/// Most records one `lookup` (or `store_find`) gives.
+pub const MAX_LOOKUP_LIMIT: u32 = 1_000;
+
+/// `{"type":"lookup","table":"email_events","key_expr":"vars.id","to":"event"}` (the record,
+/// or `()`) or `{"type":"lookup","table":"email_events","where":{"email":"vars.m.email"},
+/// "limit":10,"to":"events"}` (an array: records whose fields equal the expressions' values;
+/// the fields must be the table's key or indexed fields).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    pub table: String,
+    /// A Rhai expression giving the key of the one record wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_expr: Option<String>,
+    /// Field -> Rhai expression giving the value it must equal.
+    #[serde(rename = "where", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filter: BTreeMap<String, String>,
+    #[serde(
+        default = "default_lookup_limit",
+        skip_serializing_if = "is_default_lookup_limit"
+    )]
+    pub limit: u32,
+    #[serde(default)]
+    pub order: LookupOrder,
+    /// The variable receiving the record (or the array of records).
+    pub to: String,
 }
 
 fn default_respond_status() -> u16 {
@@ -551,7 +653,7 @@ pub fn referenced_secrets_of_flow(steps: &[Step], on_error: &[Step]) -> Vec<Secr
 
 impl Step {
     /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log`, `emit`,
-    /// `http`, `try` or `for_each`.
+    /// `http`, `try`, `for_each`, `store` or `lookup`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Step::Map(_) => "map",
@@ -564,6 +666,8 @@ impl Step {
             Step::Http(_) => "http",
             Step::Try(_) => "try",
             Step::ForEach(_) => "for_each",
+            Step::Store(_) => "store",
+            Step::Lookup(_) => "lookup",
         }
     }
 
@@ -591,6 +695,8 @@ impl Step {
             Step::Http(s) => s.name.as_deref(),
             Step::Try(s) => s.name.as_deref(),
             Step::ForEach(s) => s.name.as_deref(),
+            Step::Store(s) => s.name.as_deref(),
+            Step::Lookup(s) => s.name.as_deref(),
         }
     }
 
@@ -607,6 +713,8 @@ impl Step {
             Step::Http(s) => s.disabled,
             Step::Try(s) => s.disabled,
             Step::ForEach(s) => s.disabled,
+            Step::Store(s) => s.disabled,
+            Step::Lookup(s) => s.disabled,
         }
     }
 }

@@ -105,6 +105,12 @@ pub(crate) struct RunState {
     pub events_bytes: usize,
     /// How `http` steps and `http()` reach the outside, if they may.
     pub http: Option<Arc<dyn HttpClient>>,
+    /// The data store `store`/`lookup` steps and `store_*()` reach, if there is one.
+    pub store: Option<Arc<dyn crate::io::DataStore>>,
+    /// The execution (ids of inserted records derive from it).
+    pub run_key: Option<String>,
+    /// Store writes made so far in this run.
+    pub store_writes: u32,
 }
 
 impl RunState {
@@ -140,6 +146,9 @@ impl RunState {
             events: Vec::new(),
             events_bytes: 0,
             http,
+            store: None,
+            run_key: None,
+            store_writes: 0,
             request_json,
             flow,
         }

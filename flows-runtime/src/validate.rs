@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     ConditionStep, EmitStep, FailStep, ForEachStep, HttpAuth, HttpBodyType, HttpStep, LogStep,
-    MapStep, RespondStep, Step, MAX_FOR_EACH_ITEMS,
+    LookupStep, MapStep, RespondStep, Step, StoreAction, StoreStep, MAX_FOR_EACH_ITEMS,
+    MAX_LOOKUP_LIMIT,
 };
 use crate::template::{parse_template, TemplatePart};
 use crate::trace::MAX_EVENT_PAYLOAD_BYTES;
@@ -210,6 +211,8 @@ pub(crate) fn check_placed(placed: &[Placed<'_>], errors: &mut Vec<ValidationErr
             Step::Http(h) => check_http(p, h, errors),
             Step::Try(_) => {}
             Step::ForEach(f) => check_for_each(p, f, errors),
+            Step::Store(s) => check_store(p, s, errors),
+            Step::Lookup(l) => check_lookup(p, l, errors),
         }
     }
 }
@@ -306,6 +309,91 @@ fn check_literal_or_expr(
 
 fn check_condition(p: &Placed<'_>, c: &ConditionStep, errors: &mut Vec<ValidationError>) {
     check_snippet(p, "if", &c.condition, errors);
+}
+
+/// Why a data store table name is not valid (lower-case letters, digits and `_`, starting
+/// with a letter; 1 to 64), if it is not.
+pub fn table_name_problem(name: &str) -> Option<String> {
+    let ok = name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!ok).then(|| {
+        format!("`{name}` is not a table name (lower-case letters, digits and _, starting with a letter; at most 64)")
+    })
+}
+
+fn check_to(p: &Placed<'_>, to: &str, errors: &mut Vec<ValidationError>) {
+    if !is_identifier(to) {
+        errors.push(p.error(
+            Some("to"),
+            format!("`{to}` is not a plain identifier (letters, digits and _, not starting with a digit)"),
+        ));
+    }
+}
+
+fn check_store(p: &Placed<'_>, s: &StoreStep, errors: &mut Vec<ValidationError>) {
+    if let Some(problem) = table_name_problem(&s.table) {
+        errors.push(p.error(Some("table"), problem));
+    }
+    let (wanted, unwanted) = match s.action {
+        StoreAction::Insert | StoreAction::Upsert => {
+            (("record_expr", &s.record_expr), ("key_expr", &s.key_expr))
+        }
+        StoreAction::Delete => (("key_expr", &s.key_expr), ("record_expr", &s.record_expr)),
+    };
+    match wanted.1 {
+        Some(code) => check_snippet(p, wanted.0, code, errors),
+        None => errors.push(p.error(
+            Some(wanted.0),
+            format!("`{}` is required to {}", wanted.0, s.action.as_str()),
+        )),
+    }
+    if unwanted.1.is_some() {
+        errors.push(p.error(
+            Some(unwanted.0),
+            format!("`{}` is not used to {}", unwanted.0, s.action.as_str()),
+        ));
+    }
+    if let Some(to) = &s.to {
+        check_to(p, to, errors);
+    }
+}
+
+fn check_lookup(p: &Placed<'_>, l: &LookupStep, errors: &mut Vec<ValidationError>) {
+    if let Some(problem) = table_name_problem(&l.table) {
+        errors.push(p.error(Some("table"), problem));
+    }
+    match (&l.key_expr, l.filter.is_empty()) {
+        (Some(code), true) => check_snippet(p, "key_expr", code, errors),
+        (None, false) => {
+            for (field, code) in &l.filter {
+                let at = format!("where.{field}");
+                if !is_identifier(field) {
+                    errors.push(p.error(
+                        Some(&at),
+                        format!("`{field}` is not a field name (letters, digits and _)"),
+                    ));
+                }
+                check_snippet(p, &at, code, errors);
+            }
+        }
+        (Some(_), false) => {
+            errors.push(p.error(Some("where"), "use either `key_expr` or `where`, not both"))
+        }
+        (None, true) => errors.push(p.error(
+            Some("key_expr"),
+            "give `key_expr` (one record by key) or `where` (records by fields)",
+        )),
+    }
+    if l.limit == 0 || l.limit > MAX_LOOKUP_LIMIT {
+        errors.push(p.error(
+            Some("limit"),
+            format!("limit must be 1 to {MAX_LOOKUP_LIMIT}"),
+        ));
+    }
+    check_to(p, &l.to, errors);
 }
 
 fn check_for_each(p: &Placed<'_>, f: &ForEachStep, errors: &mut Vec<ValidationError>) {
@@ -771,6 +859,39 @@ mod tests {
         assert_eq!(
             active,
             [false, false, false, true, true, true, true, true, true]
+        );
+    }
+
+    #[test]
+    fn store_and_lookup_steps_are_checked() {
+        let errs = validate_structure(&steps(json!([
+            {"type": "store", "table": "Events", "record_expr": "x", "key_expr": "k"},
+            {"type": "store", "table": "events", "action": "delete", "record_expr": "x", "to": "1a"},
+            {"type": "lookup", "table": "events", "to": "x"},
+            {"type": "lookup", "table": "events", "key_expr": "k", "where": {"a": "1"}, "to": "x", "limit": 0},
+            {"type": "lookup", "table": "events", "where": {"not ok": "1", "b": ""}, "to": "x"},
+            {"type": "store", "table": "events", "action": "upsert", "record_expr": "request.body", "to": "ids"},
+            {"type": "lookup", "table": "events", "where": {"email": "vars.m.email"}, "order": "oldest", "limit": 10, "to": "found"}
+        ])));
+        let got: Vec<(&str, Option<&str>)> = errs
+            .iter()
+            .map(|e| (e.step.as_str(), e.field.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("0", Some("table")),
+                ("0", Some("key_expr")),
+                ("1", Some("key_expr")),
+                ("1", Some("record_expr")),
+                ("1", Some("to")),
+                ("2", Some("key_expr")),
+                ("3", Some("where")),
+                ("3", Some("limit")),
+                ("4", Some("where.b")),
+                ("4", Some("where.not ok")),
+            ],
+            "{errs:#?}"
         );
     }
 

@@ -37,6 +37,7 @@ fn json_input(raw: &str, headers: &[(&str, &str)]) -> Input {
             .collect(),
         body: flows_runtime::parse_body(Some("application/json"), raw.as_bytes()).unwrap(),
         caller: None,
+        execution_id: None,
     }
 }
 

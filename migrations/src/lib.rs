@@ -10,6 +10,7 @@ mod m20261203_000001_inbound_trust;
 mod m20261203_000002_idempotency_claims;
 mod m20261203_000003_secret_hosts;
 mod m20261207_000001_callers;
+mod m20261207_000002_data_store;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_idempotency_claims::Migration),
             Box::new(m20261203_000003_secret_hosts::Migration),
             Box::new(m20261207_000001_callers::Migration),
+            Box::new(m20261207_000002_data_store::Migration),
         ]
     }
 }

@@ -152,8 +152,11 @@ pub async fn start_with(
         tokio::runtime::Handle::current(),
         guard.clone(),
     )?;
+    let store = db::datastore::DbStore::new(db.clone(), tokio::runtime::Handle::current());
     let runtime = Arc::new(
-        flows_runtime::Runtime::new(cfg.runtime_limits()).with_http_client(Arc::new(http_client)),
+        flows_runtime::Runtime::new(cfg.runtime_limits())
+            .with_http_client(Arc::new(http_client))
+            .with_data_store(Arc::new(store)),
     );
     let state = AppState(Arc::new(Inner {
         db,

@@ -99,7 +99,8 @@ impl<'e> Checker<'e> {
             if id.name == "raw_body" {
                 self.uses_raw_body = true;
             }
-            if id.name == "http" {
+            if id.name == "http" || id.name.starts_with("store_") {
+                // Calls out (HTTP or the data store): such a flow never runs inline.
                 self.uses_http = true;
             }
             if id.name == "this" {

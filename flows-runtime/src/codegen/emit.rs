@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::Step;
+use crate::model::{LookupOrder, Step, StoreAction};
 use crate::template::{parse_template, TemplatePart};
 use crate::validate::Placed;
 
@@ -124,6 +124,8 @@ pub(super) struct Code<'a> {
     /// The flow's JSONPath expressions, by index.
     pub paths: &'a [crate::jsonpath::JsonPathExpr],
     pub http: &'a [Option<HttpCode>],
+    /// A `lookup` step's `where`: field -> the expression's code.
+    pub filters: &'a [Vec<(String, String)>],
 }
 
 /// A template as one Rhai expression (its `${..}` pieces checked like other snippets). In a
@@ -241,6 +243,56 @@ pub(super) fn emit_list(
                 );
                 emit_list(gen, placed, code, p.branch(1), capture);
                 gen.glue(n, "}");
+            }
+            Step::Store(s) => {
+                let (func, field) = match s.action {
+                    StoreAction::Insert => ("store_insert", "record_expr"),
+                    StoreAction::Upsert => ("store_upsert", "record_expr"),
+                    StoreAction::Delete => ("store_delete", "key_expr"),
+                };
+                if let Some(expr) = find(mine, field) {
+                    let target = match &s.to {
+                        Some(to) => format!("vars[{}] = ", rhai_str(to)),
+                        None => String::new(),
+                    };
+                    gen.glue(n, &format!("{target}{func}({},", rhai_str(&s.table)));
+                    gen.lines(n, Some(field), 1, &expr.body);
+                    gen.glue(n, ");");
+                }
+            }
+            Step::Lookup(l) => {
+                let target = format!("vars[{}] = ", rhai_str(&l.to));
+                match find(mine, "key_expr") {
+                    Some(expr) => {
+                        gen.glue(n, &format!("{target}store_get({},", rhai_str(&l.table)));
+                        gen.lines(n, Some("key_expr"), 1, &expr.body);
+                        gen.glue(n, ");");
+                    }
+                    None => {
+                        let fields: Vec<String> = code
+                            .filters
+                            .get(n)
+                            .map(|f| {
+                                f.iter()
+                                    .map(|(name, body)| format!("{}: ({body})", rhai_str(name)))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let order = match l.order {
+                            LookupOrder::Newest => "newest",
+                            LookupOrder::Oldest => "oldest",
+                        };
+                        gen.glue(
+                            n,
+                            &format!(
+                                "{target}store_find({}, #{{{}}}, #{{limit: {}, order: \"{order}\"}});",
+                                rhai_str(&l.table),
+                                fields.join(", "),
+                                l.limit
+                            ),
+                        );
+                    }
+                }
             }
             Step::ForEach(f) => {
                 if let Some(s) = find(mine, "items") {

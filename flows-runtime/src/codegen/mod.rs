@@ -170,6 +170,8 @@ pub(crate) fn compile_with(
     let mut does_io = false;
     // Per placed step: an `http` step's templates as Rhai expressions.
     let mut http_code: Vec<Option<HttpCode>> = Vec::with_capacity(placed.len());
+    // Per placed step: a `lookup` step's `where` fields and their expressions.
+    let mut where_code: Vec<Vec<(String, String)>> = Vec::with_capacity(placed.len());
     let mut paths: Vec<JsonPathExpr> = Vec::new();
     // Per placed step: its checked snippets (field -> snippet) and JSONPath indexes.
     let mut snippets: Vec<Vec<(&'static str, Snippet)>> = Vec::with_capacity(placed.len());
@@ -178,6 +180,7 @@ pub(crate) fn compile_with(
         let mut mine = Vec::new();
         let mut ids = Vec::new();
         let mut http = None;
+        let mut filter = Vec::new();
         if p.active {
             let mut add =
                 |field: &'static str, code: &str, is_expr: bool, checker: &mut Checker<'_>| {
@@ -203,6 +206,26 @@ pub(crate) fn compile_with(
                 Step::Condition(c) => add("if", &c.condition, true, &mut checker),
                 Step::ForEach(f) => add("items", &f.items, true, &mut checker),
                 Step::Try(_) => {}
+                Step::Store(s) => {
+                    does_io = true;
+                    if let Some(x) = &s.record_expr {
+                        add("record_expr", x, true, &mut checker);
+                    }
+                    if let Some(x) = &s.key_expr {
+                        add("key_expr", x, true, &mut checker);
+                    }
+                }
+                Step::Lookup(l) => {
+                    does_io = true;
+                    if let Some(x) = &l.key_expr {
+                        add("key_expr", x, true, &mut checker);
+                    }
+                    for (field, code) in &l.filter {
+                        if let Some(s) = checker.snippet(p, "where", code, true) {
+                            filter.push((field.clone(), s.body));
+                        }
+                    }
+                }
                 Step::Respond(_) | Step::Fail(_) | Step::Log(_) | Step::Emit(_) => {
                     if let Some((_, field, Some(e))) = action_call(p.step) {
                         add(field, e, true, &mut checker);
@@ -241,6 +264,7 @@ pub(crate) fn compile_with(
             }
         }
         http_code.push(http);
+        where_code.push(filter);
         snippets.push(mine);
         path_ids.push(ids);
     }
@@ -264,6 +288,7 @@ pub(crate) fn compile_with(
         path_ids: &path_ids,
         paths: &paths,
         http: &http_code,
+        filters: &where_code,
     };
     if handler.is_empty() {
         emit_list(&mut gen, &placed, &code, &top, capture);

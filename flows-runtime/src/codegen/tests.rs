@@ -179,6 +179,7 @@ fn identical_closures_in_two_steps_are_fine() {
         headers: BTreeMap::new(),
         body: crate::Body::Empty,
         caller: None,
+        execution_id: None,
     };
     match rt.execute(&flow, &input).result {
         crate::FlowResult::Responded { body, .. } => {

@@ -36,7 +36,10 @@ pub(super) struct Call<'a> {
 pub(super) fn run_once(
     engine: &Engine,
     limits: &Limits,
-    http: Option<&Arc<dyn HttpClient>>,
+    (http, store): (
+        Option<&Arc<dyn HttpClient>>,
+        Option<&Arc<dyn crate::io::DataStore>>,
+    ),
     call: &Call<'_>,
 ) -> (Outcome, bool) {
     let (input, started) = (call.input, call.started);
@@ -46,7 +49,9 @@ pub(super) fn run_once(
             .map_or_else(|| input.body.to_bytes(), <[u8]>::to_vec)
     });
     let request_json = (!inner.paths.is_empty()).then(|| request_json(input, raw.as_deref()));
-    let state = RunState::new(Arc::clone(inner), request_json, http.cloned());
+    let mut state = RunState::new(Arc::clone(inner), request_json, http.cloned());
+    state.store = store.cloned();
+    state.run_key.clone_from(&input.execution_id);
     let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
         Ok(p) => p,
         Err(_) => return (internal_outcome("the run state is busy", started), false),

@@ -40,6 +40,7 @@ pub struct Runtime {
     engine: Engine,
     limits: Limits,
     http: Option<Arc<dyn HttpClient>>,
+    store: Option<Arc<dyn crate::io::DataStore>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -64,7 +65,15 @@ impl Runtime {
             engine: build_engine(&limits),
             limits,
             http: None,
+            store: None,
         }
+    }
+
+    /// Gives flows a data store (`store`/`lookup` steps, `store_*()`). Without one, using it
+    /// is an error saying the data store is not available.
+    pub fn with_data_store(mut self, store: Arc<dyn crate::io::DataStore>) -> Runtime {
+        self.store = Some(store);
+        self
     }
 
     /// Gives flows a way to make HTTP calls (`http` steps, `http()`). Without one, a call
@@ -186,8 +195,16 @@ impl Runtime {
         };
         // Rhai clones, measures and drops nested values recursively, so a script that nests a
         // value thousands of levels deep needs a deep stack: the whole run gets one.
-        let run =
-            || on_run_stack(|| run_once(&self.engine, &self.limits, self.http.as_ref(), &call));
+        let run = || {
+            on_run_stack(|| {
+                run_once(
+                    &self.engine,
+                    &self.limits,
+                    (self.http.as_ref(), self.store.as_ref()),
+                    &call,
+                )
+            })
+        };
         catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
             (
                 internal_outcome("a panic was caught while running the flow", started),

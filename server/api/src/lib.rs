@@ -27,6 +27,7 @@ pub mod secrets;
 pub mod shadow;
 pub mod stats;
 pub mod subscriptions;
+pub mod tables;
 pub mod users;
 
 pub use error::{ErrorBody, ErrorDetail, ErrorInner};

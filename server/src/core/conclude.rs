@@ -75,6 +75,7 @@ pub fn input_from_snapshot(s: &RequestSnapshot) -> Result<Input, String> {
         headers: s.headers.clone(),
         body,
         caller: s.caller.clone(),
+        execution_id: None,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Persistence: connection, migrations, entities and the queries the rest of the server uses.
 
 pub mod cluster;
+pub mod datastore;
 pub mod entities;
 pub mod executions;
 pub mod idempotency;

@@ -125,6 +125,8 @@ pub async fn handle(state: &AppState, route: &Arc<Route>, call: Call) -> AppResu
     let trigger = &route.doc.trigger;
     let lane_key = lane_key(route, &call.input)?;
     let id = new_id();
+    let mut call = call;
+    call.input.execution_id = Some(id.clone());
     let scope = call
         .input
         .caller

@@ -12,4 +12,5 @@ pub mod runs;
 pub mod secrets;
 pub mod stats;
 pub mod subscriptions;
+pub mod tables;
 pub mod users;

@@ -141,6 +141,7 @@ async fn answer(
         headers,
         body,
         caller,
+        execution_id: None,
     };
     let idempotency_key = idempotency_key(&route, req, &input.body)?;
     let prefer = Prefer::parse(

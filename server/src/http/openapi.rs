@@ -46,6 +46,8 @@ pub struct Docs;
 pub struct Stats;
 /// Shadow replay (`http/admin/shadow.rs`).
 pub struct Shadow;
+/// `/api/v1/tables`: the data store (`http/admin/tables.rs`).
+pub struct Tables;
 
 const DESCRIPTION: &str = "The admin API of Flowgate: integrations (a trigger and a flow), \
 their drafts, versions and test runs; executions and replays; API keys, OAuth clients, stored \
@@ -86,6 +88,11 @@ Within `/api/v1` fields are only ever added, never renamed or removed.";
             name = "oauth",
             description = "The OAuth2 token endpoint for trigger callers (RFC 6749 §4.4); errors in \
                            the RFC's shape."
+        ),
+        (
+            name = "tables",
+            description = "The data store: tables of JSON records that flows write (`store`) and \
+                           read (`lookup`)."
         ),
         (
             name = "secrets",
@@ -210,7 +217,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .merge_from(Subscriptions::openapi())
         .merge_from(Docs::openapi())
         .merge_from(Stats::openapi())
-        .merge_from(Shadow::openapi());
+        .merge_from(Shadow::openapi())
+        .merge_from(Tables::openapi());
     // `modifiers` of `Base` saw only its own operations.
     OptionalBodies.modify(&mut doc);
     doc

@@ -418,7 +418,8 @@ async fn prepare(
 ) -> Result<(flows_runtime::CompiledFlow, flows_runtime::Input), String> {
     let snapshot: flowgate_api::RequestSnapshot = serde_json::from_str(&c.request)
         .map_err(|e| format!("stored request is unreadable: {e}"))?;
-    let input = input_from_snapshot(&snapshot)?;
+    let mut input = input_from_snapshot(&snapshot)?;
+    input.execution_id = Some(c.id.clone());
     let flow = compiled_version(state, &c.integration_id, c.version)
         .await
         .map_err(|e| format!("version {} of the flow cannot be loaded: {e}", c.version))?;

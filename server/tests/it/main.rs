@@ -13,6 +13,7 @@ mod cluster;
 mod consumers;
 mod contract;
 mod crash;
+mod datastore;
 mod delivery;
 mod files;
 mod handling;

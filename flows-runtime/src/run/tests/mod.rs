@@ -27,6 +27,7 @@ fn input(body: Body) -> Input {
         headers: BTreeMap::from([("x-test".to_owned(), "yes".to_owned())]),
         body,
         caller: None,
+        execution_id: None,
     }
 }
 

@@ -232,8 +232,13 @@ pub async fn run(state: &AppState, slug: &str, input: ShadowIn) -> AppResult<Sha
         .await?;
 
     let recording = Arc::new(Recording::default());
-    let runtime =
-        flows_runtime::Runtime::new(state.cfg.runtime_limits()).with_http_client(recording.clone());
+    let runtime = flows_runtime::Runtime::new(state.cfg.runtime_limits())
+        .with_http_client(recording.clone())
+        // Reads see the store as it is now; writes are not made.
+        .with_data_store(Arc::new(crate::db::datastore::DbStore::read_only(
+            state.db.clone(),
+            tokio::runtime::Handle::current(),
+        )));
     let flow = runtime
         .compile_flow(&doc.steps, &doc.on_error)
         .map_err(|e| AppError::validation("the flow is invalid", flow_details(e)))?;

@@ -129,6 +129,7 @@ pub async fn run(state: &AppState, slug: &str, input: TestRunIn) -> AppResult<Te
         headers,
         body,
         caller: None,
+        execution_id: None,
     };
 
     // On the blocking pool, like real calls that do not finish within the inline budget.

@@ -11,6 +11,7 @@ mod secrets;
 mod shadow;
 mod stats;
 mod subscriptions;
+mod tables;
 mod users;
 
 use actix_web::web;
@@ -28,4 +29,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     secrets::routes(cfg);
     stats::routes(cfg);
     shadow::routes(cfg);
+    tables::routes(cfg);
 }
