@@ -236,10 +236,7 @@ fn read(req: StoreRead) -> Result<Vec<StoredRecord>, Box<rhai::EvalAltResult>> {
 /// A record as flows see it: its fields, plus `_id`, `_created_at` and `_updated_at`
 /// (RFC 3339).
 fn record_dynamic(r: &StoredRecord) -> Dynamic {
-    let mut map = match to_dynamic(&r.data).try_cast::<Map>() {
-        Some(m) => m,
-        None => Map::new(),
-    };
+    let mut map = to_dynamic(&r.data).try_cast::<Map>().unwrap_or_default();
     map.insert(
         "_id".into(),
         Dynamic::from(ImmutableString::from(r.id.as_str())),

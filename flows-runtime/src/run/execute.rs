@@ -32,14 +32,18 @@ pub(super) struct Call<'a> {
     pub deadline: Instant,
 }
 
+/// What a run may reach outside: HTTP and the data store, when the server gave them.
+#[derive(Clone, Copy)]
+pub(super) struct Io<'a> {
+    pub http: Option<&'a Arc<dyn HttpClient>>,
+    pub store: Option<&'a Arc<dyn crate::io::DataStore>>,
+}
+
 /// Runs the flow once on this thread; also tells whether it was stopped by its deadline.
 pub(super) fn run_once(
     engine: &Engine,
     limits: &Limits,
-    (http, store): (
-        Option<&Arc<dyn HttpClient>>,
-        Option<&Arc<dyn crate::io::DataStore>>,
-    ),
+    io: Io<'_>,
     call: &Call<'_>,
 ) -> (Outcome, bool) {
     let (input, started) = (call.input, call.started);
@@ -49,8 +53,8 @@ pub(super) fn run_once(
             .map_or_else(|| input.body.to_bytes(), <[u8]>::to_vec)
     });
     let request_json = (!inner.paths.is_empty()).then(|| request_json(input, raw.as_deref()));
-    let mut state = RunState::new(Arc::clone(inner), request_json, http.cloned());
-    state.store = store.cloned();
+    let mut state = RunState::new(Arc::clone(inner), request_json, io.http.cloned());
+    state.store = io.store.cloned();
     state.run_key.clone_from(&input.execution_id);
     let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
         Ok(p) => p,

@@ -26,7 +26,7 @@ use crate::limits::Limits;
 use crate::outcome::Outcome;
 use crate::validate::ValidationError;
 
-use execute::{run_once, Call};
+use execute::{run_once, Call, Io};
 use stack::on_run_stack;
 pub use stack::{RECOMMENDED_THREAD_STACK_BYTES, RUN_STACK_BYTES};
 use trace::internal_outcome;
@@ -200,7 +200,10 @@ impl Runtime {
                 run_once(
                     &self.engine,
                     &self.limits,
-                    (self.http.as_ref(), self.store.as_ref()),
+                    Io {
+                        http: self.http.as_ref(),
+                        store: self.store.as_ref(),
+                    },
                     &call,
                 )
             })
