@@ -6,6 +6,7 @@ use flowgate_api::{ExecutionOut, ExecutionStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::callers::kind_name;
 use super::filters::list_href;
 use super::snapshot::{request_card, response_card};
 use super::text::{run_us, short_id};
@@ -296,6 +297,25 @@ fn summary_facts(e: &ExecutionOut, tick: RwSignal<u32>) -> Vec<AnyView> {
     facts.push(fact(
         "Mode",
         view! { <span class=format!("mode mode-{}", e.mode)>{mode}</span> },
+    ));
+    facts.push(fact(
+        "Caller",
+        match e.caller.clone() {
+            Some(c) => {
+                let href = format!("/executions?caller={}", enc(&c.reference()));
+                let title = format!("{} {}", kind_name(c.kind), c.id);
+                view! {
+                    <span id="execution-caller" class="strong" title=title>{c.label}</span>
+                    <span class="muted small caller-kind">
+                        {format!("{} · ", kind_name(c.kind))}
+                        <a href=href id="caller-calls">"all its calls"</a>
+                    </span>
+                }
+                .into_any()
+            }
+            None => view! { <span class="muted" id="execution-caller">"no credential"</span> }
+                .into_any(),
+        },
     ));
     facts.push(time_fact("Received", Some(&e.received_at)));
     facts.push(time_fact("Started", e.started_at.as_deref()));

@@ -34,6 +34,8 @@ pub fn list_href() -> String {
 pub struct Filters {
     pub integration: String,
     pub status: String,
+    /// Who called: `key:<key id>` or `client:<OAuth client id>`.
+    pub caller: String,
     /// A sliding window (`15m`, `1h`, `24h`, `7d`): `from` is now minus it at each request.
     pub range: String,
     /// RFC 3339 (UTC).
@@ -47,16 +49,18 @@ impl Filters {
         Filters {
             integration: get("integration"),
             status: get("status"),
+            caller: get("caller"),
             range: get("range"),
             from: get("from"),
             to: get("to"),
         }
     }
 
-    fn pairs(&self) -> [(&'static str, &str); 5] {
+    fn pairs(&self) -> [(&'static str, &str); 6] {
         [
             ("integration", &self.integration),
             ("status", &self.status),
+            ("caller", &self.caller),
             ("range", &self.range),
             ("from", &self.from),
             ("to", &self.to),
@@ -120,13 +124,14 @@ impl Filters {
         Ok((from.map(rfc3339_utc), to.map(rfc3339_utc)))
     }
 
-    /// `/executions?integration=..&status=..&from=..&limit=..&cursor=..` for the API.
+    /// `/executions?integration=..&status=..&caller=..&from=..&limit=..&cursor=..` for the API.
     pub fn api_path(&self, now: i64, limit: usize, cursor: Option<&str>) -> Result<String, String> {
         let (from, to) = self.window(now)?;
         let mut q = vec![format!("limit={limit}")];
         for (k, v) in [
             ("integration", Some(self.integration.as_str())),
             ("status", Some(self.status.as_str())),
+            ("caller", Some(self.caller.as_str())),
             ("from", from.as_deref()),
             ("to", to.as_deref()),
             ("cursor", cursor),
@@ -185,6 +190,27 @@ mod tests {
                 "/executions?limit=50&integration=create%20customer&status=dead&cursor=c"
                     .to_owned()
             )
+        );
+    }
+
+    #[test]
+    fn the_caller_filter_is_in_the_url_and_the_request() {
+        let f = Filters {
+            caller: "key:01J9".into(),
+            status: "failed".into(),
+            ..Default::default()
+        };
+        assert_eq!(f.to_query(), "?status=failed&caller=key%3A01J9");
+        assert!(f.is_filtered() && !f.has_time());
+        let back = Filters::from_lookup(|k| match k {
+            "caller" => Some(" key:01J9 ".into()),
+            "status" => Some("failed".into()),
+            _ => None,
+        });
+        assert_eq!(back, f);
+        assert_eq!(
+            f.api_path(0, 50, None),
+            Ok("/executions?limit=50&status=failed&caller=key%3A01J9".to_owned())
         );
     }
 }

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
+use super::callers::load_callers;
 use super::filters::{remember_list_query, Filters};
 use super::rows::{execution_table, Integrations, RowCtx};
 use super::text::example_curl;
@@ -256,7 +257,23 @@ pub fn ExecutionsPage() -> impl IntoView {
     });
 
     let integrations: Integrations = RwSignal::new(None);
+    let callers = load_callers();
     let rows = Rows::new(filters);
+    // The label the filtered caller's calls recorded (for a caller no longer listed).
+    let seen_caller = Signal::derive(move || {
+        let wanted = filters.with(|f| f.caller.clone());
+        if wanted.is_empty() {
+            return None;
+        }
+        rows.items.with(|r| match r {
+            Some(Ok(list)) => list
+                .iter()
+                .filter_map(|e| e.caller.as_ref())
+                .find(|c| c.reference() == wanted)
+                .map(|c| c.label.clone()),
+            _ => None,
+        })
+    });
     let live = RwSignal::new(true);
 
     let problem = Memo::new(move |_| filters.with(|f| f.window(now_us()).err()));
@@ -314,7 +331,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                 {head_controls(go, live, rows)}
             </PageHead>
 
-            {filter_bar(filters, set_filters, integrations)}
+            {filter_bar(filters, set_filters, integrations, callers, seen_caller)}
 
             {move || rows.refresh_error.get().map(|e| view! {
                 <div class="warn-box live-warning" role="status">

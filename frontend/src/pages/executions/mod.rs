@@ -1,6 +1,7 @@
 //! Executions: the live list of every call to a trigger (filters in the URL, refreshed every
 //! 3 s) and one execution in full: request, response, step trace and logs, with replay and skip.
 
+mod callers;
 mod detail;
 mod filters;
 mod list;

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use flowgate_api::{ExecutionOut, ExecutionStatus, IntegrationOut};
 use leptos::prelude::*;
 
+use super::callers::caller_cell;
 use super::text::{run_us, short_id};
 use crate::api::ApiError;
 use crate::components::{clicked_within, open_in_new_tab, Badge};
@@ -37,6 +38,7 @@ pub fn execution_table(
                 <thead><tr>
                     <th scope="col">"Status"</th>
                     <th scope="col">"Integration"</th>
+                    <th scope="col">"Caller"</th>
                     <th scope="col">"Received"</th>
                     <th scope="col" class="num">"Duration"</th>
                     <th scope="col">"Mode"</th>
@@ -133,6 +135,7 @@ fn execution_row(e: ExecutionOut, ctx: RowCtx) -> impl IntoView {
         "num"
     };
     let click_href = href.clone();
+    let caller = caller_cell(e.caller.clone());
     view! {
         <tr class=class data-id=e.id.clone() data-status=status
             on:click=move |ev: leptos::ev::MouseEvent| {
@@ -150,6 +153,7 @@ fn execution_row(e: ExecutionOut, ctx: RowCtx) -> impl IntoView {
                 <span class="strong">{move || integration_name(integrations, &slug_for_name).unwrap_or_else(|| slug_for_name.clone())}</span>
                 <span class="muted small mono cell-sub">{format!("{slug} · v{}", e.version)}</span>
             </td>
+            {caller}
             <td class="cell-received" title=received_title>{move || {
                 tick.track();
                 ago(&received)

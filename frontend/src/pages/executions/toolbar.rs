@@ -1,8 +1,9 @@
-//! The filter bar: integration, status, a quick time range or a from–to window.
+//! The filter bar: integration, status, caller, a quick time range or a from–to window.
 
 use flowgate_api::ExecutionStatus;
 use leptos::prelude::*;
 
+use super::callers::{kind_name, Callers};
 use super::filters::{Filters, RANGES};
 use super::rows::Integrations;
 use crate::format::{from_input, to_input};
@@ -11,6 +12,8 @@ pub fn filter_bar(
     filters: Memo<Filters>,
     set_filters: Callback<Filters>,
     integrations: Integrations,
+    callers: Callers,
+    seen_caller: Signal<Option<String>>,
 ) -> impl IntoView {
     let edit = move |change: &dyn Fn(&mut Filters)| {
         let mut f = filters.get_untracked();
@@ -69,6 +72,35 @@ pub fn filter_bar(
             .collect_view()
     };
 
+    // Keys, then OAuth clients; a caller from a link that is not (or no longer) among them is
+    // shown by the label its calls recorded, else by its reference.
+    let caller_options = move || {
+        let current = filters.with(|f| f.caller.clone());
+        let choices = callers.get();
+        let group = |kind| {
+            choices
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| {
+                    let selected = c.value == current;
+                    view! { <option value=c.value.clone() selected=selected>{c.label.clone()}</option> }
+                })
+                .collect_view()
+        };
+        let keys = group(flows_runtime::CallerKind::ApiKey);
+        let clients = group(flows_runtime::CallerKind::OauthClient);
+        let unknown =
+            (!current.is_empty() && !choices.iter().any(|c| c.value == current)).then(|| {
+                let label = seen_caller.get().unwrap_or_else(|| current.clone());
+                view! { <option value=current.clone() selected=true>{label}</option> }
+            });
+        view! {
+            {unknown}
+            <optgroup label=format!("{}s", kind_name(flows_runtime::CallerKind::ApiKey))>{keys}</optgroup>
+            <optgroup label=format!("{}s", kind_name(flows_runtime::CallerKind::OauthClient))>{clients}</optgroup>
+        }
+    };
+
     view! {
         <div class="toolbar exec-toolbar" role="group" aria-label="Filters">
             <div class="field field-integration">
@@ -95,6 +127,20 @@ pub fn filter_bar(
                     {status_options}
                 </select>
             </div>
+            <div class="field field-caller">
+                <label for="filter-caller">"Caller"</label>
+                <select id="filter-caller" title="The API key or OAuth client the calls came with"
+                    prop:value=move || filters.with(|f| f.caller.clone())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        edit(&|f| f.caller = v.clone());
+                    }>
+                    <option value="">"Any caller"</option>
+                    {caller_options}
+                </select>
+            </div>
+            // What was called and by whom on the first line, when on the second.
+            <div class="toolbar-break" aria-hidden="true"></div>
             <div class="field field-range">
                 <span class="field-label" id="range-label">"Received"</span>
                 <div class="seg" role="group" aria-labelledby="range-label">
