@@ -62,6 +62,8 @@ fn common_mut(s: &mut Step) -> (&mut Option<String>, &mut bool) {
         Step::Http(x) => (&mut x.name, &mut x.disabled),
         Step::Try(x) => (&mut x.name, &mut x.disabled),
         Step::ForEach(x) => (&mut x.name, &mut x.disabled),
+        Step::Store(x) => (&mut x.name, &mut x.disabled),
+        Step::Lookup(x) => (&mut x.name, &mut x.disabled),
     }
 }
 

@@ -42,6 +42,16 @@ const PALETTE: &[(&str, &str, &str)] = &[
         "Publish an event to the subscribers of its type",
     ),
     ("log", "Log", "Write a line into the execution's log"),
+    (
+        "store",
+        "Store",
+        "Insert, upsert or delete records of a data store table",
+    ),
+    (
+        "lookup",
+        "Lookup",
+        "Read records of a data store table into a variable",
+    ),
 ];
 
 fn label_of(t: &str) -> &'static str {
@@ -73,6 +83,12 @@ fn new_step(t: &str) -> Option<Step> {
         }
         "emit" => {
             serde_json::json!({"type": "emit", "event": "customer.updated", "payload_expr": "vars"})
+        }
+        "store" => {
+            serde_json::json!({"type": "store", "table": "records", "action": "upsert", "record_expr": "vars.mapped"})
+        }
+        "lookup" => {
+            serde_json::json!({"type": "lookup", "table": "records", "key_expr": "request.body.id", "to": "record"})
         }
         _ => return None,
     };
@@ -408,7 +424,40 @@ fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
         Step::Try(_) | Step::ForEach(_) => {
             view! { <div class="hint">"This step's nested steps are not editable here yet."</div> }.into_any()
         }
+        step @ (Step::Store(_) | Step::Lookup(_)) => json_form(ctx, p, i, step),
     }
+}
+
+/// A step edited as its JSON (store, lookup): every text that parses as a step of the same
+/// type replaces it; its name and switch stay in the card's head.
+fn json_form(ctx: Ctx, p: StoredValue<ListPath>, i: usize, step: Step) -> AnyView {
+    let t = step.type_name();
+    let mut v = serde_json::to_value(&step).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("name");
+        m.remove("disabled");
+    }
+    let text = StoredValue::new(serde_json::to_string_pretty(&v).unwrap_or_default());
+    let error = RwSignal::new(None::<String>);
+    let on_value = move |val: serde_json::Value| match serde_json::from_value::<Step>(val) {
+        Ok(mut new) if new.type_name() == t => {
+            edit_step(ctx, &p.get_value(), i, |s| {
+                set_name(&mut new, s.name().map(str::to_owned));
+                set_disabled(&mut new, s.is_disabled());
+                *s = new;
+            });
+        }
+        Ok(_) => error.set(Some(format!(
+            "Keep \"type\": \"{t}\" (add another step for another type)."
+        ))),
+        Err(e) => error.set(Some(format!("Not a valid {t} step yet: {e}"))),
+    };
+    view! {
+        <JsonField text=text error=error label=format!("{} step (JSON)", label_of(t)) rows=6 readonly=ctx.readonly
+            on_value=on_value/>
+        <div class="hint">"Its fields are described in the flow reference (docs/flows.md)."</div>
+    }
+    .into_any()
 }
 
 /// The form of `fail` (status + message) and `log` (level + message): a message is text or a
