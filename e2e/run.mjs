@@ -781,6 +781,30 @@ const tests = [
     check(/limit must be 1 to 200/i.test(await page.textContent('#shadow-error')), `error: ${await page.textContent('#shadow-error')}`);
   }],
 
+  ['rename a key: the list shows the new label', async () => {
+    const made = await page.evaluate(async () => {
+      const r = await fetch('/api/v1/keys', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ label: 'e2e billing' }) });
+      return { status: r.status, body: await r.json() };
+    });
+    check(made.status === 201, `creating the key answered ${made.status}`);
+    state.billing = { id: made.body.id, secret: made.body.secret };
+    await page.goto(url('/keys'));
+    await page.click('[data-key-label="e2e billing"] .rename-key');
+    check(await page.inputValue('#rename-key-label') === 'e2e billing', 'the form starts from the current label');
+    await page.fill('#rename-key-label', '   ');
+    await page.click('#rename-key');
+    check(/Give the key a label/.test(await page.textContent('#rename-key-error')), 'a blank label is refused in words');
+    await page.fill('#rename-key-label', 'Billing system');
+    await shot('key-rename');
+    await page.click('#rename-key');
+    await page.waitForSelector('[data-key-label="Billing system"]');
+    check(await page.locator('[data-key-label="e2e billing"]').count() === 0, 'the old label is gone');
+    await page.waitForSelector('.notice:has-text("Key renamed to “Billing system”")');
+    await page.reload();
+    await page.waitForSelector(`[data-key-label="Billing system"][data-key-id="${state.billing.id}"]`);
+  }],
+
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
     await page.setViewportSize({ width: 1024, height: 768 });
     try {

@@ -2,8 +2,10 @@
 //! calls a webhook trigger, and a trigger accepts only the keys picked in its settings.
 //!
 //! Everyone signed in reads the list; admins create keys (the secret is shown once, in the
-//! creation dialog; optionally with an expiry and a rate limit), rotate them (the old secret
-//! keeps working for an overlap) and revoke them.
+//! creation dialog; optionally with an expiry and a rate limit), rename them, rotate them
+//! (the old secret keeps working for an overlap) and revoke them.
+
+mod rename;
 
 use flowgate_api::{KeyCreatedOut, KeyIn, KeyOut};
 use leptos::prelude::*;
@@ -20,6 +22,7 @@ use crate::format::{
     ago, fmt_rate, from_input, input_at, now_us, parse_time_us, plural, sentence, short_time, until,
 };
 use crate::session::use_session;
+use rename::RenameKeyModal;
 
 /// From this many keys on, the list gets a filter box.
 const FILTER_FROM: usize = 8;
@@ -91,6 +94,21 @@ pub fn KeysPage() -> impl IntoView {
     let on_close = Callback::new(move |()| {
         creating.set(false);
         load();
+    });
+
+    // The key being renamed.
+    let renaming = RwSignal::new(None::<KeyOut>);
+    let rename = move |k: KeyOut| renaming.set(Some(k));
+    let on_renamed = Callback::new(move |k: KeyOut| {
+        notify.ok(format!("Key renamed to “{}”", k.label));
+        keys.update(|list| {
+            if let Some(Ok(list)) = list {
+                if let Some(row) = list.iter_mut().find(|x| x.id == k.id) {
+                    *row = k.clone();
+                }
+            }
+        });
+        renaming.set(None);
     });
 
     // The key whose secret is being rotated.
@@ -208,7 +226,7 @@ pub fn KeysPage() -> impl IntoView {
                     .into_iter()
                     .map(|k| {
                         let is_new = fresh_id.as_deref() == Some(k.id.as_str());
-                        key_row(k, admin, is_new, rotate, revoke)
+                        key_row(k, admin, is_new, KeyActions { rename, rotate, revoke })
                     })
                     .collect_view();
                 view! {
@@ -247,6 +265,10 @@ pub fn KeysPage() -> impl IntoView {
             <Show when=move || creating.get() && session.is_admin()>
                 <CreateKeyModal on_created=on_created on_close=on_close/>
             </Show>
+            {move || renaming.get().map(|key| view! {
+                <RenameKeyModal key=key on_renamed=on_renamed
+                    on_close=Callback::new(move |()| renaming.set(None))/>
+            })}
             {move || rotating.get().map(|target| view! {
                 <RotateModal target=target on_rotated=on_rotated
                     on_close=Callback::new(move |()| rotating.set(None))/>
@@ -255,14 +277,30 @@ pub fn KeysPage() -> impl IntoView {
     }
 }
 
+/// What an admin can do to a row's key.
+struct KeyActions<A, B, C> {
+    rename: A,
+    rotate: B,
+    revoke: C,
+}
+
 /// One row of the list.
-fn key_row(
+fn key_row<A, B, C>(
     k: KeyOut,
     admin: bool,
     is_new: bool,
-    rotate: impl Fn(KeyOut) + Copy + Send + 'static,
-    revoke: impl Fn(KeyOut) + Copy + Send + 'static,
-) -> impl IntoView {
+    actions: KeyActions<A, B, C>,
+) -> impl IntoView
+where
+    A: Fn(KeyOut) + Copy + Send + 'static,
+    B: Fn(KeyOut) + Copy + Send + 'static,
+    C: Fn(KeyOut) + Copy + Send + 'static,
+{
+    let KeyActions {
+        rename,
+        rotate,
+        revoke,
+    } = actions;
     let uses = if k.integrations.is_empty() {
         view! { <span class="muted small">"No trigger yet"</span> }.into_any()
     } else {
@@ -285,11 +323,15 @@ fn key_row(
     };
     let label = k.label.clone();
     let action = admin.then(|| {
-        let (k1, k2) = (k.clone(), k.clone());
+        let (k0, k1, k2) = (k.clone(), k.clone(), k.clone());
+        let rename_aria = format!("Rename {label}");
         let rotate_aria = format!("Rotate the secret of {label}");
         let aria = format!("Revoke {label}");
         view! {
             <td class="actions">
+                <button class="btn btn-small rename-key" type="button" aria-label=rename_aria
+                    title="Change the label; the secret stays the same"
+                    on:click=move |_| rename(k0.clone())>"Rename"</button>
                 <button class="btn btn-small rotate-key" type="button" aria-label=rotate_aria
                     title="A new secret; the current one keeps working for an overlap you choose"
                     on:click=move |_| rotate(k1.clone())>"Rotate"</button>
