@@ -98,15 +98,13 @@ pub struct TriggerDoc {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorResponse {
-    /// The status of an uncaught error (400 to 599; default 500).
+    /// The status of an uncaught error (400 to 599, checked when published; default 500).
     #[serde(default = "default_error_status")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
     pub status: u16,
     /// A JSON body in whose strings `${message}` (the error's or the `fail` step's message),
     /// `${code}` (`rejected` for `fail` steps; `script_error`, `timeout`, `limit_exceeded`
     /// for errors), `${status}` and `${execution_id}` are replaced. A string that is exactly
-    /// `${status}` becomes a number.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// `${status}` becomes a number. Any JSON value.
     pub body: serde_json::Value,
 }
 

@@ -388,6 +388,8 @@ pub async fn write(
         StoreWrite::Insert { records, .. } => {
             for (i, (id, data)) in records.iter().enumerate() {
                 let (key, text) = prepare("store_insert", &table, i, data)?;
+                // One µs apart: a batch keeps its order in lists and `lookup`.
+                let at = now + i64::try_from(i).unwrap_or(0);
                 let res = txn
                     .query_all_raw(stmt(
                         b,
@@ -398,8 +400,8 @@ pub async fn write(
                             table.id.clone().into(),
                             key.clone().into(),
                             text.into(),
-                            now.into(),
-                            now.into(),
+                            at.into(),
+                            at.into(),
                             run.map(str::to_owned).into(),
                         ],
                     ))
@@ -431,6 +433,7 @@ pub async fn write(
             }
             for (i, (id, data)) in records.iter().enumerate() {
                 let (key, text) = prepare("store_upsert", &table, i, data)?;
+                let at = now + i64::try_from(i).unwrap_or(0);
                 let row = txn
                     .query_one_raw(stmt(
                         b,
@@ -444,8 +447,8 @@ pub async fn write(
                             table.id.clone().into(),
                             key.into(),
                             text.into(),
-                            now.into(),
-                            now.into(),
+                            at.into(),
+                            at.into(),
                             run.map(str::to_owned).into(),
                         ],
                     ))

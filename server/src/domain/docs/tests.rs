@@ -156,5 +156,26 @@ fn all_triggers_skips_drafts_and_disabled_ones() {
     c.status = "disabled".into();
     let d = all(&[a, b, c], "http://x");
     let paths: Vec<&String> = d["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths, ["/t/acme/customers"]);
+    // The trigger, and where its callers follow their calls.
+    assert_eq!(
+        paths,
+        [
+            "/t/acme/customers",
+            "/t/acme/customers/executions/{execution_id}"
+        ]
+    );
+    let follow = &d["paths"]["/t/acme/customers/executions/{execution_id}"]["get"];
+    assert_eq!(
+        follow["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CallStatus"
+    );
+}
+
+#[test]
+fn signature_only_triggers_have_no_follow_path() {
+    let t = json!({"path": "acme/hook", "auth": {"type": "signature", "preset": "github", "secret": "gh"}});
+    let d = document(&integration(t, json!([])), "http://x");
+    let paths: Vec<&String> = d["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert!(!paths[0].ends_with("/executions/{execution_id}"));
 }
