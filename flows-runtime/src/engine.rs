@@ -311,6 +311,7 @@ pub(crate) fn build_engine(limits: &Limits) -> Engine {
     register_http(&mut engine);
     crate::caught::register_caught(&mut engine);
     crate::store_fn::register_store(&mut engine);
+    crate::sql_fn::register_sql(&mut engine);
 
     engine.set_optimization_level(OptimizationLevel::Simple);
     engine.set_max_operations(limits.max_operations);

@@ -112,3 +112,33 @@ pub trait DataStore: Send + Sync {
     fn write(&self, run: Option<&str>, write: StoreWrite) -> Result<Vec<String>, String>;
     fn read(&self, read: StoreRead) -> Result<Vec<StoredRecord>, String>;
 }
+
+/// One statement a `sql` step runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlRequest {
+    /// The stored secret holding the connection URL.
+    pub connection: String,
+    /// One statement with `$1`, `$2`... placeholders.
+    pub query: String,
+    /// Bound to the placeholders in order.
+    pub params: Vec<serde_json::Value>,
+    /// More rows is an error.
+    pub max_rows: u32,
+    /// The statement must end by then (the flow's deadline).
+    pub deadline: std::time::Instant,
+}
+
+/// What a statement gave.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SqlAnswer {
+    /// Each row as a JSON object (column name -> value).
+    pub rows: Vec<serde_json::Value>,
+    /// Rows returned, or changed by a statement that returns none.
+    pub count: u64,
+}
+
+/// External databases for `sql` steps. Called on the thread running the flow, which it may
+/// block.
+pub trait SqlClient: Send + Sync {
+    fn query(&self, request: SqlRequest) -> Result<SqlAnswer, String>;
+}

@@ -93,6 +93,8 @@ mod run_state;
 #[cfg(feature = "engine")]
 mod scan;
 #[cfg(feature = "engine")]
+mod sql_fn;
+#[cfg(feature = "engine")]
 mod store_fn;
 
 #[cfg(feature = "engine")]
@@ -103,8 +105,8 @@ pub use codegen::CompiledFlow;
 pub use guard::TOTAL_SIZE_FACTOR;
 #[cfg(feature = "engine")]
 pub use io::{
-    DataStore, HttpClient, HttpExchange, HttpRequest, HttpResponse, RequestBody, StoreRead,
-    StoreWrite, StoredRecord,
+    DataStore, HttpClient, HttpExchange, HttpRequest, HttpResponse, RequestBody, SqlAnswer,
+    SqlClient, SqlRequest, StoreRead, StoreWrite, StoredRecord,
 };
 #[cfg(feature = "engine")]
 pub use jsonpath::JsonPath;

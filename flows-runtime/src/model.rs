@@ -38,6 +38,8 @@ pub enum Step {
     Store(StoreStep),
     /// Reads records of a table of the data store (by key, or by equality on fields).
     Lookup(LookupStep),
+    /// Runs one parameterised SQL statement on an external PostgreSQL database.
+    Sql(SqlStep),
 }
 
 fn is_false(b: &bool) -> bool {
@@ -285,6 +287,62 @@ pub struct LookupStep {
     pub order: LookupOrder,
     /// The variable receiving the record (or the array of records).
     pub to: String,
+}
+
+fn default_sql_max_rows() -> u32 {
+    1_000
+}
+
+fn is_default_sql_max_rows(n: &u32) -> bool {
+    *n == default_sql_max_rows()
+}
+
+/// Most rows a `sql` step may take.
+pub const MAX_SQL_ROWS: u32 = 10_000;
+/// Most parameters of a `sql` step.
+pub const MAX_SQL_PARAMS: usize = 64;
+
+/// `{"type":"sql","connection":"crm_db","query":"SELECT id, name FROM customers WHERE email = $1",
+/// "params":["vars.m.email"],"to":"found"}`: one statement on the PostgreSQL database whose
+/// URL is the stored secret `connection`; `$1`, `$2`... are bound to the values of `params`
+/// (Rhai expressions), never written into the SQL. `vars[to]` = `#{rows: [..], count: n}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    /// The name of the stored secret holding the connection URL
+    /// (`postgres://user:password@host:5432/db`).
+    pub connection: String,
+    /// One SQL statement with `$1`, `$2`... placeholders.
+    pub query: String,
+    /// Rhai expressions, bound to `$1`, `$2`... in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// More rows than this is an error (default 1,000; at most 10,000).
+    #[serde(
+        default = "default_sql_max_rows",
+        skip_serializing_if = "is_default_sql_max_rows"
+    )]
+    pub max_rows: u32,
+}
+
+impl Default for SqlStep {
+    fn default() -> Self {
+        SqlStep {
+            name: None,
+            disabled: false,
+            connection: String::new(),
+            query: String::new(),
+            params: Vec::new(),
+            to: None,
+            max_rows: default_sql_max_rows(),
+        }
+    }
 }
 
 fn default_respond_status() -> u16 {
@@ -622,6 +680,12 @@ pub fn referenced_secrets(steps: &[Step]) -> Vec<SecretRef> {
                         }
                     }
                 }
+                Step::Sql(s) => out.push(SecretRef {
+                    path: format!("{path}.connection"),
+                    step: index.clone(),
+                    field: "connection".to_owned(),
+                    name: s.connection.clone(),
+                }),
                 _ => {
                     for (branch, list) in step.branches() {
                         walk(
@@ -653,7 +717,7 @@ pub fn referenced_secrets_of_flow(steps: &[Step], on_error: &[Step]) -> Vec<Secr
 
 impl Step {
     /// The `"type"` tag: `map`, `script`, `condition`, `respond`, `fail`, `log`, `emit`,
-    /// `http`, `try`, `for_each`, `store` or `lookup`.
+    /// `http`, `try`, `for_each`, `store`, `lookup` or `sql`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Step::Map(_) => "map",
@@ -668,6 +732,7 @@ impl Step {
             Step::ForEach(_) => "for_each",
             Step::Store(_) => "store",
             Step::Lookup(_) => "lookup",
+            Step::Sql(_) => "sql",
         }
     }
 
@@ -697,6 +762,7 @@ impl Step {
             Step::ForEach(s) => s.name.as_deref(),
             Step::Store(s) => s.name.as_deref(),
             Step::Lookup(s) => s.name.as_deref(),
+            Step::Sql(s) => s.name.as_deref(),
         }
     }
 
@@ -715,6 +781,7 @@ impl Step {
             Step::ForEach(s) => s.disabled,
             Step::Store(s) => s.disabled,
             Step::Lookup(s) => s.disabled,
+            Step::Sql(s) => s.disabled,
         }
     }
 }

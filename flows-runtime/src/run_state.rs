@@ -107,6 +107,8 @@ pub(crate) struct RunState {
     pub http: Option<Arc<dyn HttpClient>>,
     /// The data store `store`/`lookup` steps and `store_*()` reach, if there is one.
     pub store: Option<Arc<dyn crate::io::DataStore>>,
+    /// The external databases `sql` steps reach, if they may.
+    pub sql: Option<Arc<dyn crate::io::SqlClient>>,
     /// The execution (ids of inserted records derive from it).
     pub run_key: Option<String>,
     /// Store writes made so far in this run.
@@ -147,6 +149,7 @@ impl RunState {
             events_bytes: 0,
             http,
             store: None,
+            sql: None,
             run_key: None,
             store_writes: 0,
             request_json,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     ConditionStep, EmitStep, FailStep, ForEachStep, HttpAuth, HttpBodyType, HttpStep, LogStep,
-    LookupStep, MapStep, RespondStep, Step, StoreAction, StoreStep, MAX_FOR_EACH_ITEMS,
-    MAX_LOOKUP_LIMIT,
+    LookupStep, MapStep, RespondStep, SqlStep, Step, StoreAction, StoreStep, MAX_FOR_EACH_ITEMS,
+    MAX_LOOKUP_LIMIT, MAX_SQL_PARAMS, MAX_SQL_ROWS,
 };
 use crate::template::{parse_template, TemplatePart};
 use crate::trace::MAX_EVENT_PAYLOAD_BYTES;
@@ -213,6 +213,7 @@ pub(crate) fn check_placed(placed: &[Placed<'_>], errors: &mut Vec<ValidationErr
             Step::ForEach(f) => check_for_each(p, f, errors),
             Step::Store(s) => check_store(p, s, errors),
             Step::Lookup(l) => check_lookup(p, l, errors),
+            Step::Sql(s) => check_sql(p, s, errors),
         }
     }
 }
@@ -394,6 +395,41 @@ fn check_lookup(p: &Placed<'_>, l: &LookupStep, errors: &mut Vec<ValidationError
         ));
     }
     check_to(p, &l.to, errors);
+}
+
+fn check_sql(p: &Placed<'_>, s: &SqlStep, errors: &mut Vec<ValidationError>) {
+    if let Some(problem) = secret_name_problem(&s.connection) {
+        errors.push(p.error(Some("connection"), problem));
+    }
+    let query = s.query.trim().trim_end_matches(';');
+    if query.trim().is_empty() {
+        errors.push(p.error(Some("query"), "`query` is empty"));
+    } else if s.query.len() > MAX_SNIPPET_BYTES {
+        errors.push(p.error(
+            Some("query"),
+            format!("`query` is longer than {MAX_SNIPPET_BYTES} bytes"),
+        ));
+    } else if query.contains(';') {
+        errors.push(p.error(Some("query"), "one statement only (no `;` inside)"));
+    }
+    if s.params.len() > MAX_SQL_PARAMS {
+        errors.push(p.error(
+            Some("params"),
+            format!("at most {MAX_SQL_PARAMS} parameters"),
+        ));
+    }
+    for (i, code) in s.params.iter().enumerate() {
+        check_snippet(p, &format!("params[{i}]"), code, errors);
+    }
+    if s.max_rows == 0 || s.max_rows > MAX_SQL_ROWS {
+        errors.push(p.error(
+            Some("max_rows"),
+            format!("max_rows must be 1 to {MAX_SQL_ROWS}"),
+        ));
+    }
+    if let Some(to) = &s.to {
+        check_to(p, to, errors);
+    }
 }
 
 fn check_for_each(p: &Placed<'_>, f: &ForEachStep, errors: &mut Vec<ValidationError>) {

@@ -153,10 +153,17 @@ pub async fn start_with(
         guard.clone(),
     )?;
     let store = db::datastore::DbStore::new(db.clone(), tokio::runtime::Handle::current());
+    let sql = outbound::sql::FlowSqlClient::new(
+        db.clone(),
+        secret.clone(),
+        tokio::runtime::Handle::current(),
+        guard.clone(),
+    );
     let runtime = Arc::new(
         flows_runtime::Runtime::new(cfg.runtime_limits())
             .with_http_client(Arc::new(http_client))
-            .with_data_store(Arc::new(store)),
+            .with_data_store(Arc::new(store))
+            .with_sql_client(Arc::new(sql)),
     );
     let state = AppState(Arc::new(Inner {
         db,

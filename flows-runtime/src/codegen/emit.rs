@@ -294,6 +294,21 @@ pub(super) fn emit_list(
                     }
                 }
             }
+            Step::Sql(s) => {
+                let params: Vec<String> = code
+                    .filters
+                    .get(n)
+                    .map(|f| f.iter().map(|(_, body)| format!("({body})")).collect())
+                    .unwrap_or_default();
+                let target = match &s.to {
+                    Some(to) => format!("vars[{}] = ", rhai_str(to)),
+                    None => String::new(),
+                };
+                gen.glue(
+                    n,
+                    &format!("{target}__fg_sql({n}, [{}]);", params.join(", ")),
+                );
+            }
             Step::ForEach(f) => {
                 if let Some(s) = find(mine, "items") {
                     gen.glue(n, &format!("for (__fg_it, __fg_ix) in __fg_items({n},"));

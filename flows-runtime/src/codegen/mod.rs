@@ -112,6 +112,11 @@ pub(crate) enum Action {
     ForEach {
         max_items: u32,
     },
+    Sql {
+        connection: String,
+        query: String,
+        max_rows: u32,
+    },
 }
 
 /// The fixed parts of an `http` step (the templates and the body expression are code).
@@ -213,6 +218,14 @@ pub(crate) fn compile_with(
                     }
                     if let Some(x) = &s.key_expr {
                         add("key_expr", x, true, &mut checker);
+                    }
+                }
+                Step::Sql(s) => {
+                    does_io = true;
+                    for (i, code) in s.params.iter().enumerate() {
+                        if let Some(sn) = checker.snippet(p, "params", code, true) {
+                            filter.push((i.to_string(), sn.body));
+                        }
                     }
                 }
                 Step::Lookup(l) => {
@@ -394,6 +407,11 @@ fn action_of(step: &Step) -> Action {
         })),
         Step::ForEach(f) => Action::ForEach {
             max_items: f.max_items,
+        },
+        Step::Sql(s) => Action::Sql {
+            connection: s.connection.clone(),
+            query: s.query.trim().trim_end_matches(';').to_owned(),
+            max_rows: s.max_rows,
         },
         _ => Action::None,
     }

@@ -37,6 +37,7 @@ pub(super) struct Call<'a> {
 pub(super) struct Io<'a> {
     pub http: Option<&'a Arc<dyn HttpClient>>,
     pub store: Option<&'a Arc<dyn crate::io::DataStore>>,
+    pub sql: Option<&'a Arc<dyn crate::io::SqlClient>>,
 }
 
 /// Runs the flow once on this thread; also tells whether it was stopped by its deadline.
@@ -55,6 +56,7 @@ pub(super) fn run_once(
     let request_json = (!inner.paths.is_empty()).then(|| request_json(input, raw.as_deref()));
     let mut state = RunState::new(Arc::clone(inner), request_json, io.http.cloned());
     state.store = io.store.cloned();
+    state.sql = io.sql.cloned();
     state.run_key.clone_from(&input.execution_id);
     let previous = match RUN.with(|r| r.try_borrow_mut().map(|mut slot| slot.replace(state))) {
         Ok(p) => p,

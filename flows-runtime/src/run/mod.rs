@@ -41,6 +41,7 @@ pub struct Runtime {
     limits: Limits,
     http: Option<Arc<dyn HttpClient>>,
     store: Option<Arc<dyn crate::io::DataStore>>,
+    sql: Option<Arc<dyn crate::io::SqlClient>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -66,7 +67,15 @@ impl Runtime {
             limits,
             http: None,
             store: None,
+            sql: None,
         }
+    }
+
+    /// Lets `sql` steps reach external databases. Without it, a `sql` step is an error
+    /// saying external databases are not available.
+    pub fn with_sql_client(mut self, sql: Arc<dyn crate::io::SqlClient>) -> Runtime {
+        self.sql = Some(sql);
+        self
     }
 
     /// Gives flows a data store (`store`/`lookup` steps, `store_*()`). Without one, using it
@@ -203,6 +212,7 @@ impl Runtime {
                     Io {
                         http: self.http.as_ref(),
                         store: self.store.as_ref(),
+                        sql: self.sql.as_ref(),
                     },
                     &call,
                 )

@@ -4,3 +4,4 @@
 pub mod client;
 pub mod flows;
 pub mod guard;
+pub mod sql;

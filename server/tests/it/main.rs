@@ -21,6 +21,7 @@ mod http_step;
 mod ingress;
 mod observe;
 mod retries;
+mod sql_step;
 mod subscriptions;
 pub mod support;
 mod trust;
