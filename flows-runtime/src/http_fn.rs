@@ -5,7 +5,6 @@
 //! within the flow's deadline, and records each attempt in the step's trace. Also
 //! `__fg_text` and `__fg_piece`, which compiled templates call.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, ImmutableString, INT};
@@ -16,7 +15,7 @@ use crate::codegen::Action;
 use crate::convert::{cut_text, to_bytes, to_dynamic, to_json, to_text};
 use crate::io::{HttpRequest, HttpResponse, RequestBody};
 use crate::model::{HttpAuth, HttpBodyType, HttpMethod, HttpRetries};
-use crate::run_state::{step_action, stop_at_deadline, with_run, Res, GUARD};
+use crate::run_state::{step_action, stop_at_deadline, time_left, with_run, Res};
 use crate::validate::{
     header_problem, is_http_url, MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_RETRIES, MAX_HTTP_TIMEOUT_MS,
 };
@@ -64,14 +63,7 @@ fn perform(spec: CallSpec) -> Res<Dynamic> {
     }
     let client =
         with_run(|st| Ok(st.http.clone()))?.ok_or("http: HTTP calls are not available here")?;
-    let now = Instant::now();
-    let deadline = GUARD
-        .with(Cell::get)
-        .deadline
-        .unwrap_or(now + Duration::from_secs(3600));
-    if now >= deadline {
-        return Err(stop_at_deadline());
-    }
+    let (now, deadline) = time_left()?;
     let step_timeout = spec
         .timeout_ms
         .map_or(DEFAULT_HTTP_TIMEOUT, Duration::from_millis);

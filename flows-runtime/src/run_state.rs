@@ -345,6 +345,20 @@ pub(crate) fn stop_at_deadline() -> Box<EvalAltResult> {
     stop_run(Stop::Timeout, TIMEOUT_TOKEN)
 }
 
+/// Now, and the run's deadline (an hour away outside a run); stops the run if it has passed.
+/// For calls out of the flow, which must end by then.
+pub(crate) fn time_left() -> Res<(Instant, Instant)> {
+    let now = Instant::now();
+    let deadline = GUARD
+        .with(Cell::get)
+        .deadline
+        .unwrap_or(now + Duration::from_secs(3600));
+    if now >= deadline {
+        return Err(stop_at_deadline());
+    }
+    Ok((now, deadline))
+}
+
 /// Ends the run: the error cannot be caught by `try`/`catch`.
 pub(crate) fn end_run(ended: Ended) -> Res<()> {
     with_run(|st| {

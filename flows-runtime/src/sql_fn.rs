@@ -2,15 +2,12 @@
 //! bound values to the [`SqlClient`](crate::io::SqlClient) the server gave the runtime,
 //! within the flow's deadline.
 
-use std::cell::Cell;
-use std::time::{Duration, Instant};
-
 use rhai::{Array, Dynamic, Engine, Map, INT};
 
 use crate::codegen::Action;
 use crate::convert::{to_dynamic, to_json};
 use crate::io::SqlRequest;
-use crate::run_state::{step_action, stop_at_deadline, with_run, Res, GUARD};
+use crate::run_state::{step_action, time_left, with_run, Res};
 
 pub(crate) fn register_sql(engine: &mut Engine) {
     engine.register_fn("__fg_sql", |n: INT, params: Array| -> Res<Dynamic> {
@@ -28,14 +25,7 @@ pub(crate) fn register_sql(engine: &mut Engine) {
         }
         let client = with_run(|st| Ok(st.sql.clone()))?
             .ok_or("sql: external databases are not available here")?;
-        let now = Instant::now();
-        let deadline = GUARD
-            .with(Cell::get)
-            .deadline
-            .unwrap_or(now + Duration::from_secs(3600));
-        if now >= deadline {
-            return Err(stop_at_deadline());
-        }
+        let (_, deadline) = time_left()?;
         let answer = client.query(SqlRequest {
             connection,
             query,

@@ -74,15 +74,8 @@ async fn answer(
         }
         return Ok(resp);
     }
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    let presented = Presented {
-        api_key: req.headers().get("x-api-key").map(|v| v.as_bytes()),
-        bearer,
-    };
+    let presented = presented(req);
+    let bearer = presented.bearer;
     let caller = access::authenticate(state, &route, presented)?;
     let content_type = req
         .headers()
@@ -230,6 +223,18 @@ fn idempotency_key(
     }
 }
 
+/// The credential a call shows: `X-API-Key`, or a bearer token.
+fn presented(req: &HttpRequest) -> Presented<'_> {
+    Presented {
+        api_key: req.headers().get("x-api-key").map(|v| v.as_bytes()),
+        bearer: req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token),
+    }
+}
+
 /// The token of `Authorization: Bearer <token>` (the scheme is case-insensitive).
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
@@ -321,16 +326,7 @@ async fn follow(
         .filter(|r| r.enabled)
         .ok_or(AppError::NotFound("trigger"))?;
     *matched = Some(route.clone());
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    let presented = Presented {
-        api_key: req.headers().get("x-api-key").map(|v| v.as_bytes()),
-        bearer,
-    };
-    let caller = access::authenticate(state, &route, presented)?;
+    let caller = access::authenticate(state, &route, presented(req))?;
     let out = calls::follow(state, &route, caller.as_ref(), id).await?;
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::CACHE_CONTROL, "no-store"))

@@ -6,19 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::on_both;
-use crate::support::{doc, Db, TestApp};
-
-/// A SendGrid event batch (the shape of shared/samples/sendgrid-event-batch.json).
-fn batch() -> Value {
-    json!([
-        {"email": "ann@example.com", "timestamp": 1700000000, "event": "delivered",
-         "sg_event_id": "ZGVsaXZlcmVk", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001"},
-        {"email": "ann@example.com", "timestamp": 1700000300, "event": "open",
-         "sg_event_id": "b3Blbi0x", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001"},
-        {"email": "bob@example.com", "timestamp": 1700000420, "event": "bounce",
-         "sg_event_id": "Ym91bmNl", "sg_message_id": "bob.filter0002", "reason": "550 5.1.1 unknown user"}
-    ])
-}
+use crate::support::{doc, sendgrid_batch, Db, TestApp};
 
 impl TestApp {
     async fn create_table(&self, body: Value) -> (StatusCode, Value) {
@@ -71,7 +59,7 @@ async fn flows_keep_records_and_find_them(db: Db) {
     let resp = app
         .call(Method::POST, "sg/events")
         .header("x-api-key", &secret)
-        .json(&batch())
+        .json(&sendgrid_batch())
         .send()
         .await
         .unwrap();
@@ -97,7 +85,7 @@ async fn flows_keep_records_and_find_them(db: Db) {
     );
 
     // The same batch again, one event changed: upserts replace by key, nothing doubles.
-    let mut again = batch();
+    let mut again = sendgrid_batch();
     again[2]["reason"] = json!("mailbox full");
     let resp = app
         .call(Method::POST, "sg/events")
@@ -303,7 +291,7 @@ async fn a_retry_does_not_insert_twice(db: Db) {
     let resp = app
         .call(Method::POST, "log/x")
         .header("x-api-key", &secret)
-        .json(&batch())
+        .json(&sendgrid_batch())
         .send()
         .await
         .unwrap();
@@ -324,7 +312,7 @@ async fn a_retry_does_not_insert_twice(db: Db) {
         .call(Method::POST, "log/x")
         .header("x-api-key", &secret)
         .header("prefer", "wait=10")
-        .json(&batch())
+        .json(&sendgrid_batch())
         .send()
         .await
         .unwrap();

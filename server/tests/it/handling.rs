@@ -5,19 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::on_both;
-use crate::support::{doc, Db, TestApp};
-
-/// A SendGrid event batch (the shape of shared/samples/sendgrid-event-batch.json).
-fn sendgrid_batch() -> Value {
-    json!([
-        {"email": "ann@example.com", "timestamp": 1700000000, "event": "delivered",
-         "sg_event_id": "ZGVsaXZlcmVkLTAtMjM0", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"},
-        {"email": "ann@example.com", "timestamp": 1700000300, "event": "open",
-         "sg_event_id": "b3Blbi0xLTIzNA", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"},
-        {"email": "bob@example.com", "timestamp": 1700000420, "event": "bounce",
-         "sg_event_id": "Ym91bmNlLTItMjM0", "sg_message_id": "bob.filter0001", "reason": "550 5.1.1 unknown user"}
-    ])
-}
+use crate::support::{doc, sendgrid_batch, Db, TestApp};
 
 async fn post(app: &TestApp, path: &str, secret: &str, body: Value) -> (StatusCode, String, Value) {
     let resp = app

@@ -267,6 +267,18 @@ pub fn identity_steps() -> Value {
     ])
 }
 
+/// A SendGrid event batch (the shape of shared/samples/sendgrid-event-batch.json).
+pub fn sendgrid_batch() -> Value {
+    json!([
+        {"email": "ann@example.com", "timestamp": 1700000000, "event": "delivered",
+         "sg_event_id": "ZGVsaXZlcmVk", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001"},
+        {"email": "ann@example.com", "timestamp": 1700000300, "event": "open",
+         "sg_event_id": "b3Blbi0x", "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001"},
+        {"email": "bob@example.com", "timestamp": 1700000420, "event": "bounce",
+         "sg_event_id": "Ym91bmNl", "sg_message_id": "bob.filter0002", "reason": "550 5.1.1 unknown user"}
+    ])
+}
+
 /// Generates one test per database for an async test body `fn(Db)`.
 #[macro_export]
 macro_rules! on_both {
