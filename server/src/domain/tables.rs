@@ -14,6 +14,10 @@ use crate::support::time::{now_us, rfc3339};
 
 /// Most records one export holds.
 pub const MAX_EXPORT_RECORDS: u64 = 100_000;
+/// Most bytes of record JSON one export reads (the file is made in memory).
+pub const MAX_EXPORT_BYTES: usize = 64 * 1024 * 1024;
+/// Records read per query while exporting.
+const EXPORT_CHUNK: u64 = 1_000;
 
 fn table_out(t: TableRow, records: i64) -> TableOut {
     TableOut {
@@ -250,8 +254,32 @@ pub async fn export_rows(
     let t = table(state, name).await?;
     q.limit = Some(q.limit.unwrap_or(MAX_EXPORT_RECORDS));
     q.order = q.order.or(Some("oldest".to_owned()));
-    let query = record_query(&t, q, MAX_EXPORT_RECORDS)?;
-    Ok(q::query_records(&state.db, &t, &query).await?)
+    let mut query = record_query(&t, q, MAX_EXPORT_RECORDS)?;
+    let wanted = query.limit;
+    let mut out: Vec<RecordRow> = Vec::new();
+    let mut bytes = 0usize;
+    // In chunks, counting the size as it grows: a large table is refused before it fills
+    // the memory.
+    while (out.len() as u64) < wanted {
+        query.limit = EXPORT_CHUNK.min(wanted - out.len() as u64);
+        let chunk = q::query_records(&state.db, &t, &query).await?;
+        let done = (chunk.len() as u64) < query.limit;
+        for r in chunk {
+            bytes += r.data.to_string().len();
+            if bytes > MAX_EXPORT_BYTES {
+                return Err(AppError::BadRequest(format!(
+                    "the export would hold more than {} MiB of records; narrow it with a filter or a limit",
+                    MAX_EXPORT_BYTES / (1024 * 1024)
+                )));
+            }
+            query.after = Some((r.created_at, r.id.clone()));
+            out.push(r);
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The records as CSV: `_id`, `_key`, `_created_at`, `_updated_at`, then every top-level

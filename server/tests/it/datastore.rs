@@ -340,3 +340,49 @@ async fn a_retry_does_not_insert_twice(db: Db) {
     app.stop().await;
 }
 on_both!(a_retry_does_not_insert_twice);
+
+/// Exports read a large table in chunks, in order, up to the limit asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_page_through_large_tables() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let (key, secret) = app.create_key("k").await;
+    let (status, _) = app.create_table(json!({"name": "numbers"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.put_integration(
+        "fill",
+        doc("n/fill", &key, json!([
+            {"type": "script", "code": "vars.batch = []; for i in 0..600 { vars.batch.push(#{n: request.body.from + i}); }"},
+            {"type": "store", "table": "numbers", "record_expr": "vars.batch", "to": "ids"},
+            {"type": "respond", "status": 200, "body_expr": "vars.ids.len()"}
+        ])),
+    )
+    .await;
+    for from in [0, 600] {
+        let resp = app
+            .call(Method::POST, "n/fill")
+            .header("x-api-key", &secret)
+            .json(&json!({"from": from}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.json::<Value>().await.unwrap(), 600);
+    }
+    let (status, all) = app.get("/api/v1/tables/numbers/export").await;
+    assert_eq!(status, StatusCode::OK);
+    let ns: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["data"]["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, (0..1200).collect::<Vec<_>>());
+    let (_, some) = app
+        .get("/api/v1/tables/numbers/export?limit=1100&order=newest")
+        .await;
+    let some = some.as_array().unwrap();
+    assert_eq!(some.len(), 1100);
+    assert_eq!(some[0]["data"]["n"], 1199);
+    assert_eq!(some[1099]["data"]["n"], 100);
+    app.stop().await;
+}
