@@ -107,10 +107,21 @@ pub enum StoreRead {
 /// Flowgate's data store, as flows reach it (`store`/`lookup` steps, `store_*` functions).
 /// Called on the thread running the flow, which it may block.
 pub trait DataStore: Send + Sync {
-    /// Writes for execution `run` (if any). Answers the ids of the records written (insert:
-    /// those new; upsert: every record's; delete: those removed).
-    fn write(&self, run: Option<&str>, write: StoreWrite) -> Result<Vec<String>, String>;
-    fn read(&self, read: StoreRead) -> Result<Vec<StoredRecord>, String>;
+    /// Writes for execution `run` (if any), ending by `deadline` (the flow's) or failing.
+    /// Answers the ids of the records written (insert: those new; upsert: every record's;
+    /// delete: those removed).
+    fn write(
+        &self,
+        run: Option<&str>,
+        write: StoreWrite,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<String>, String>;
+    /// Reads, ending by `deadline` or failing.
+    fn read(
+        &self,
+        read: StoreRead,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<StoredRecord>, String>;
 }
 
 /// One statement a `sql` step runs.

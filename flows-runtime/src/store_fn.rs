@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::convert::{to_dynamic, to_json, to_text};
 use crate::io::{StoreRead, StoreWrite, StoredRecord};
 use crate::model::MAX_LOOKUP_LIMIT;
-use crate::run_state::{with_run, Res};
+use crate::run_state::{time_left, with_run, Res};
 use crate::validate::table_name_problem;
 
 /// Most records one write may carry.
@@ -224,13 +224,17 @@ fn find(table: &str, filter: &Map, options: &Map) -> Res<Array> {
 fn write(req: StoreWrite) -> Result<Vec<String>, Box<rhai::EvalAltResult>> {
     let (store, run) = with_run(|st| Ok((st.store.clone(), st.run_key.clone())))?;
     let store = store.ok_or("the data store is not available here")?;
-    store.write(run.as_deref(), req).map_err(Into::into)
+    let (_, deadline) = time_left()?;
+    store
+        .write(run.as_deref(), req, deadline)
+        .map_err(Into::into)
 }
 
 fn read(req: StoreRead) -> Result<Vec<StoredRecord>, Box<rhai::EvalAltResult>> {
     let store =
         with_run(|st| Ok(st.store.clone()))?.ok_or("the data store is not available here")?;
-    store.read(req).map_err(Into::into)
+    let (_, deadline) = time_left()?;
+    store.read(req, deadline).map_err(Into::into)
 }
 
 /// A record as flows see it: its fields, plus `_id`, `_created_at` and `_updated_at`

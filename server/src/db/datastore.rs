@@ -589,14 +589,36 @@ impl DbStore {
 }
 
 impl flows_runtime::DataStore for DbStore {
-    fn write(&self, run: Option<&str>, request: StoreWrite) -> Result<Vec<String>, String> {
+    fn write(
+        &self,
+        run: Option<&str>,
+        request: StoreWrite,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<String>, String> {
         if self.read_only {
             return Ok(Vec::new());
         }
-        self.handle.block_on(write(&self.db, run, request))
+        self.handle
+            .block_on(within(deadline, write(&self.db, run, request)))
     }
 
-    fn read(&self, request: StoreRead) -> Result<Vec<StoredRecord>, String> {
-        self.handle.block_on(read(&self.db, request))
+    fn read(
+        &self,
+        request: StoreRead,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<StoredRecord>, String> {
+        self.handle
+            .block_on(within(deadline, read(&self.db, request)))
     }
+}
+
+/// `work`, unless the flow's deadline comes first (a write's transaction then rolls back).
+async fn within<T>(
+    deadline: std::time::Instant,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    tokio::time::timeout(left, work).await.map_err(|_| {
+        "store: the data store did not answer before the flow's time limit".to_owned()
+    })?
 }
