@@ -5,9 +5,45 @@ use std::collections::HashSet;
 use flowgate_api::{ErrorDetail, IntegrationDoc};
 use leptos::prelude::*;
 
-/// Where a list of steps sits: the root list is `[]`; `[(2, true)]` is the `then` branch of
-/// the condition at index 2.
-pub type ListPath = Vec<(usize, bool)>;
+/// Where a list of steps sits: in the flow's steps or in its error handler (`on_error`), and
+/// through which nested lists: `branches == [(2, "then")]` is the `then` list of the step at
+/// index 2 (the lists are those [`Step::branches`](flows_runtime::model::Step::branches)
+/// names: `then`/`else`, `steps`/`catch`, `steps`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListPath {
+    pub on_error: bool,
+    pub branches: Vec<(usize, &'static str)>,
+}
+
+impl ListPath {
+    /// The flow's top-level steps.
+    pub fn steps() -> Self {
+        ListPath::default()
+    }
+
+    /// The error handler's top-level steps.
+    pub fn on_error() -> Self {
+        ListPath {
+            on_error: true,
+            branches: Vec::new(),
+        }
+    }
+
+    /// The nested list `branch` of the step at `i` of this list.
+    pub fn child(&self, i: usize, branch: &'static str) -> Self {
+        let mut branches = self.branches.clone();
+        branches.push((i, branch));
+        ListPath {
+            on_error: self.on_error,
+            branches,
+        }
+    }
+
+    /// A top-level list (the flow's or the handler's), not one nested in a step.
+    pub fn is_top(&self) -> bool {
+        self.branches.is_empty()
+    }
+}
 
 /// Everything the editor's parts share; all fields are signals, so it is `Copy`.
 #[derive(Clone, Copy)]

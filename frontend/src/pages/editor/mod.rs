@@ -7,7 +7,9 @@ mod auth;
 mod ctx;
 mod edit;
 mod fields;
+mod forms;
 mod http_step;
+mod palette;
 mod picks;
 mod shadow;
 mod signature;
@@ -272,6 +274,7 @@ fn Editor(slug: String) -> impl IntoView {
                                 <trigger::TriggerCard ctx=ctx/>
                                 <div class="pipeline-connector" aria-hidden="true"></div>
                                 <steps::Pipeline ctx=ctx/>
+                                <steps::ErrorHandler ctx=ctx/>
                             </div>
                             <aside class="editor-side">
                                 <testrun::TestPanel ctx=ctx/>

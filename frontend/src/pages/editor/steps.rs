@@ -1,99 +1,18 @@
 //! The steps as a vertical pipeline of cards: add from a palette, reorder (drag, or move
-//! up/down), collapse, disable, delete; each card has a form fitted to its type. Conditions
-//! hold nested `then`/`else` pipelines.
-
-use std::collections::BTreeMap;
+//! up/down), collapse, disable, delete; each card has a form fitted to its type. Steps with
+//! nested lists (a condition's `then`/`else`, a try's `steps`/`catch`, a for-each's `steps`)
+//! hold nested pipelines. The flow's error handler (`on_error`) is a pipeline of its own.
 
 use flowgate_api::secrets::SecretOut;
 use flowgate_api::Page;
-use flows_runtime::model::{LogLevel, Step};
+use flows_runtime::model::Step;
 use leptos::prelude::*;
 
 use super::ctx::{Ctx, ListPath};
 use super::edit::{edit_step, non_blank, restructure, set_disabled, set_name, step_index};
-use super::fields::{step_check, var_field, JsonField, PairRows, ValueEditor, VarField};
-use super::http_step::http_form;
+use super::forms::step_form;
+use super::palette::{label_of, new_step, PALETTE};
 use crate::api;
-use crate::components::CodeArea;
-
-/// What each step type is for (palette and card headers).
-const PALETTE: &[(&str, &str, &str)] = &[
-    (
-        "map",
-        "Map",
-        "Pick fields from the request with JSONPath into a variable",
-    ),
-    ("script", "Script", "Transform with a Rhai script"),
-    (
-        "http",
-        "HTTP call",
-        "Call another system's API; the answer lands in a variable",
-    ),
-    ("condition", "Condition", "Run one branch or the other"),
-    ("respond", "Respond", "Answer the caller and end the flow"),
-    (
-        "fail",
-        "Fail",
-        "Refuse the call with a 4xx/5xx and a message",
-    ),
-    (
-        "emit",
-        "Emit event",
-        "Publish an event to the subscribers of its type",
-    ),
-    ("log", "Log", "Write a line into the execution's log"),
-    (
-        "store",
-        "Store",
-        "Insert, upsert or delete records of a data store table",
-    ),
-    (
-        "lookup",
-        "Lookup",
-        "Read records of a data store table into a variable",
-    ),
-];
-
-fn label_of(t: &str) -> &'static str {
-    PALETTE
-        .iter()
-        .find(|p| p.0 == t)
-        .map(|p| p.1)
-        .unwrap_or("Step")
-}
-
-fn new_step(t: &str) -> Option<Step> {
-    let v = match t {
-        "map" => {
-            serde_json::json!({"type": "map", "to": "mapped", "fields": {"id": "$.request.body.id"}})
-        }
-        "script" => {
-            serde_json::json!({"type": "script", "code": "// `request` is the call, `vars` what earlier steps made.\nvars.count = 1;\n"})
-        }
-        "condition" => {
-            serde_json::json!({"type": "condition", "if": "request.body.eventType == \"UPDATE\""})
-        }
-        "respond" => serde_json::json!({"type": "respond", "status": 200, "body_expr": "vars"}),
-        "fail" => {
-            serde_json::json!({"type": "fail", "status": 422, "message": "the call cannot be processed"})
-        }
-        "log" => serde_json::json!({"type": "log", "message": "reached this step"}),
-        "http" => {
-            serde_json::json!({"type": "http", "method": "GET", "url": "https://api.example.com/users/${vars.mapped.id}", "to": "response"})
-        }
-        "emit" => {
-            serde_json::json!({"type": "emit", "event": "customer.updated", "payload_expr": "vars"})
-        }
-        "store" => {
-            serde_json::json!({"type": "store", "table": "records", "action": "upsert", "record_expr": "vars.mapped"})
-        }
-        "lookup" => {
-            serde_json::json!({"type": "lookup", "table": "records", "key_expr": "request.body.id", "to": "record"})
-        }
-        _ => return None,
-    };
-    serde_json::from_value(v).ok()
-}
 
 #[component]
 pub fn Pipeline(ctx: Ctx) -> impl IntoView {
@@ -110,7 +29,7 @@ pub fn Pipeline(ctx: Ctx) -> impl IntoView {
             {move || {
                 ctx.structure.track();
                 let steps = ctx.doc.with_untracked(|d| d.steps.clone());
-                step_list(ctx, Vec::new(), steps)
+                step_list(ctx, ListPath::steps(), steps)
             }}
             <datalist id="secret-names">
                 {move || secret_names.get().into_iter().map(|n| view! { <option value=n></option> }).collect_view()}
@@ -122,9 +41,33 @@ pub fn Pipeline(ctx: Ctx) -> impl IntoView {
     }
 }
 
+/// The flow's error handler (`on_error`): a pipeline of its own below the flow.
+#[component]
+pub fn ErrorHandler(ctx: Ctx) -> impl IntoView {
+    view! {
+        <section class="pipeline error-handler" id="on-error" aria-labelledby="on-error-title">
+            <div class="section-title" id="on-error-title">"On error"</div>
+            <div class="hint error-handler-hint">
+                "Runs when a step raises an error that no try caught, with "<span class="mono">"vars.error"</span>" = "
+                <span class="mono nowrap">"#{message, step, step_type}"</span>". If it answers (respond or fail), that is the answer; otherwise the error stands."
+            </div>
+            {move || {
+                ctx.structure.track();
+                let steps = ctx.doc.with_untracked(|d| d.on_error.clone());
+                step_list(ctx, ListPath::on_error(), steps)
+            }}
+        </section>
+    }
+}
+
 fn step_list(ctx: Ctx, path: ListPath, steps: Vec<Step>) -> AnyView {
     let n = steps.len();
-    let root = path.is_empty();
+    let root = path.is_top();
+    let empty = if path.on_error {
+        "No error handler: an error the flow does not catch is answered 500, or with the trigger's error answer."
+    } else {
+        "No steps yet. Add one: a Map to pick fields from the request, then a Respond to answer."
+    };
     let cards = steps
         .into_iter()
         .enumerate()
@@ -133,7 +76,7 @@ fn step_list(ctx: Ctx, path: ListPath, steps: Vec<Step>) -> AnyView {
     view! {
         <div class=if root { "step-list root" } else { "step-list nested" }>
             {(n == 0 && root).then(|| view! {
-                <div class="empty small-empty">"No steps yet. Add one: a Map to pick fields from the request, then a Respond to answer."</div>
+                <div class="empty small-empty">{empty}</div>
             })}
             {cards}
             {(!ctx.readonly).then(|| view! { <AddStep ctx=ctx path=path.clone()/> })}
@@ -145,11 +88,15 @@ fn step_list(ctx: Ctx, path: ListPath, steps: Vec<Step>) -> AnyView {
 #[component]
 fn AddStep(ctx: Ctx, path: ListPath) -> impl IntoView {
     let open = RwSignal::new(false);
-    let root = path.is_empty();
+    let id = match (path.is_top(), path.on_error) {
+        (true, false) => Some("add-step"),
+        (true, true) => Some("add-error-step"),
+        _ => None,
+    };
     let path = StoredValue::new(path);
     view! {
         <div class="add-step-wrap">
-            <button class="btn btn-small add-step" id=root.then_some("add-step") type="button"
+            <button class="btn btn-small add-step" id=id type="button"
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)>"+ Add step"</button>
             <Show when=move || open.get()>
@@ -186,7 +133,16 @@ fn step_card(ctx: Ctx, path: ListPath, i: usize, n: usize, step: Step) -> impl I
     let ro = ctx.readonly;
     let is_first = i == 0;
     let is_last = i + 1 >= n;
-    let body = step_body(ctx, path.clone(), i, step);
+    let nested: Vec<(&'static str, Vec<Step>)> = step
+        .branches()
+        .into_iter()
+        .map(|(name, list)| (name, list.to_vec()))
+        .collect();
+    let form = step_form(ctx, path.clone(), i, step);
+    let branches = nested
+        .into_iter()
+        .map(|(name, list)| branch(ctx, &path, i, t, name, list))
+        .collect_view();
 
     view! {
         <div class="step-card" class:has-problems=move || !problems().is_empty() class:is-disabled=disabled
@@ -257,289 +213,43 @@ fn step_card(ctx: Ctx, path: ListPath, i: usize, n: usize, step: Step) -> impl I
                     </ul>
                 })
             }}
-            <div class="step-body" class:hidden=collapsed>{body}</div>
+            <div class="step-body" class:hidden=collapsed>{form}{branches}</div>
         </div>
     }
 }
 
-fn step_body(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
-    let p = StoredValue::new(path.clone());
-    let ro = ctx.readonly;
-    match step {
-        Step::Map(m) => {
-            let to = m.to.clone().unwrap_or_default();
-            let rows: Vec<(String, String)> = m.fields.into_iter().collect();
-            view! {
-                <div class="row">
-                    {var_field(ctx, p, i, VarField {
-                        label: "Into variable",
-                        class: "mono map-to",
-                        placeholder: "mapped",
-                        hint: "Later steps read the fields as vars.<name>.<field>.",
-                        value: to,
-                        set: |s, v| if let Step::Map(m) = s { m.to = v },
-                    })}
-                    {step_check(ctx, p, i, "margin-bottom: 18px", m.merge, "Merge into vars itself",
-                        |s, on| if let Step::Map(m) = s { m.merge = on })}
-                </div>
-                <PairRows ctx=ctx rows=rows key_label="Field" value_label="JSONPath" key_placeholder="customerId"
-                    value_placeholder="$.request.body.id" class="map-field" suggestions=true
-                    on_change=Callback::new(move |rows: Vec<(String, String)>| {
-                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Map(m) = s {
-                            m.fields = rows.into_iter().filter(|(k, _)| !k.trim().is_empty()).collect::<BTreeMap<_, _>>();
-                        });
-                    })/>
-            }
-            .into_any()
-        }
-        Step::Script(s) => view! {
-            <CodeArea value=s.code label="Rhai script" rows=8 readonly=ro
-                on_input=Callback::new(move |v: String| edit_step(ctx, &p.get_value(), i, |s| if let Step::Script(x) = s { x.code = v; }))/>
-            <div class="hint">"Rhai. "<span class="mono">"request"</span>" is the call (method, path, query, headers, body); assign to "<span class="mono">"vars.x"</span>" for later steps; "<span class="mono">"respond(status, body)"</span>" answers."</div>
-        }
-        .into_any(),
-        Step::Condition(c) => {
-            let mut then_path = path.clone();
-            then_path.push((i, true));
-            let mut else_path = path.clone();
-            else_path.push((i, false));
-            view! {
-                <div class="field">
-                    <label>"If (Rhai expression)"</label>
-                    <input type="text" class="mono condition-if" aria-label="Condition (Rhai expression)" readonly=ro prop:value=c.condition
-                        on:input=move |ev| {
-                            let v = event_target_value(&ev);
-                            edit_step(ctx, &p.get_value(), i, |s| if let Step::Condition(x) = s { x.condition = v; });
-                        }/>
-                </div>
-                <div class="branch branch-then"><div class="branch-label">"Then"</div>{step_list(ctx, then_path, c.then)}</div>
-                <div class="branch branch-else"><div class="branch-label">"Else"</div>{step_list(ctx, else_path, c.otherwise)}</div>
-            }
-            .into_any()
-        }
-        Step::Respond(r) => {
-            let mode = if r.body_expr.is_some() { "expr" } else if r.body.is_some() { "json" } else { "none" };
-            let mode = RwSignal::new(mode.to_owned());
-            let json_text = r
-                .body
-                .as_ref()
-                .map(|b| serde_json::to_string_pretty(b).unwrap_or_default())
-                .unwrap_or_else(|| "{\n  \"ok\": true\n}".to_owned());
-            let expr_text = r.body_expr.clone().unwrap_or_else(|| "vars".to_owned());
-            let json_error = RwSignal::new(None::<String>);
-            let json_text = StoredValue::new(json_text);
-            let expr_text = StoredValue::new(expr_text);
-            let headers: Vec<(String, String)> = r.headers.into_iter().collect();
-            let has_headers = !headers.is_empty();
-            let apply_mode = move |m: String| {
-                let (jt, et) = (json_text.get_value(), expr_text.get_value());
-                edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s {
-                    match m.as_str() {
-                        "json" => { x.body_expr = None; x.body = serde_json::from_str(&jt).ok(); }
-                        "expr" => { x.body = None; x.body_expr = Some(et); }
-                        _ => { x.body = None; x.body_expr = None; }
-                    }
-                });
-                mode.set(m);
-            };
-            view! {
-                <div class="row">
-                    <div class="field" style="max-width: 140px">
-                        <label>"Status"</label>
-                        <input type="number" min="200" max="599" class="respond-status" aria-label="Response status" readonly=ro prop:value=r.status.to_string()
-                            on:input=move |ev| {
-                                if let Ok(v) = event_target_value(&ev).parse::<u16>() {
-                                    edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s { x.status = v; });
-                                }
-                            }/>
-                    </div>
-                    <div class="field" style="max-width: 240px">
-                        <label>"Body"</label>
-                        <select class="respond-body-mode" aria-label="Response body" disabled=ro on:change=move |ev| apply_mode(event_target_value(&ev))>
-                            <option value="expr" selected=mode.get_untracked() == "expr">"Computed (Rhai expression)"</option>
-                            <option value="json" selected=mode.get_untracked() == "json">"Fixed JSON"</option>
-                            <option value="none" selected=mode.get_untracked() == "none">"Empty"</option>
-                        </select>
-                    </div>
-                </div>
-                {move || match mode.get().as_str() {
-                    "json" => view! {
-                        <JsonField text=json_text error=json_error label="Response body (JSON)" rows=5 readonly=ro
-                            on_value=move |val| edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s { x.body = Some(val); })/>
-                    }.into_any(),
-                    "expr" => view! {
-                        <CodeArea value=expr_text.get_value() label="Response body (Rhai expression)" rows=3 readonly=ro
-                            on_input=Callback::new(move |v: String| {
-                                expr_text.set_value(v.clone());
-                                edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s { x.body_expr = Some(v); });
-                            })/>
-                        <div class="hint">"e.g. "<span class="mono">"#{ id: vars.mapped.id, ok: true }"</span>" — objects are answered as JSON, strings as text."</div>
-                    }.into_any(),
-                    _ => view! { <div class="hint">"The answer has no body."</div> }.into_any(),
-                }}
-                <details class="sub-details" open=has_headers>
-                    <summary>"Response headers"</summary>
-                    <PairRows ctx=ctx rows=headers key_label="Header" value_label="Value" key_placeholder="x-request-id"
-                        value_placeholder="abc" class="respond-header" suggestions=false
-                        on_change=Callback::new(move |rows: Vec<(String, String)>| {
-                            edit_step(ctx, &p.get_value(), i, |s| if let Step::Respond(x) = s {
-                                x.headers = rows.into_iter().filter(|(k, _)| !k.trim().is_empty()).collect();
-                            });
-                        })/>
-                </details>
-            }
-            .into_any()
-        }
-        Step::Fail(f) => {
-            let expr = f.message_expr.is_some();
-            let text = f.message_expr.clone().or(f.message.clone()).unwrap_or_default();
-            message_form(ctx, p, i, Some(f.status), None, expr, text)
-        }
-        Step::Log(l) => {
-            let expr = l.message_expr.is_some();
-            let text = l.message_expr.clone().or(l.message.clone()).unwrap_or_default();
-            message_form(ctx, p, i, None, Some(l.level), expr, text)
-        }
-        Step::Http(h) => http_form(ctx, p, i, *h),
-        Step::Emit(e) => {
-            let p2 = p;
-            view! {
-                <div class="field">
-                    <label>"Event type"</label>
-                    <input type="text" class="mono emit-event" aria-label="Event type" placeholder="customer.updated" readonly=ro
-                        prop:value=e.event.clone()
-                        on:input=move |ev| {
-                            let v = event_target_value(&ev);
-                            edit_step(ctx, &p2.get_value(), i, |s| if let Step::Emit(x) = s { x.event = v; });
-                        }/>
-                    <div class="hint">"Subscriptions receive it when one of their patterns matches (customer.* or *)."</div>
-                </div>
-                <ValueEditor ctx=ctx label="Payload" json=e.payload.clone() expr=e.payload_expr.clone() allow_none=false
-                    on_change=Callback::new(move |(json, expr): (Option<serde_json::Value>, Option<String>)| {
-                        edit_step(ctx, &p2.get_value(), i, |s| if let Step::Emit(x) = s { x.payload = json; x.payload_expr = expr; });
-                    })/>
-            }
-            .into_any()
-        }
-        Step::Try(_) | Step::ForEach(_) => {
-            view! { <div class="hint">"This step's nested steps are not editable here yet."</div> }.into_any()
-        }
-        step @ (Step::Store(_) | Step::Lookup(_)) => json_form(ctx, p, i, step),
-    }
-}
-
-/// A step edited as its JSON (store, lookup): every text that parses as a step of the same
-/// type replaces it; its name and switch stay in the card's head.
-fn json_form(ctx: Ctx, p: StoredValue<ListPath>, i: usize, step: Step) -> AnyView {
-    let t = step.type_name();
-    let mut v = serde_json::to_value(&step).unwrap_or_default();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("name");
-        m.remove("disabled");
-    }
-    let text = StoredValue::new(serde_json::to_string_pretty(&v).unwrap_or_default());
-    let error = RwSignal::new(None::<String>);
-    let on_value = move |val: serde_json::Value| match serde_json::from_value::<Step>(val) {
-        Ok(mut new) if new.type_name() == t => {
-            edit_step(ctx, &p.get_value(), i, |s| {
-                set_name(&mut new, s.name().map(str::to_owned));
-                set_disabled(&mut new, s.is_disabled());
-                *s = new;
-            });
-        }
-        Ok(_) => error.set(Some(format!(
-            "Keep \"type\": \"{t}\" (add another step for another type)."
-        ))),
-        Err(e) => error.set(Some(format!("Not a valid {t} step yet: {e}"))),
-    };
-    view! {
-        <JsonField text=text error=error label=format!("{} step (JSON)", label_of(t)) rows=6 readonly=ctx.readonly
-            on_value=on_value/>
-        <div class="hint">"Its fields are described in the flow reference (docs/flows.md)."</div>
-    }
-    .into_any()
-}
-
-/// The form of `fail` (status + message) and `log` (level + message): a message is text or a
-/// Rhai expression.
-fn message_form(
+/// A nested list of a step (its field `name`, see `Step::branches`) as a pipeline of its own.
+fn branch(
     ctx: Ctx,
-    p: StoredValue<ListPath>,
+    path: &ListPath,
     i: usize,
-    status: Option<u16>,
-    level: Option<LogLevel>,
-    expr: bool,
-    text: String,
+    step_type: &'static str,
+    name: &'static str,
+    steps: Vec<Step>,
 ) -> AnyView {
-    let ro = ctx.readonly;
-    let expr = RwSignal::new(expr);
-    let text = StoredValue::new(text);
-    let write = move || {
-        let (e, t) = (expr.get_untracked(), text.get_value());
-        edit_step(ctx, &p.get_value(), i, |s| match s {
-            Step::Fail(f) => {
-                if e {
-                    f.message = None;
-                    f.message_expr = Some(t);
-                } else {
-                    f.message_expr = None;
-                    f.message = Some(t);
-                }
-            }
-            Step::Log(l) => {
-                if e {
-                    l.message = None;
-                    l.message_expr = Some(t);
-                } else {
-                    l.message_expr = None;
-                    l.message = Some(t);
-                }
-            }
-            _ => {}
-        });
-    };
+    let (label, hint) = branch_words(step_type, name);
     view! {
-        <div class="row">
-            {status.map(|st| view! {
-                <div class="field" style="max-width: 140px">
-                    <label>"Status"</label>
-                    <input type="number" min="400" max="599" class="fail-status" aria-label="Failure status" readonly=ro prop:value=st.to_string()
-                        on:input=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<u16>() {
-                                edit_step(ctx, &p.get_value(), i, |s| if let Step::Fail(x) = s { x.status = v; });
-                            }
-                        }/>
-                </div>
-            })}
-            {level.map(|lv| view! {
-                <div class="field" style="max-width: 140px">
-                    <label>"Level"</label>
-                    <select class="log-level" aria-label="Log level" disabled=ro on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        let lv = match v.as_str() { "debug" => LogLevel::Debug, "warn" => LogLevel::Warn, "error" => LogLevel::Error, _ => LogLevel::Info };
-                        edit_step(ctx, &p.get_value(), i, |s| if let Step::Log(x) = s { x.level = lv; });
-                    }>
-                        {["debug", "info", "warn", "error"].into_iter().map(|l| view! {
-                            <option value=l selected=lv.as_str() == l>{l}</option>
-                        }).collect_view()}
-                    </select>
-                </div>
-            })}
-            <label class="check" style="margin-bottom: 18px">
-                <input type="checkbox" prop:checked=move || expr.get() disabled=ro on:change=move |ev| {
-                    expr.set(event_target_checked(&ev));
-                    write();
-                }/>"Message is a Rhai expression"
-            </label>
-        </div>
-        <div class="field">
-            <label>"Message"</label>
-            <input type="text" aria-label="Message" class=move || if expr.get() { "mono step-message" } else { "step-message" } readonly=ro
-                prop:value=text.get_value()
-                on:input=move |ev| { text.set_value(event_target_value(&ev)); write(); }/>
+        <div class=format!("branch branch-{name}") data-branch=name>
+            <div class="branch-label">{label}{hint.map(|h| view! { <span class="branch-hint">{h}</span> })}</div>
+            {step_list(ctx, path.child(i, name), steps)}
         </div>
     }
     .into_any()
+}
+
+/// The heading of a nested list, and what it is for when that is not obvious.
+fn branch_words(step_type: &str, name: &'static str) -> (&'static str, Option<&'static str>) {
+    match (step_type, name) {
+        ("condition", "then") => ("Then", None),
+        ("condition", "else") => ("Else", None),
+        ("try", "steps") => ("Try", None),
+        ("try", "catch") => (
+            "Catch",
+            Some("runs when a step above raises an error; vars.error holds it"),
+        ),
+        ("for_each", "steps") => ("For each item", None),
+        (_, other) => (other, None),
+    }
 }
 
 #[cfg(test)]
@@ -547,10 +257,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_palette_entry_makes_a_step_of_its_type() {
+    fn every_nested_list_has_a_heading() {
         for (t, _, _) in PALETTE {
-            assert_eq!(new_step(t).map(|s| s.type_name()), Some(*t));
+            let Some(step) = new_step(t) else {
+                panic!("{t} makes no step");
+            };
+            for (name, _) in step.branches() {
+                let (label, _) = branch_words(t, name);
+                assert_ne!(label, name, "{t}.{name} has no heading");
+            }
         }
-        assert!(new_step("webhook").is_none());
+        assert_eq!(branch_words("try", "catch").0, "Catch");
     }
 }

@@ -1,12 +1,14 @@
 //! The trigger card: endpoint, methods, the switches (request-response, ordered delivery, a
-//! rate limit), who may call it (`auth`), query parameters and accepted bodies.
+//! rate limit, the error answer), who may call it (`auth`), query parameters and accepted
+//! bodies.
 
-use flowgate_api::{QueryParam, RateLimit, TriggerAuth, TriggerDoc};
+use flowgate_api::{ErrorResponse, QueryParam, RateLimit, TriggerAuth, TriggerDoc};
 use leptos::prelude::*;
 
 use super::auth::AuthEditor;
 use super::ctx::Ctx;
 use super::edit::non_blank;
+use super::fields::JsonField;
 use crate::components::{origin, parse_rate_limit, CopyButton, RateLimitFields};
 use crate::format::{fmt_rate, plural, preset_name};
 
@@ -41,8 +43,13 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                 .rate_limit
                 .map(|r| format!(" · at most {}", fmt_rate(r.per_second, r.burst())))
                 .unwrap_or_default();
+            let errors = t
+                .error_response
+                .as_ref()
+                .map(|r| format!(" · errors answered {} in its own shape", r.status))
+                .unwrap_or_default();
             format!(
-                "{} · {} · {} · {}{limit}",
+                "{} · {} · {} · {}{limit}{errors}",
                 t.methods.join(", "),
                 if t.request_response {
                     format!("waits up to {} s", t.timeout_ms as f64 / 1000.0)
@@ -132,6 +139,7 @@ pub fn TriggerCard(ctx: Ctx) -> impl IntoView {
                             </div>
                     </Switch>
                     <RateLimitBox ctx=ctx/>
+                    <ErrorAnswerBox ctx=ctx/>
                 </div>
 
                 <AuthEditor ctx=ctx url=Signal::derive(url)/>
@@ -290,13 +298,77 @@ fn RateLimitBox(ctx: Ctx) -> impl IntoView {
         }
     });
     view! {
-        <div class="switch-box" style="grid-column: 1 / -1">
+        <div class="switch-box switch-wide">
             <label class="check"><input type="checkbox" id="rate-limit" prop:checked=r0.is_some() disabled=ro
                 on:change=turn/>"Rate limit"</label>
             <div class="hint">"At most this many calls per second to this trigger (counted on each instance); more get 429 with a Retry-After header."</div>
             <Show when=move || ctx.doc.with(|d| d.trigger.rate_limit.is_some())>
                 <RateLimitFields id="rate" per_second=per_second burst=burst readonly=ro on_change=on_change
                     hint="Burst: how many calls may come at once after a quiet spell (empty: the same as per second)."/>
+            </Show>
+        </div>
+    }
+}
+
+/// The body an error answer starts from: Flowgate's own fields, in a shape to adapt.
+const STARTER_ERROR_BODY: &str =
+    "{\n  \"error\": \"${message}\",\n  \"code\": \"${code}\",\n  \"reference\": \"${execution_id}\"\n}";
+
+/// How errors are answered: Flowgate's `{"error": {...}}`, or a status for uncaught errors
+/// and a JSON body template (`trigger.error_response`).
+#[component]
+fn ErrorAnswerBox(ctx: Ctx) -> impl IntoView {
+    let ro = ctx.readonly;
+    let r0 = ctx.doc.with_untracked(|d| d.trigger.error_response.clone());
+    // What is typed stays while the switch is off, so switching it on again restores it.
+    let status = RwSignal::new(r0.as_ref().map_or(500, |r| r.status).to_string());
+    let body_text = StoredValue::new(
+        r0.as_ref()
+            .and_then(|r| serde_json::to_string_pretty(&r.body).ok())
+            .unwrap_or_else(|| STARTER_ERROR_BODY.to_owned()),
+    );
+    let body_error = RwSignal::new(None::<String>);
+    let typed = move || ErrorResponse {
+        status: status.get_untracked().trim().parse().unwrap_or(500),
+        body: serde_json::from_str(&body_text.get_value())
+            .unwrap_or_else(|_| serde_json::json!({"error": "${message}"})),
+    };
+    let turn = move |ev: leptos::ev::Event| {
+        let answer = event_target_checked(&ev).then(typed);
+        ctx.edit(|d| d.trigger.error_response = answer);
+    };
+    let status_problem = move || {
+        status.with(|s| match s.trim().parse::<u16>() {
+            Ok(400..=599) => None,
+            _ => Some("A status from 400 to 599."),
+        })
+    };
+    view! {
+        <div class="switch-box switch-wide error-answer">
+            <label class="check"><input type="checkbox" id="error-response" prop:checked=r0.is_some() disabled=ro
+                on:change=turn/>"Answer errors in your own shape"</label>
+            <div class="hint">"Instead of Flowgate's {\"error\": {…}}: an error the flow does not handle gets this status; a fail step keeps its own. Both get this body."</div>
+            <Show when=move || ctx.doc.with(|d| d.trigger.error_response.is_some())>
+                <div class="row error-answer-fields">
+                    <div class="field field-narrow">
+                        <label for="error-status">"Status"</label>
+                        <input id="error-status" type="number" min="400" max="599" readonly=ro prop:value=status
+                            on:input=move |ev| {
+                                status.set(event_target_value(&ev));
+                                if let Ok(v) = status.get_untracked().trim().parse::<u16>() {
+                                    ctx.edit(|d| if let Some(r) = d.trigger.error_response.as_mut() { r.status = v; });
+                                }
+                            }/>
+                        {move || status_problem().map(|p| view! { <div class="field-error">{p}</div> })}
+                    </div>
+                    <div class="field error-body">
+                        <label>"Body (JSON)"</label>
+                        <JsonField text=body_text error=body_error label="Error body (JSON)" rows=5 readonly=ro
+                            on_value=move |val| ctx.edit(|d| if let Some(r) = d.trigger.error_response.as_mut() { r.body = val; })/>
+                        <div class="hint">"In its strings "<span class="mono">"${message}"</span>", "<span class="mono">"${code}"</span>", "
+                            <span class="mono">"${status}"</span>" and "<span class="mono">"${execution_id}"</span>" are replaced."</div>
+                    </div>
+                </div>
             </Show>
         </div>
     }
