@@ -606,6 +606,7 @@ const tests = [
     await page.click('#create-client');
     await page.waitForSelector('#client-secret');
     const clientId = (await page.inputValue('#client-id')).trim();
+    state.clientId = clientId;
     const clientSecret = (await page.textContent('#client-secret')).trim();
     const tokenUrl = (await page.inputValue('#client-token-url')).trim();
     check(/^\S{8,}$/.test(clientId), `client id looks like an id: ${clientId}`);
@@ -803,6 +804,122 @@ const tests = [
     await page.waitForSelector('.notice:has-text("Key renamed to “Billing system”")');
     await page.reload();
     await page.waitForSelector(`[data-key-label="Billing system"][data-key-id="${state.billing.id}"]`);
+  }],
+
+  ['error handling: try, for-each, on_error and the error answer built in the editor; executions show and filter the caller', async () => {
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'Ledger post');
+    await page.fill('#new-path', 'acme/LedgerPost');
+    await page.click('#create-integration');
+    await page.waitForSelector('text=No steps yet');
+    await page.waitForSelector('#on-error:has-text("No error handler")');
+    await page.click('#auth-api-key');
+    await page.check('.key-chip[data-key-label="Billing system"] input');
+    // A nested list's own "+ Add step" (not those of lists nested deeper).
+    const addIn = async (index, branch, type) => {
+      await page.click(`.step-card[data-index="${index}"] > .step-body > .branch-${branch} > .step-list > .add-step-wrap > .add-step`);
+      await page.click(`.palette-item[data-type=${type}]`);
+    };
+
+    // 0: try { refuse negative amounts } catch { log (the palette's start), note it }
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=try]');
+    await page.waitForSelector('.step-card[data-index="0"] .branch-catch .step-card[data-index="0.catch.0"][data-type="log"]');
+    await addIn('0', 'steps', 'script');
+    await page.fill('.step-card[data-index="0.steps.0"] textarea',
+      'if request.body.amount < 0 { throw "negative amount"; }\nvars.posted = request.body.amount;');
+    await addIn('0', 'catch', 'script');
+    await page.fill('.step-card[data-index="0.catch.1"] textarea', 'vars.posted = 0;');
+    // 1: for each line (as `line`), count them
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=for_each]');
+    const each = '.step-card[data-index="1"]';
+    await page.fill(`${each} .foreach-items`, 'request.body.lines');
+    await page.fill(`${each} .foreach-as`, 'line');
+    await page.fill(`${each} .foreach-max`, '50');
+    check(/vars\.line and its position \(from 0\) as vars\.index/.test(await page.textContent(each)), 'the hint names the variables');
+    await addIn('1', 'steps', 'script');
+    await page.fill('.step-card[data-index="1.steps.0"] textarea', 'vars.lines = vars.index + 1;\nvars.last_sku = vars.line.sku;');
+    // 2: answer
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=respond]');
+    await page.locator('.step-card[data-index="2"] .code-input').fill('#{ posted: vars.posted, lines: vars.lines }');
+    // The error handler logs; it does not answer, so the trigger's error answer goes out.
+    await page.click('#add-error-step');
+    await page.click('.palette-item[data-type=log]');
+    await page.fill('.step-card[data-index="on_error.0"] .step-message', 'ledger refused the call');
+    await page.check('#error-response');
+    await page.fill('#error-status', '422');
+    await page.locator('.error-body textarea').fill(JSON.stringify({ problem: '${message}', code: '${code}', ref: '${execution_id}' }, null, 2));
+    await page.locator('.error-body textarea').blur();
+    await waitSaved();
+    check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#pipeline')} ${await page.textContent('#trigger-card')}`);
+    const draft = await page.evaluate(async () => (await (await fetch('/api/v1/integrations/ledger-post/draft')).json()).document);
+    check(draft.steps[0].type === 'try' && draft.steps[0].steps[0].type === 'script' && draft.steps[0].catch.length === 2, `try: ${JSON.stringify(draft.steps[0])}`);
+    check(draft.steps[1].type === 'for_each' && draft.steps[1].as === 'line' && draft.steps[1].max_items === 50
+      && draft.steps[1].items === 'request.body.lines', `for_each: ${JSON.stringify(draft.steps[1])}`);
+    check(draft.on_error.length === 1 && draft.on_error[0].message === 'ledger refused the call', `on_error: ${JSON.stringify(draft.on_error)}`);
+    check(draft.trigger.error_response.status === 422 && draft.trigger.error_response.body.ref === '${execution_id}',
+      `error_response: ${JSON.stringify(draft.trigger.error_response)}`);
+    if (docShots) {
+      await dismissNotices();
+      await page.evaluate(() => document.querySelector('.step-card[data-index="0"]').scrollIntoView({ block: 'start' }));
+      await page.evaluate(() => window.scrollBy(0, -110)); // clear of the sticky heading
+      await shot('editor-try');
+      await page.evaluate(() => document.querySelector('#on-error').scrollIntoView({ block: 'end' }));
+      await shot('editor-on-error');
+      await page.evaluate(() => document.querySelector('.error-answer').scrollIntoView({ block: 'center' }));
+      await shot('editor-error-answer');
+    }
+    await page.click('#publish');
+    await page.waitForSelector('.notice:has-text("Published version 1")');
+
+    const call = body => fetch(url('/t/acme/LedgerPost'), { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': state.billing.secret }, body: JSON.stringify(body) });
+    const ok = await call({ amount: 5, lines: [{ sku: 'A' }, { sku: 'B' }] });
+    const okBody = await ok.json();
+    check(ok.status === 200 && okBody.posted === 5 && okBody.lines === 2, `a good call answered ${ok.status} ${JSON.stringify(okBody)}`);
+    const caught = await call({ amount: -3, lines: [{ sku: 'A' }] });
+    const caughtBody = await caught.json();
+    check(caught.status === 200 && caughtBody.posted === 0 && caughtBody.lines === 1, `a caught error answered ${caught.status} ${JSON.stringify(caughtBody)}`);
+    const broken = await call({ amount: 1, lines: 'not a list' });
+    const brokenBody = await broken.json();
+    check(broken.status === 422 && brokenBody.code && /^\S{8,}$/.test(brokenBody.ref) && brokenBody.problem
+      && !JSON.stringify(brokenBody).includes('${'),
+      `an uncaught error answered ${broken.status} ${JSON.stringify(brokenBody)}`);
+
+    // Who called: the renamed key's label, in the list and in the execution.
+    await page.goto(url('/executions?integration=ledger-post'));
+    await page.waitForFunction(() => document.querySelectorAll('tr.execution-row').length === 3);
+    const callers = await page.$$eval('tr.execution-row .cell-caller', els => els.map(e => e.textContent.trim()));
+    check(callers.every(c => c === 'Billing systemAPI key'), `callers: ${JSON.stringify(callers)}`);
+    await page.click(`tr.execution-row[data-id="${brokenBody.ref}"] a`);
+    await page.waitForSelector('#step-trace');
+    check((await page.textContent('#execution-caller')).trim() === 'Billing system', 'the execution names its caller');
+    check(await page.locator('#step-trace .trace-step[data-index="on_error.0"]').count() === 1, 'the error handler is in the trace');
+    check((await page.textContent('body')).includes('ledger refused the call'), 'the handler\'s log line is shown');
+
+    // The caller filter: from the execution to all calls with its key, then an OAuth client's.
+    await page.click('#caller-calls');
+    await page.waitForURL(/\/executions\?caller=key%3A/);
+    check(await page.inputValue('#filter-caller') === `key:${state.billing.id}`, 'the filter shows the key');
+    await page.waitForFunction(() => document.querySelectorAll('tr.execution-row').length === 3);
+    await page.waitForSelector(`#filter-caller option[value="client:${state.clientId}"]`, { state: 'attached' });
+    await page.selectOption('#filter-caller', `client:${state.clientId}`);
+    await page.waitForURL(new RegExp(`caller=client%3A${state.clientId}`));
+    await page.waitForFunction(id => {
+      const rows = [...document.querySelectorAll('tr.execution-row')];
+      return rows.length > 0 && rows.every(r => r.querySelector('.cell-caller')?.dataset.caller === `client:${id}`);
+    }, state.clientId);
+    check(/e2e partner/.test(await page.textContent('tr.execution-row .cell-caller')), 'the client\'s label is shown');
+    await page.selectOption('#filter-caller', `key:${state.billing.id}`);
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('tr.execution-row')];
+      return rows.length === 3 && rows.every(r => /Billing system/.test(r.textContent));
+    });
+    await dismissNotices();
+    await shot('executions-caller');
   }],
 
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
