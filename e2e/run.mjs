@@ -824,6 +824,12 @@ const tests = [
 
     // 0: try { refuse negative amounts } catch { log (the palette's start), note it }
     await page.click('#add-step');
+    if (docShots) {
+      await waitSaved();
+      await dismissNotices();
+      await page.evaluate(() => document.querySelector('.palette').scrollIntoView({ block: 'end' }));
+      await shot('editor-palette');
+    }
     await page.click('.palette-item[data-type=try]');
     await page.waitForSelector('.step-card[data-index="0"] .branch-catch .step-card[data-index="0.catch.0"][data-type="log"]');
     await addIn('0', 'steps', 'script');
