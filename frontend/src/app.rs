@@ -119,6 +119,7 @@ fn Shell() -> impl IntoView {
                 <A href="/keys" attr:class="nav-link">"API keys"</A>
                 <A href="/oauth-clients" attr:class="nav-link">"OAuth clients"</A>
                 <A href="/subscriptions" attr:class="nav-link">"Subscriptions"</A>
+                <A href="/tables" attr:class="nav-link" attr:id="nav-tables">"Tables"</A>
                 <Show when=move || session.is_admin()>
                     <A href="/secrets" attr:class="nav-link">"Secrets"</A>
                     <A href="/users" attr:class="nav-link">"Users"</A>
@@ -143,6 +144,8 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/oauth-clients") view=pages::oauth_clients::OauthClientsPage/>
                     <Route path=path!("/subscriptions") view=pages::subscriptions::SubscriptionsPage/>
                     <Route path=path!("/subscriptions/:id") view=pages::subscriptions::SubscriptionPage/>
+                    <Route path=path!("/tables") view=pages::tables::TablesPage/>
+                    <Route path=path!("/tables/:name") view=pages::tables::TablePage/>
                     <Route path=path!("/secrets") view=pages::secrets::SecretsPage/>
                     <Route path=path!("/users") view=pages::users::UsersPage/>
                 </Routes>

@@ -12,4 +12,5 @@ pub mod oauth_clients;
 mod rotate;
 pub mod secrets;
 pub mod subscriptions;
+pub mod tables;
 pub mod users;
