@@ -928,6 +928,121 @@ const tests = [
     await shot('executions-caller');
   }],
 
+  ['data store: a table made in the UI fills from an asynchronous flow; filter by an indexed field, export CSV', async () => {
+    await page.click('#nav-tables');
+    await page.waitForSelector('text=No tables yet');
+    await page.click('#new-table');
+    // The server's refusal, in words, under the fields.
+    await page.fill('#table-name', 'Email-Events');
+    await page.fill('#table-indexed', 'sg-message-id');
+    await page.click('#create-table');
+    const refused = await page.textContent('#table-error');
+    check(/`Email-Events` is not a table name/.test(refused) && /Indexed fields: `sg-message-id` is not a field name/.test(refused),
+      `the refusal says what is wrong: ${refused}`);
+    await page.fill('#table-name', 'email_events');
+    await page.fill('#table-description', 'SendGrid delivery events');
+    await page.fill('#table-key-field', 'sg_event_id');
+    await page.fill('#table-indexed', 'sg_message_id');
+    await page.click('#create-table');
+    const row = 'tr[data-table="email_events"]';
+    await page.waitForSelector(row);
+    check(/sg_event_id/.test(await page.textContent(row)) && /sg_message_id/.test(await page.textContent(row)), 'the row shows the fields');
+
+    // Setup through the API: a second table, a key, and an asynchronous flow that stores its body.
+    const made = await page.evaluate(async () => {
+      const json = { 'content-type': 'application/json' };
+      const other = await fetch('/api/v1/tables', { method: 'POST', headers: json,
+        body: JSON.stringify({ name: 'crm_contacts', description: 'Contacts synced from the CRM', key_field: 'email' }) });
+      const key = await (await fetch('/api/v1/keys', { method: 'POST', headers: json, body: JSON.stringify({ label: 'e2e sendgrid' }) })).json();
+      const doc = { name: 'SendGrid events', trigger: { path: 'acme/SendgridEvents', auth: { type: 'api_key', keys: [key.id] },
+        request_response: false, retry: { max_attempts: 1 } },
+        steps: [{ type: 'store', table: 'email_events', action: 'upsert', record_expr: 'request.body' }] };
+      const put = await fetch('/api/v1/integrations/sendgrid-events', { method: 'PUT', headers: json, body: JSON.stringify(doc) });
+      return { other: other.status, put: put.status, answer: await put.text(), secret: key.secret };
+    });
+    check(made.other === 201 && (made.put === 200 || made.put === 201), `setup answered ${JSON.stringify(made)}`);
+    const message = '14c5d75ce93.dfd.64b469.filter0001';
+    const batch = [
+      { email: 'ann@example.com', timestamp: 1700000000, event: 'delivered', sg_event_id: 'ZGVsaXZlcmVk', sg_message_id: message },
+      { email: 'ann@example.com', timestamp: 1700000300, event: 'open', sg_event_id: 'b3Blbi0x', sg_message_id: message },
+      { email: 'bob@example.com', timestamp: 1700000420, event: 'bounce', sg_event_id: 'Ym91bmNl', sg_message_id: 'bob.filter0002',
+        reason: '550 5.1.1 unknown user' },
+    ];
+    const call = await fetch(url('/t/acme/SendgridEvents'), { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': made.secret }, body: JSON.stringify(batch) });
+    check(call.status === 202, `the batch answered ${call.status}`);
+
+    // The table's page shows the records as they come in (it refreshes every 5 s).
+    await page.click(`${row} a`);
+    await page.waitForURL(/\/tables\/email_events$/);
+    await page.waitForFunction(() => document.querySelectorAll('tr.record-row').length === 3, null, { timeout: 15_000 });
+    const keys = await page.$$eval('tr.record-row', els => els.map(e => e.dataset.key));
+    check(JSON.stringify(keys) === '["Ym91bmNl","b3Blbi0x","ZGVsaXZlcmVk"]', `newest first by key: ${keys}`);
+    check(/^\/executions\/.+/.test(await page.getAttribute('tr.record-row a.record-execution', 'href')), 'a record links to its execution');
+    const bounce = 'tr.record-row[data-key="Ym91bmNl"]';
+    await page.click(`${bounce} summary`);
+    check((await page.textContent(`${bounce} pre.json`)).includes('"reason": "550 5.1.1 unknown user"'), 'opened, the data is formatted JSON');
+    check((await page.textContent('#table-records')).trim() === '3', 'the count');
+    await dismissNotices();
+    await shot('table-records');
+
+    // Filtered by the indexed field: exactly the two events of one message; the export follows the filter.
+    await page.selectOption('#record-field', 'sg_message_id');
+    await page.fill('#record-value', message);
+    await page.click('#apply-filter');
+    await page.waitForURL(/\?field=sg_message_id&value=/);
+    await page.waitForFunction(() => {
+      const keys = [...document.querySelectorAll('tr.record-row')].map(e => e.dataset.key).sort().join();
+      return keys === 'ZGVsaXZlcmVk,b3Blbi0x';
+    });
+    check(/2 records match/.test(await page.textContent('#records-count')), `count: ${await page.textContent('#records-count')}`);
+    const csv = await page.getAttribute('#export-csv', 'href');
+    check(csv === `/api/v1/tables/email_events/export?format=csv&field=sg_message_id&value=${message}`, `export link ${csv}`);
+    const file = await page.evaluate(async href => {
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), text: await r.text() };
+    }, csv);
+    check(file.status === 200 && /^text\/csv/.test(file.type) && /attachment/.test(file.disposition || ''), `export answered ${JSON.stringify(file)}`);
+    check(file.text.trim().split('\n').length === 3 && !file.text.includes('bob@example.com'), `the CSV holds the two: ${file.text}`);
+
+    // Delete one record (after a confirmation).
+    await page.click('tr.record-row[data-key="b3Blbi0x"] .delete-record');
+    await page.click('#confirm-action');
+    await page.waitForFunction(() => document.querySelectorAll('tr.record-row').length === 1);
+    await page.waitForSelector('#records-count:has-text("1 record match")');
+
+    // The list: counts; deleting a table says its records go with it.
+    await page.click('#nav-tables');
+    await page.waitForSelector(`${row} .table-records:has-text("2")`);
+    await page.waitForSelector('tr[data-table="crm_contacts"]');
+    await dismissNotices();
+    await shot('tables');
+    await page.click(`${row} .delete-table`);
+    check(/All its 2 records are deleted with it/.test(await page.textContent('.modal[role=alertdialog]')), 'the confirmation names the records');
+    await page.click('.modal[role=alertdialog] button:has-text("Cancel")');
+    await page.click('tr[data-table="crm_contacts"] .delete-table');
+    await page.click('#confirm-action');
+    await page.waitForSelector('tr[data-table="crm_contacts"]', { state: 'detached' });
+    check(await page.locator(row).count() === 1, 'the other table stays');
+
+    // Both pages fit a 1024 px window.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      for (const [path, ready] of [['/tables', row], ['/tables/email_events', 'tr.record-row']]) {
+        await page.goto(url(path));
+        await page.waitForSelector(ready);
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        if (process.env.FULL_SHOTS) {
+          mkdirSync(artifacts, { recursive: true });
+          await page.screenshot({ path: join(artifacts, `w1024${path.replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true });
+        }
+        check(wide <= 1024, `${path} is ${wide} px wide at a 1024 px window`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  }],
+
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
     await page.setViewportSize({ width: 1024, height: 768 });
     try {
