@@ -2,8 +2,12 @@
 
 use std::collections::HashSet;
 
+use flowgate_api::secrets::SecretOut;
+use flowgate_api::tables::TableOut;
 use flowgate_api::{ErrorDetail, IntegrationDoc};
 use leptos::prelude::*;
+
+use super::lists::Shared;
 
 /// Where a list of steps sits: in the flow's steps or in its error handler (`on_error`), and
 /// through which nested lists: `branches == [(2, "then")]` is the `then` list of the step at
@@ -61,6 +65,10 @@ pub struct Ctx {
     pub paths: RwSignal<Vec<String>>,
     /// The step being dragged: its list and index.
     pub drag: RwSignal<Option<(ListPath, usize)>>,
+    /// The data store's tables (store and lookup steps pick one).
+    pub tables: Shared<TableOut>,
+    /// The stored secrets (HTTP steps and sql steps name one).
+    pub secrets: Shared<SecretOut>,
     pub readonly: bool,
 }
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use flows_runtime::model::Step;
 
 use super::ctx::{Ctx, ListPath};
-use super::edit::{edit_step, non_blank};
+use super::edit::{edit_step, non_blank, step_index};
 use crate::components::CodeArea;
 
 /// Editable name/value rows (map fields, headers, query parameters). Rows keep their order
@@ -176,7 +176,8 @@ pub fn JsonField(
     }
 }
 
-/// A field naming the variable a step writes (`vars.<name>`); blank means the step's default.
+/// A field naming the variable a step writes (`vars.<name>`, the step's `to`, whose problems
+/// show under it); blank means the step's default.
 pub struct VarField {
     pub label: &'static str,
     pub class: &'static str,
@@ -203,6 +204,7 @@ pub fn var_field(ctx: Ctx, p: StoredValue<ListPath>, i: usize, f: VarField) -> i
                     let v = non_blank(event_target_value(&ev));
                     edit_step(ctx, &p.get_value(), i, |s| set(s, v));
                 }/>
+            {field_problems(ctx, p, i, |f| f == "to")}
             <div class="hint">{hint}</div>
         </div>
     }
@@ -225,5 +227,25 @@ pub fn step_check(
                 edit_step(ctx, &p.get_value(), i, |s| set(s, on));
             }/>{text}
         </label>
+    }
+}
+
+/// The server's problems with the fields of step `i` that `field` accepts (`record_expr`,
+/// `where.email`, `params[0]`), shown under the field they are about (the card's head lists
+/// them too, for a collapsed card).
+pub fn field_problems(
+    ctx: Ctx,
+    p: StoredValue<ListPath>,
+    i: usize,
+    field: impl Fn(&str) -> bool + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        ctx.problems_of(&step_index(&p.get_value(), i))
+            .into_iter()
+            .filter_map(|d| {
+                let f = d.field?;
+                field(&f).then(|| view! { <div class="field-error field-problem" data-field=f>{d.message}</div> })
+            })
+            .collect_view()
     }
 }

@@ -10,7 +10,10 @@ use super::ctx::{Ctx, ListPath};
 use super::edit::{edit_step, non_blank, set_disabled, set_name};
 use super::fields::{step_check, var_field, JsonField, PairRows, ValueEditor, VarField};
 use super::http_step::http_form;
+use super::lookup_step::lookup_form;
 use super::palette::label_of;
+use super::sql_step::sql_form;
+use super::store_step::store_form;
 use crate::components::CodeArea;
 
 /// The fields of step `i` of the list at `path`.
@@ -177,7 +180,12 @@ pub fn step_form(ctx: Ctx, path: ListPath, i: usize, step: Step) -> AnyView {
         }
         .into_any(),
         Step::ForEach(f) => for_each_form(ctx, p, i, f),
-        // Types without a form of their own (store, lookup, sql): their JSON.
+        Step::Store(s) => store_form(ctx, p, i, s),
+        Step::Lookup(l) => lookup_form(ctx, p, i, l),
+        Step::Sql(s) => sql_form(ctx, p, i, s),
+        // Every type has a form today; one added to the model is edited as its JSON until it
+        // has one.
+        #[allow(unreachable_patterns)]
         other => json_form(ctx, p, i, other),
     }
 }
@@ -242,8 +250,8 @@ fn for_each_form(ctx: Ctx, p: StoredValue<ListPath>, i: usize, f: ForEachStep) -
     .into_any()
 }
 
-/// A step edited as its JSON (store, lookup, sql): every text that parses as a step of the same
-/// type replaces it; its name and switch stay in the card's head.
+/// A step edited as its JSON (a type without a form of its own): every text that parses as a
+/// step of the same type replaces it; its name and switch stay in the card's head.
 fn json_form(ctx: Ctx, p: StoredValue<ListPath>, i: usize, step: Step) -> AnyView {
     let t = step.type_name();
     let mut v = serde_json::to_value(&step).unwrap_or_default();

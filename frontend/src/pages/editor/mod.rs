@@ -5,15 +5,20 @@
 
 mod auth;
 mod ctx;
+mod data_picks;
 mod edit;
 mod fields;
 mod forms;
 mod http_step;
+mod lists;
+mod lookup_step;
 mod palette;
 mod picks;
 mod shadow;
 mod signature;
+mod sql_step;
 mod steps;
+mod store_step;
 mod testrun;
 mod trigger;
 mod versions;
@@ -70,6 +75,8 @@ fn Editor(slug: String) -> impl IntoView {
         collapsed: RwSignal::new(HashSet::new()),
         paths: RwSignal::new(Vec::new()),
         drag: RwSignal::new(None),
+        tables: lists::Shared::new("/tables"),
+        secrets: lists::Shared::new("/secrets"),
         readonly: !session.can_edit(),
     };
     let path = format!("/integrations/{}", enc(&slug));

@@ -3,8 +3,6 @@
 //! nested lists (a condition's `then`/`else`, a try's `steps`/`catch`, a for-each's `steps`)
 //! hold nested pipelines. The flow's error handler (`on_error`) is a pipeline of its own.
 
-use flowgate_api::secrets::SecretOut;
-use flowgate_api::Page;
 use flows_runtime::model::Step;
 use leptos::prelude::*;
 
@@ -12,17 +10,17 @@ use super::ctx::{Ctx, ListPath};
 use super::edit::{edit_step, non_blank, restructure, set_disabled, set_name, step_index};
 use super::forms::step_form;
 use super::palette::{label_of, new_step, PALETTE};
-use crate::api;
 
 #[component]
 pub fn Pipeline(ctx: Ctx) -> impl IntoView {
     // Names of stored secrets, offered where an HTTP step asks for one.
-    let secret_names = RwSignal::new(Vec::<String>::new());
-    leptos::task::spawn_local(async move {
-        if let Ok(page) = api::get::<Page<SecretOut>>("/secrets").await {
-            secret_names.try_set(page.items.into_iter().map(|s| s.name).collect());
-        }
-    });
+    let secrets = ctx.secrets.rows();
+    let secret_names = move || {
+        secrets.with(|r| match r {
+            Some(Ok(list)) => list.iter().map(|s| s.name.clone()).collect(),
+            _ => Vec::new(),
+        })
+    };
     view! {
         <div class="pipeline" id="pipeline">
             <div class="pipeline-title section-title">"Flow"</div>
@@ -32,7 +30,7 @@ pub fn Pipeline(ctx: Ctx) -> impl IntoView {
                 step_list(ctx, ListPath::steps(), steps)
             }}
             <datalist id="secret-names">
-                {move || secret_names.get().into_iter().map(|n| view! { <option value=n></option> }).collect_view()}
+                {move || secret_names().into_iter().map(|n| view! { <option value=n></option> }).collect_view()}
             </datalist>
             <datalist id="jsonpath-suggestions">
                 {move || ctx.paths.get().into_iter().map(|p| view! { <option value=p></option> }).collect_view()}
