@@ -1043,6 +1043,96 @@ const tests = [
     }
   }],
 
+  ['data steps: store, lookup and sql steps have forms of their own (tables and secrets picked by name)', async () => {
+    // A table with a key field and an indexed field, and a stored secret for a database.
+    const made = await page.evaluate(async () => {
+      const json = { 'content-type': 'application/json' };
+      const table = await fetch('/api/v1/tables', { method: 'POST', headers: json, body: JSON.stringify(
+        { name: 'contacts', description: 'People who wrote in', key_field: 'email', indexed_fields: ['company'] }) });
+      const secret = await fetch('/api/v1/secrets', { method: 'POST', headers: json, body: JSON.stringify(
+        { name: 'crm-database', value: 'postgres://flowgate:pw@crm-db.internal:5432/crm' }) });
+      return [table.status, secret.status];
+    });
+    check(made[0] === 201 && made[1] === 201, `setup answered ${made}`);
+    await page.goto(url('/integrations'));
+    await page.click('#new-integration');
+    await page.fill('#new-name', 'Contact sync');
+    await page.fill('#new-path', 'acme/ContactSync');
+    await page.click('#create-integration');
+    await page.waitForSelector('text=No steps yet');
+    await page.click('#auth-none');
+    const draft = async () => {
+      await waitSaved();
+      return page.evaluate(async () => (await (await fetch('/api/v1/integrations/contact-sync/draft')).json()).document);
+    };
+
+    // 0: store — the table picked from the list; delete moves the expression to key_expr and back.
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=store]');
+    const store = '.step-card[data-index="0"]';
+    await page.waitForSelector(`${store} select.store-table option[value="contacts"]`, { state: 'attached' });
+    await page.selectOption(`${store} .store-table`, 'contacts');
+    await page.selectOption(`${store} .store-action`, 'upsert');
+    await page.fill(`${store} .store-expr`, '#{ email: request.body.email, company: request.body.company }');
+    await page.fill(`${store} .store-to`, 'ids');
+    await page.selectOption(`${store} .store-action`, 'delete');
+    check(/Keys \(Rhai expression\)/.test(await page.textContent(store)), 'a delete asks for keys');
+    let s = (await draft()).steps[0];
+    check(s.action === 'delete' && s.key_expr && !s.record_expr, `delete: ${JSON.stringify(s)}`);
+    await page.selectOption(`${store} .store-action`, 'upsert');
+
+    // 1: lookup by fields — the table's key and indexed fields are offered; a bad limit is shown on its field.
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=lookup]');
+    const lookup = '.step-card[data-index="1"]';
+    await page.waitForSelector(`${lookup} select.lookup-table option[value="contacts"]`, { state: 'attached' });
+    await page.selectOption(`${lookup} .lookup-table`, 'contacts');
+    await page.selectOption(`${lookup} .lookup-mode`, 'where');
+    const offered = await page.$$eval(`${lookup} select.lookup-where-name option`, os => os.map(o => o.value));
+    check(JSON.stringify(offered) === '["email","company"]', `fields offered: ${offered}`);
+    check(await page.inputValue(`${lookup} select.lookup-where-name`) === 'company', 'an indexed field comes first');
+    await page.fill(`${lookup} .lookup-where-value`, 'request.body.company');
+    await page.fill(`${lookup} .lookup-limit`, '0');
+    await page.waitForSelector(`${lookup} .field-problem[data-field="limit"]:has-text("limit must be 1 to 1000")`);
+    await page.fill(`${lookup} .lookup-limit`, '20');
+    await page.selectOption(`${lookup} .lookup-order`, 'oldest');
+    await page.fill(`${lookup} .lookup-to`, 'colleagues');
+
+    // 2: sql — the secret picked by name, the parameters numbered as the statement uses them.
+    await page.click('#add-step');
+    await page.click('.palette-item[data-type=sql]');
+    const sql = '.step-card[data-index="2"]';
+    await page.waitForSelector(`${sql} select.sql-connection option[value="crm-database"]`, { state: 'attached' });
+    await page.selectOption(`${sql} .sql-connection`, 'crm-database');
+    await page.locator(`${sql} .sql-query textarea`).fill(
+      'SELECT id, tier FROM customers\nWHERE email = $1 AND company = $2');
+    await page.waitForSelector(`${sql} .sql-count:has-text("give 2 parameters")`);
+    await page.click(`${sql} .add-sql-param`);
+    await page.locator(`${sql} .sql-param-value`).nth(1).fill('request.body.company');
+    await page.waitForSelector(`${sql} .sql-count`, { state: 'detached' });
+    const numbers = await page.$$eval(`${sql} .sql-param-no`, els => els.map(e => e.textContent));
+    check(JSON.stringify(numbers) === '["$1","$2"]', `parameters numbered ${numbers}`);
+    await page.fill(`${sql} .sql-to`, 'crm');
+
+    const doc = await draft();
+    check(await page.locator('#problem-count').count() === 0, `problems: ${await page.textContent('#pipeline')}`);
+    const [st, lk, sq] = doc.steps;
+    check(st.type === 'store' && st.table === 'contacts' && st.action === 'upsert' && st.to === 'ids'
+      && st.record_expr.startsWith('#{ email') && !st.key_expr, `store: ${JSON.stringify(st)}`);
+    check(lk.type === 'lookup' && lk.table === 'contacts' && lk.where.company === 'request.body.company' && !lk.key_expr
+      && lk.limit === 20 && lk.order === 'oldest' && lk.to === 'colleagues', `lookup: ${JSON.stringify(lk)}`);
+    check(sq.type === 'sql' && sq.connection === 'crm-database' && sq.to === 'crm' && /\$2$/.test(sq.query)
+      && JSON.stringify(sq.params) === '["request.body.email","request.body.company"]', `sql: ${JSON.stringify(sq)}`);
+    if (docShots) {
+      await dismissNotices();
+      await page.evaluate(() => document.activeElement?.blur());
+      for (const [name, card] of [['editor-store', store], ['editor-lookup', lookup], ['editor-sql', sql]]) {
+        await page.evaluate(c => { document.querySelector(c).scrollIntoView({ block: 'start' }); window.scrollBy(0, -110); }, card);
+        await shot(name, page.locator(card));
+      }
+    }
+  }],
+
   ['every page stays usable at 1024 pixels wide (no sideways scrolling)', async () => {
     await page.setViewportSize({ width: 1024, height: 768 });
     try {
