@@ -24,6 +24,14 @@ pub enum CallerKind {
 }
 
 impl CallerKind {
+    /// What a caller reference starts with (`key:<id>`, `client:<id>`).
+    fn prefix(self) -> &'static str {
+        match self {
+            CallerKind::ApiKey => "key",
+            CallerKind::OauthClient => "client",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CallerKind::ApiKey => "api_key",
@@ -36,9 +44,15 @@ impl Caller {
     /// The stable reference stored (and filtered on) with an execution: `key:<id>` or
     /// `client:<id>`.
     pub fn reference(&self) -> String {
-        match self.kind {
-            CallerKind::ApiKey => format!("key:{}", self.id),
-            CallerKind::OauthClient => format!("client:{}", self.id),
-        }
+        format!("{}:{}", self.kind.prefix(), self.id)
+    }
+
+    /// The kind and the id a reference names, if it is one (`key:<id>`, `client:<id>`).
+    pub fn parse_reference(reference: &str) -> Option<(CallerKind, &str)> {
+        let (prefix, id) = reference.split_once(':')?;
+        let kind = [CallerKind::ApiKey, CallerKind::OauthClient]
+            .into_iter()
+            .find(|k| k.prefix() == prefix)?;
+        (!id.is_empty()).then_some((kind, id))
     }
 }

@@ -95,22 +95,8 @@ fn caught_message(flow: &FlowInner, failing: Option<usize>, value: &Dynamic) -> 
             .and_then(|v| usize::try_from(v).ok())
     };
     if let (Some(line), Some(column)) = (int("line"), int("position")) {
-        if let Some((field, place)) = flow
-            .locate(line, column)
-            .and_then(|p| p.field.map(|f| (f, p)))
-        {
-            if Some(place.step) == failing {
-                text.push_str(&format!(
-                    " (`{field}` line {}, position {})",
-                    place.line, place.column
-                ));
-            } else {
-                let index = flow.steps.get(place.step).map_or("?", |s| s.index.as_str());
-                text.push_str(&format!(
-                    " (step {index} `{field}` line {}, position {})",
-                    place.line, place.column
-                ));
-            }
+        if let Some(place) = flow.place_text(line, column, failing) {
+            text.push_str(&place);
         }
     }
     text

@@ -50,7 +50,7 @@ pub(super) struct Checker<'e> {
     /// Some snippet mentions `raw_body`.
     pub uses_raw_body: bool,
     /// Some snippet mentions `http`.
-    pub uses_http: bool,
+    pub calls_out: bool,
 }
 
 impl<'e> Checker<'e> {
@@ -61,7 +61,7 @@ impl<'e> Checker<'e> {
             errors: Vec::new(),
             functions: HashMap::new(),
             uses_raw_body: false,
-            uses_http: false,
+            calls_out: false,
         }
     }
 
@@ -101,7 +101,7 @@ impl<'e> Checker<'e> {
             }
             if id.name == "http" || id.name.starts_with("store_") {
                 // Calls out (HTTP or the data store): such a flow never runs inline.
-                self.uses_http = true;
+                self.calls_out = true;
             }
             if id.name == "this" {
                 // Items set through `this` escape the size limits (see `guard::guard_variable`).

@@ -124,8 +124,9 @@ pub(super) struct Code<'a> {
     /// The flow's JSONPath expressions, by index.
     pub paths: &'a [crate::jsonpath::JsonPathExpr],
     pub http: &'a [Option<HttpCode>],
-    /// A `lookup` step's `where`: field -> the expression's code.
-    pub filters: &'a [Vec<(String, String)>],
+    /// Per placed step, expressions that are not snippets of a field of their own: a
+    /// `lookup` step's `where` (field -> code) and a `sql` step's `params` (position -> code).
+    pub exprs: &'a [Vec<(String, String)>],
 }
 
 /// A template as one Rhai expression (its `${..}` pieces checked like other snippets). In a
@@ -270,7 +271,7 @@ pub(super) fn emit_list(
                     }
                     None => {
                         let fields: Vec<String> = code
-                            .filters
+                            .exprs
                             .get(n)
                             .map(|f| {
                                 f.iter()
@@ -296,7 +297,7 @@ pub(super) fn emit_list(
             }
             Step::Sql(s) => {
                 let params: Vec<String> = code
-                    .filters
+                    .exprs
                     .get(n)
                     .map(|f| f.iter().map(|(_, body)| format!("({body})")).collect())
                     .unwrap_or_default();

@@ -151,6 +151,26 @@ impl FlowInner {
                 column,
             })
     }
+
+    /// Where a position of the program is in a step's snippet, as an error message ends:
+    /// `` (`code` line 2, position 5)`` in the `failing` step, or `` (step 1 `code` line 2,
+    /// position 5)`` in another; `None` for generated lines.
+    pub fn place_text(&self, line: usize, column: usize, failing: Option<usize>) -> Option<String> {
+        let place = self.locate(line, column)?;
+        let field = place.field?;
+        Some(if Some(place.step) == failing {
+            format!(
+                " (`{field}` line {}, position {})",
+                place.line, place.column
+            )
+        } else {
+            let index = self.steps.get(place.step).map_or("?", |s| s.index.as_str());
+            format!(
+                " (step {index} `{field}` line {}, position {})",
+                place.line, place.column
+            )
+        })
+    }
 }
 
 /// Compiles a flow with the given engine (the runtime's, so limits and functions match).
@@ -175,8 +195,8 @@ pub(crate) fn compile_with(
     let mut does_io = false;
     // Per placed step: an `http` step's templates as Rhai expressions.
     let mut http_code: Vec<Option<HttpCode>> = Vec::with_capacity(placed.len());
-    // Per placed step: a `lookup` step's `where` fields and their expressions.
-    let mut where_code: Vec<Vec<(String, String)>> = Vec::with_capacity(placed.len());
+    // Per placed step: a `lookup` step's `where` and a `sql` step's `params` (see `Code::exprs`).
+    let mut expr_code: Vec<Vec<(String, String)>> = Vec::with_capacity(placed.len());
     let mut paths: Vec<JsonPathExpr> = Vec::new();
     // Per placed step: its checked snippets (field -> snippet) and JSONPath indexes.
     let mut snippets: Vec<Vec<(&'static str, Snippet)>> = Vec::with_capacity(placed.len());
@@ -185,7 +205,7 @@ pub(crate) fn compile_with(
         let mut mine = Vec::new();
         let mut ids = Vec::new();
         let mut http = None;
-        let mut filter = Vec::new();
+        let mut exprs = Vec::new();
         if p.active {
             let mut add =
                 |field: &'static str, code: &str, is_expr: bool, checker: &mut Checker<'_>| {
@@ -224,7 +244,7 @@ pub(crate) fn compile_with(
                     does_io = true;
                     for (i, code) in s.params.iter().enumerate() {
                         if let Some(sn) = checker.snippet(p, "params", code, true) {
-                            filter.push((i.to_string(), sn.body));
+                            exprs.push((i.to_string(), sn.body));
                         }
                     }
                 }
@@ -235,7 +255,7 @@ pub(crate) fn compile_with(
                     }
                     for (field, code) in &l.filter {
                         if let Some(s) = checker.snippet(p, "where", code, true) {
-                            filter.push((field.clone(), s.body));
+                            exprs.push((field.clone(), s.body));
                         }
                     }
                 }
@@ -277,7 +297,7 @@ pub(crate) fn compile_with(
             }
         }
         http_code.push(http);
-        where_code.push(filter);
+        expr_code.push(exprs);
         snippets.push(mine);
         path_ids.push(ids);
     }
@@ -301,7 +321,7 @@ pub(crate) fn compile_with(
         path_ids: &path_ids,
         paths: &paths,
         http: &http_code,
-        filters: &where_code,
+        exprs: &expr_code,
     };
     if handler.is_empty() {
         emit_list(&mut gen, &placed, &code, &top, capture);
@@ -363,7 +383,7 @@ pub(crate) fn compile_with(
             regions: gen.regions,
             uses_raw_body: checker.uses_raw_body,
             capture,
-            does_io: does_io || checker.uses_http,
+            does_io: does_io || checker.calls_out,
         }),
     })
 }

@@ -248,21 +248,8 @@ fn describe(flow: &FlowInner, failing: Option<usize>, err: EvalAltResult) -> Str
         other => other.to_string(),
     };
     if let (Some(line), Some(column)) = (pos.line(), pos.position()) {
-        if let Some(place) = flow.locate(line, column) {
-            match (place.field, Some(place.step) == failing) {
-                (Some(field), true) => text.push_str(&format!(
-                    " (`{field}` line {}, position {})",
-                    place.line, place.column
-                )),
-                (Some(field), false) => {
-                    let index = flow.steps.get(place.step).map_or("?", |s| s.index.as_str());
-                    text.push_str(&format!(
-                        " (step {index} `{field}` line {}, position {})",
-                        place.line, place.column
-                    ));
-                }
-                (None, _) => {}
-            }
+        if let Some(place) = flow.place_text(line, column, failing) {
+            text.push_str(&place);
         }
     }
     if let Some(f) = in_functions.last() {

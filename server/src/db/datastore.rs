@@ -328,19 +328,26 @@ fn prepare(
     Ok((key, text))
 }
 
+/// Writes the indexed field values of a record; `replacing`: the record existed, its old
+/// values go first.
 async fn write_fields<C: ConnectionTrait>(
     db: &C,
     table: &TableRow,
-    id: &str,
-    data: &Json,
+    (id, data): (&str, &Json),
+    replacing: bool,
 ) -> Result<(), DbErr> {
+    if table.indexed_fields.is_empty() {
+        return Ok(());
+    }
     let b = db.get_database_backend();
-    db.execute_raw(stmt(
-        b,
-        "DELETE FROM data_record_fields WHERE record_id = ?",
-        vec![id.into()],
-    ))
-    .await?;
+    if replacing {
+        db.execute_raw(stmt(
+            b,
+            "DELETE FROM data_record_fields WHERE record_id = ?",
+            vec![id.into()],
+        ))
+        .await?;
+    }
     for field in &table.indexed_fields {
         if let Some(value) = data.get(field).and_then(scalar_text) {
             db.execute_raw(stmt(
@@ -410,7 +417,9 @@ pub async fn write(
                     // Written before, by this execution's earlier attempt.
                     Ok(rows) if rows.is_empty() => {}
                     Ok(_) => {
-                        write_fields(&txn, &table, id, data).await.map_err(db_err)?;
+                        write_fields(&txn, &table, (id, data), false)
+                            .await
+                            .map_err(db_err)?;
                         out.push(id.clone());
                     }
                     Err(e) if unique_violation(&e) => {
@@ -458,7 +467,7 @@ pub async fn write(
                     .ok_or_else(|| "store_upsert: the database answered nothing".to_owned())?
                     .try_get("", "id")
                     .map_err(db_err)?;
-                write_fields(&txn, &table, &written, data)
+                write_fields(&txn, &table, (&written, data), true)
                     .await
                     .map_err(db_err)?;
                 out.push(written);

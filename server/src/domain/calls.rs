@@ -323,13 +323,17 @@ fn earlier_call(route: &Route, first: execution::Model) -> AppResult<CallOutcome
 
 /// The stored answer of an execution that has ended; `None` while it runs.
 fn final_answer(row: &execution::Model) -> Option<Answer> {
+    final_response(row).map(Answer::from_snapshot)
+}
+
+/// The stored response of an execution that has ended, as recorded; `None` while it runs.
+fn final_response(row: &execution::Model) -> Option<ResponseSnapshot> {
     if !ExecutionStatus::parse(&row.status).is_some_and(ExecutionStatus::is_final) {
         return None;
     }
     row.response
         .as_deref()
         .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok())
-        .map(Answer::from_snapshot)
 }
 
 fn busy_or_stopped(e: JournalError) -> AppError {
@@ -414,13 +418,7 @@ pub async fn follow(
         .filter(|row| row.caller == caller.map(Caller::reference))
         .ok_or(AppError::NotFound("execution"))?;
     let status = ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Errored);
-    let response = if status.is_final() {
-        row.response
-            .as_deref()
-            .and_then(|r| serde_json::from_str::<ResponseSnapshot>(r).ok())
-    } else {
-        None
-    };
+    let response = final_response(&row);
     Ok(flowgate_api::CallStatusOut {
         execution_id: row.id,
         status,
@@ -527,13 +525,13 @@ async fn run_sync(
     let flow = route.flow.clone();
     let st = state.clone();
     let run_id = id.clone();
-    let slug = route.slug.clone();
-    let shape = route.doc.trigger.error_response.clone();
+    let held = Arc::clone(route);
     tokio::spawn(async move {
         let started = now_us();
         let outcome = runs::on_blocking_thread(&st, slot, flow, input, Some(raw_body)).await;
+        let shape = held.doc.trigger.error_response.as_ref();
         let (finished, answer) = match outcome {
-            Ok(outcome) => conclude(&run_id, &outcome, (started, now_us()), 1, shape.as_ref()),
+            Ok(outcome) => conclude(&run_id, &outcome, (started, now_us()), 1, shape),
             Err(e) => {
                 let f = broken(&run_id, format!("the run was aborted: {e}"), started, 1);
                 let a = Answer {
@@ -546,7 +544,7 @@ async fn run_sync(
                 (f, a)
             }
         };
-        ran(&slug, &finished, started);
+        ran(&held.slug, &finished, started);
         // The caller gave up (timeout): its handler wrote a "running" row; finish it.
         if let Err((_, finished)) = tx.send((answer, finished)) {
             if st

@@ -5,7 +5,7 @@ use flowgate_api::executions::{
 };
 use flowgate_api::{ExecutionOut, ExecutionStatus, Page, RequestSnapshot, ResponseSnapshot};
 
-use flows_runtime::CallerKind;
+use flows_runtime::Caller;
 
 use crate::core::conclude::redact;
 use crate::core::execution::{lane_id, Mode, NewExecution};
@@ -20,14 +20,9 @@ use crate::state::AppState;
 use crate::support::time::{now_us, parse_rfc3339, rfc3339, rfc3339_opt};
 
 /// The credential an execution's call came with, from its columns.
-pub fn caller_of(m: &execution::Model) -> Option<flows_runtime::Caller> {
-    let (kind, id) = m.caller.as_deref()?.split_once(':')?;
-    let kind = match kind {
-        "key" => CallerKind::ApiKey,
-        "client" => CallerKind::OauthClient,
-        _ => return None,
-    };
-    Some(flows_runtime::Caller {
+pub fn caller_of(m: &execution::Model) -> Option<Caller> {
+    let (kind, id) = Caller::parse_reference(m.caller.as_deref()?)?;
+    Some(Caller {
         kind,
         id: id.to_owned(),
         label: m.caller_label.clone().unwrap_or_default(),
@@ -134,10 +129,7 @@ pub async fn list(state: &AppState, query: ListQuery) -> AppResult<Page<Executio
         }
     }
     if let Some(c) = &query.caller {
-        let known = c
-            .split_once(':')
-            .is_some_and(|(kind, id)| matches!(kind, "key" | "client") && !id.is_empty());
-        if !known {
+        if Caller::parse_reference(c).is_none() {
             return Err(AppError::BadRequest(
                 "caller must be key:<key id> or client:<OAuth client id>".into(),
             ));

@@ -168,46 +168,51 @@ pub async fn list(state: &AppState) -> AppResult<Vec<KeyOut>> {
     let now = now_us();
     Ok(keys
         .into_iter()
-        .map(|k| {
-            let used_by = integrations
-                .iter()
-                .filter(|(_, doc)| doc.trigger.auth.keys().contains(&k.id))
-                .map(|(slug, _)| slug.clone())
-                .collect();
-            KeyOut {
-                expired: k.expires_at.is_some_and(|at| at <= now),
-                expires_at: rfc3339_opt(k.expires_at),
-                previous_until: rfc3339_opt(k.previous_until.filter(|u| *u > now)),
-                rate_limit: ratelimit::from_columns(k.rate_limit_per_second, k.rate_limit_burst),
-                id: k.id,
-                label: k.label,
-                prefix: k.prefix,
-                created_at: rfc3339(k.created_at),
-                last_used_at: rfc3339_opt(k.last_used_at),
-                integrations: used_by,
-            }
-        })
+        .map(|k| key_out(k, &integrations, now))
         .collect())
+}
+
+/// A key as the API shows it, with the published integrations that accept it.
+fn key_out(
+    k: api_key::Model,
+    integrations: &[(String, flowgate_api::IntegrationDoc)],
+    now: i64,
+) -> KeyOut {
+    let used_by = integrations
+        .iter()
+        .filter(|(_, doc)| doc.trigger.auth.keys().contains(&k.id))
+        .map(|(slug, _)| slug.clone())
+        .collect();
+    KeyOut {
+        expired: k.expires_at.is_some_and(|at| at <= now),
+        expires_at: rfc3339_opt(k.expires_at),
+        previous_until: rfc3339_opt(k.previous_until.filter(|u| *u > now)),
+        rate_limit: ratelimit::from_columns(k.rate_limit_per_second, k.rate_limit_burst),
+        id: k.id,
+        label: k.label,
+        prefix: k.prefix,
+        created_at: rfc3339(k.created_at),
+        last_used_at: rfc3339_opt(k.last_used_at),
+        integrations: used_by,
+    }
 }
 
 /// Changes a live key's label (calls record it from then on).
 pub async fn update(state: &AppState, id: &str, patch: KeyPatch) -> AppResult<KeyOut> {
-    let key = live(state, id).await?;
+    flush_last_used(state).await?;
+    let mut key = live(state, id).await?;
     if let Some(label) = patch.label.as_deref() {
         let label = checked_label(label)?;
         if label != key.label {
             let mut am: api_key::ActiveModel = key.into();
             am.label = Set(label);
-            am.update(&state.db).await?;
+            key = am.update(&state.db).await?;
             changed(state).await?;
             tracing::info!(key_id = %id, "api key relabelled");
         }
     }
-    list(state)
-        .await?
-        .into_iter()
-        .find(|k| k.id == id)
-        .ok_or(AppError::NotFound("api key"))
+    let integrations = crate::domain::integrations::published(state).await?;
+    Ok(key_out(key, &integrations, now_us()))
 }
 
 /// Revokes a key: from this moment calls with it are refused.

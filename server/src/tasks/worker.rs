@@ -350,17 +350,12 @@ async fn run_claimed(state: &AppState, c: &Claimed) -> Finished {
     let (finished, answer) = match prepare(state, c).await {
         Ok((flow, input)) => match runs::run(state, flow, input).await {
             Ok(outcome) => {
-                let shape = state
-                    .registry
-                    .route_by_integration(&c.integration_id)
-                    .and_then(|r| r.doc.trigger.error_response.clone());
-                let (finished, answer) = conclude(
-                    &c.id,
-                    &outcome,
-                    (started, now_us()),
-                    c.attempts,
-                    shape.as_ref(),
-                );
+                let route = state.registry.route_by_integration(&c.integration_id);
+                let shape = route
+                    .as_ref()
+                    .and_then(|r| r.doc.trigger.error_response.as_ref());
+                let (finished, answer) =
+                    conclude(&c.id, &outcome, (started, now_us()), c.attempts, shape);
                 (finished, Some(answer))
             }
             Err(e) => (

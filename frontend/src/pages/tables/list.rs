@@ -5,11 +5,12 @@ use flowgate_api::tables::{TableIn, TableOut};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::delete::ask_delete_table;
 use super::query::{parse_fields, problems, table_path};
 use crate::api;
 use crate::components::{
-    clicked_within, confirm, focused_input, open_in_new_tab, use_go, when, Empty, ListLoader,
-    ListMeta, ListTable, Loading, Modal, ModalActions, Notify, PageHead,
+    clicked_within, focused_input, open_in_new_tab, use_go, when, Empty, ListLoader, ListMeta,
+    ListTable, Loading, Modal, ModalActions, Notify, PageHead,
 };
 use crate::format::plural;
 use crate::session::use_session;
@@ -52,44 +53,21 @@ pub fn TablesPage() -> impl IntoView {
     });
 
     let remove = move |t: TableOut| {
-        let records = match t.records {
-            0 => "It holds no records.".to_owned(),
-            n => format!(
-                "All its {} are deleted with it.",
-                plural(
-                    usize::try_from(n).unwrap_or(usize::MAX),
-                    "record",
-                    "records"
-                )
-            ),
-        };
-        confirm(
-            format!("Delete the table {}?", t.name),
-            format!(
-                "{records} This cannot be undone. Flows that write or read it fail from then on, until a table of that name exists again."
-            ),
-            "Delete table and records",
-            move || {
-                let name = t.name.clone();
-                spawn_local(async move {
-                    match api::delete(&table_path(&name)).await {
-                        Ok(()) => {
-                            tables.try_update(|list| {
-                                if let Some(Ok(list)) = list {
-                                    list.retain(|x| x.name != name);
-                                }
-                            });
-                            notify.ok(format!("Table {name} deleted with its records"));
-                        }
-                        Err(e) if e.status == 404 => {
-                            notify.error(format!("Table {name} was already deleted."));
-                            load();
-                        }
-                        Err(e) => notify.error(format!("Could not delete {name}: {e}")),
+        ask_delete_table(&t, move |name, answer| match answer {
+            Ok(()) => {
+                tables.try_update(|list| {
+                    if let Some(Ok(list)) = list {
+                        list.retain(|x| x.name != name);
                     }
                 });
-            },
-        );
+                notify.ok(format!("Table {name} deleted with its records"));
+            }
+            Err(e) if e.status == 404 => {
+                notify.error(format!("Table {name} was already deleted."));
+                load();
+            }
+            Err(e) => notify.error(format!("Could not delete {name}: {e}")),
+        });
     };
 
     let table = move || {

@@ -2,6 +2,7 @@
 //! key or an indexed field, export as CSV or JSON, delete a record). Flows write the records
 //! with `store` steps and read them with `lookup` steps; viewers read, designers change.
 
+mod delete;
 mod list;
 mod page;
 mod query;

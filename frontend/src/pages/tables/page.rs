@@ -3,10 +3,10 @@
 
 use flowgate_api::tables::{RecordOut, TableOut};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
+use super::delete::ask_delete_table;
 use super::query::{export_href, preview, short_id, table_path, Filter};
 use super::records::{records_failed, table_problem, Fetch, Records, REFRESH_MS};
 use crate::api::{self, ApiError};
@@ -67,36 +67,13 @@ pub fn TablePage() -> impl IntoView {
     });
 
     let remove_table = move |t: TableOut| {
-        let records = match t.records {
-            0 => "It holds no records.".to_owned(),
-            n => format!(
-                "All its {} are deleted with it.",
-                plural(
-                    usize::try_from(n).unwrap_or(usize::MAX),
-                    "record",
-                    "records"
-                )
-            ),
-        };
-        confirm(
-            format!("Delete the table {}?", t.name),
-            format!(
-                "{records} This cannot be undone. Flows that write or read it fail from then on, until a table of that name exists again."
-            ),
-            "Delete table and records",
-            move || {
-                let name = t.name.clone();
-                spawn_local(async move {
-                    match api::delete(&table_path(&name)).await {
-                        Ok(()) => {
-                            notify.ok(format!("Table {name} deleted with its records"));
-                            go.try_run("/tables".to_owned());
-                        }
-                        Err(e) => notify.error(format!("Could not delete {name}: {e}")),
-                    }
-                });
-            },
-        );
+        ask_delete_table(&t, move |name, answer| match answer {
+            Ok(()) => {
+                notify.ok(format!("Table {name} deleted with its records"));
+                go.try_run("/tables".to_owned());
+            }
+            Err(e) => notify.error(format!("Could not delete {name}: {e}")),
+        });
     };
 
     let remove_record = Callback::new(move |r: RecordOut| {
