@@ -44,7 +44,8 @@ usage: bench/run.sh [options]
   --threads N       wrk threads                                   (BENCH_THREADS, default 2)
   --wrk-cpus LIST   pin wrk with taskset -c LIST, e.g. 1          (BENCH_WRK_CPUS)
   --server-cpus LIST pin flowgate and the reference, e.g. 0       (BENCH_SERVER_CPUS)
-  --only LIST       comma list of reference,sync-map,async,ordered (BENCH_ONLY, default all)
+  --only LIST       comma list of reference,sync-map,async,ordered,http-step
+                    (BENCH_ONLY, default all but http-step)
   --port N          flowgate port on 127.0.0.1                    (BENCH_PORT, default 18080)
   --ref-port N      reference server port                         (BENCH_REF_PORT, default 18090)
   --drain-timeout S longest wait for the queue to empty            (BENCH_DRAIN_TIMEOUT, default 300)
@@ -125,9 +126,9 @@ declare -A WANT=()
 IFS=',' read -r -a _only <<<"$ONLY"
 for w in "${_only[@]}"; do
   case "$w" in
-    reference | sync-map | async | ordered) WANT[$w]=1 ;;
+    reference | sync-map | async | ordered | http-step) WANT[$w]=1 ;;
     "") ;;
-    *) die_usage "unknown workload '$w' (reference, sync-map, async, ordered)" ;;
+    *) die_usage "unknown workload '$w' (reference, sync-map, async, ordered, http-step)" ;;
   esac
 done
 (( ${#WANT[@]} > 0 )) || die_usage "--only selects no workload"
@@ -137,7 +138,7 @@ if (( AB_ROUNDS > 0 )); then
   WANT[sync-map]=1
 fi
 NEED_FLOWGATE=0
-if wants sync-map || wants async || wants ordered; then NEED_FLOWGATE=1; fi
+if wants sync-map || wants async || wants ordered || wants http-step; then NEED_FLOWGATE=1; fi
 
 # --------------------------------------------------------------------------------------------
 # helpers, process bookkeeping and cleanup
@@ -451,7 +452,9 @@ start_flowgate() {
   password="Bench-$(random_token 24)-9z"
   mapfile -t pin < <(maybe_pin "$SERVER_CPUS")
   log "starting flowgate serve on $BASE (data dir $DATA_DIR)"
-  FLOWGATE_LISTEN=127.0.0.1:$PORT FLOWGATE_DATA_DIR=$DATA_DIR \
+  # http-step calls the reference server on loopback, which flows may not reach by default.
+  FLOWGATE_OUTBOUND__ALLOW=${FLOWGATE_OUTBOUND__ALLOW:-127.0.0.1} \
+    FLOWGATE_LISTEN=127.0.0.1:$PORT FLOWGATE_DATA_DIR=$DATA_DIR \
     FLOWGATE_ADMIN_EMAIL=bench@example.com FLOWGATE_ADMIN_PASSWORD=$password RUST_LOG=warn \
     "${pin[@]}" "$FLOWGATE_BIN" serve >"$RUN_DIR/flowgate.log" 2>&1 &
   pid=$!
@@ -602,6 +605,28 @@ queue_workload() { # LABEL SLUG PATH ORDERED(true/false)
   fi
 }
 
+# http-step: a request-response flow with one HTTP step to the reference server (on
+# loopback, pooled connections) whose answer is the flow's answer.
+run_http_step() {
+  start_reference
+  local doc
+  doc=$(jq -nc --arg key "$KEY_ID" --arg url "$REF_URL/t/bench/sync-map" --arg refkey "$REF_KEY" '{
+    name: "Bench HTTP step",
+    trigger: {path: "bench/http-step", methods: ["POST"], auth: {type: "api_key", keys: [$key]},
+      ordered: false, request_response: true, timeout_ms: 10000, max_body_bytes: 1048576,
+      query_params: []},
+    steps: [
+      {type: "http", method: "POST", url: $url, headers: {"x-api-key": $refkey},
+       body_expr: "request.body", timeout_ms: 5000, to: "up"},
+      {type: "respond", status: 200, body_expr: "vars.up.body"}
+    ]}')
+  api PUT /api/v1/integrations/bench-http-step "$doc"
+  [[ $HTTP_CODE == 200 || $HTTP_CODE == 201 ]] || die "saving integration bench-http-step answered $HTTP_CODE: $HTTP_BODY"
+  check_consumer bench/http-step sync
+  load http-step "$BASE/t/bench/http-step" "$API_SECRET" sync
+  stop_reference
+}
+
 # --------------------------------------------------------------------------------------------
 # run
 
@@ -641,6 +666,7 @@ else
     load sync-map "$BASE/t/bench/sync-map" "$API_SECRET" sync
   fi
 fi
+wants http-step && run_http_step
 wants async && queue_workload async bench-async bench/async false
 wants ordered && queue_workload ordered bench-ordered bench/ordered true
 
@@ -686,6 +712,16 @@ verdict_ordered() {
     printf 'PASS (%.0f processed/s in order)' "$p"
   else
     printf 'MISS (%.0f processed/s, order ok: %s; need ≥ 6000 in strict order)' "$p" "$( [[ $(r ordered.v_order_ok) == 1 ]] && echo yes || echo NO)"
+  fi
+}
+
+verdict_http() {
+  local rps=${RES[http-step.rps]-}
+  [[ -n $rps ]] || return 0
+  if [[ $(calc "($rps >= 5000 && $(r http-step.non2xx) == 0) ? 1 : 0") == 1 ]]; then
+    printf 'PASS (%.0f calls/s)' "$rps"
+  else
+    printf 'MISS (%.0f calls/s, need ≥ 5000 with no errors)' "$rps"
   fi
 }
 
@@ -762,6 +798,7 @@ $(
     row sync-map "sync-map (request-response, 3 steps)" "" "$(verdict_sync)"
     row async "async accept (202, durable)" "" "$(verdict_async)"
     row ordered "ordered async accept (202, durable)" "" "$(verdict_ordered)"
+    row http-step "http-step (request-response, one HTTP call to the reference)" "" "$(verdict_http)"
   )
 EOF
   if (( AB_ROUNDS > 0 )); then
@@ -811,7 +848,7 @@ EOF
 
 EOF
   local l
-  for l in reference sync-map async ordered; do
+  for l in reference sync-map http-step async ordered; do
     [[ -n ${RES[$l.rps]-} ]] && echo "- $l: $(r "$l.statuses")"
   done
   echo

@@ -145,9 +145,14 @@ fn register_internals(engine: &mut Engine) {
     });
     engine.register_fn("__fg_path", |i: INT| -> Res<Dynamic> {
         with_run(|st| {
-            let path = usize::try_from(i)
-                .ok()
-                .and_then(|i| st.flow.paths.get(i))
+            let i = usize::try_from(i).map_err(|_| "unknown JSONPath")?;
+            if let Some(values) = &st.path_values {
+                return Ok(values.get(i).cloned().ok_or("unknown JSONPath")?);
+            }
+            let path = st
+                .flow
+                .paths
+                .get(i)
                 .filter(|p| p.request_only())
                 .ok_or("unknown JSONPath")?;
             let root = st.request_json.as_ref().ok_or("no request context")?;

@@ -5,6 +5,7 @@ use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
 
+use crate::body::{Body, Input};
 use crate::validate::MAX_JSONPATH_BYTES;
 
 /// A parsed JSONPath expression.
@@ -59,32 +60,83 @@ impl JsonPathExpr {
     /// All the values the expression selects, in document order.
     pub fn select<'a>(&self, root: &'a Value) -> Result<Vec<&'a Value>, String> {
         if let Some(steps) = &self.simple {
-            let mut at = root;
-            for step in steps {
-                let next = match (step, at) {
-                    (Step::Name(n), Value::Object(o)) => o.get(n),
-                    (Step::Index(i), Value::Array(a)) => {
-                        let i = if *i < 0 {
-                            i.checked_add(a.len() as i64)
-                        } else {
-                            Some(*i)
-                        };
-                        i.and_then(|i| usize::try_from(i).ok())
-                            .and_then(|i| a.get(i))
-                    }
-                    _ => None,
-                };
-                match next {
-                    Some(v) => at = v,
-                    None => return Ok(Vec::new()),
-                }
-            }
-            return Ok(vec![at]);
+            return Ok(walk(steps, root).into_iter().collect());
         }
         js_path_process(&self.query, root)
             .map(|refs| refs.into_iter().map(|r| r.val()).collect())
             .map_err(|e| format!("JSONPath evaluation failed: {e}"))
     }
+
+    /// What a simple `$.request...` path selects, read from the call itself instead of from
+    /// the request's JSON view (which costs a copy of the body per run). `None` when the path
+    /// needs that view: not simple, not into the request, the whole request, the whole
+    /// query or headers, `caller`, `raw_body`, or a body that is not JSON.
+    pub fn select_in_call<'a>(&self, input: &'a Input) -> Option<InCall<'a>> {
+        let steps = self.simple.as_deref()?;
+        let (Step::Name(first), rest) = steps.split_first()? else {
+            return None;
+        };
+        if first != "request" {
+            return None;
+        }
+        let (part, rest) = rest.split_first()?;
+        let Step::Name(part) = part else {
+            return Some(InCall::Json(None));
+        };
+        let text = |s: &'a str, rest: &[Step]| Some(InCall::Text(rest.is_empty().then_some(s)));
+        match part.as_str() {
+            "body" => match &input.body {
+                Body::Json(v) => Some(InCall::Json(walk(rest, v))),
+                _ => None,
+            },
+            "method" => text(&input.method, rest),
+            "path" => text(&input.path, rest),
+            "query" | "headers" => {
+                let map = if part == "query" {
+                    &input.query
+                } else {
+                    &input.headers
+                };
+                match rest.split_first()? {
+                    (Step::Name(k), more) => match map.get(k) {
+                        Some(v) => text(v, more),
+                        None => Some(InCall::Text(None)),
+                    },
+                    (Step::Index(_), _) => Some(InCall::Text(None)),
+                }
+            }
+            "caller" | "raw_body" => None,
+            _ => Some(InCall::Json(None)),
+        }
+    }
+}
+
+/// What [`JsonPathExpr::select_in_call`] found: a JSON value of the body, or a text of the
+/// call (method, path, a query parameter, a header); `None` inside: no match.
+#[derive(Debug, PartialEq)]
+pub(crate) enum InCall<'a> {
+    Json(Option<&'a Value>),
+    Text(Option<&'a str>),
+}
+
+/// Follows names and indexes from `root`: the one value they reach, if any.
+fn walk<'a>(steps: &[Step], root: &'a Value) -> Option<&'a Value> {
+    let mut at = root;
+    for step in steps {
+        at = match (step, at) {
+            (Step::Name(n), Value::Object(o)) => o.get(n)?,
+            (Step::Index(i), Value::Array(a)) => {
+                let i = if *i < 0 {
+                    i.checked_add(a.len() as i64)?
+                } else {
+                    *i
+                };
+                a.get(usize::try_from(i).ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(at)
 }
 
 /// A JSONPath expression for callers outside flows (e.g. picking an idempotency key from a
@@ -168,5 +220,74 @@ mod tests {
         ] {
             assert!(JsonPathExpr::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Read from the call itself, a path gives what it gives in the request's JSON view.
+    #[test]
+    fn paths_read_from_the_call_match_the_json_view() {
+        let input = Input {
+            method: "POST".into(),
+            path: "/t/acme/orders".into(),
+            query: [("page".to_owned(), "2".to_owned())].into(),
+            headers: [("x-tenant".to_owned(), "acme".to_owned())].into(),
+            body: Body::Json(json!({"id": 7, "items": [{"sku": "A"}, {"sku": "B"}], "k-y": null})),
+            caller: None,
+            execution_id: None,
+        };
+        let view = json!({"request": {
+            "method": "POST", "path": "/t/acme/orders", "query": {"page": "2"},
+            "headers": {"x-tenant": "acme"},
+            "body": {"id": 7, "items": [{"sku": "A"}, {"sku": "B"}], "k-y": null},
+            "caller": null,
+        }, "vars": {}});
+        for expr in [
+            "$.request.body.id",
+            "$.request.body",
+            "$.request.body.items[1].sku",
+            "$.request.body.items[-2].sku",
+            "$.request.body.items[5]",
+            "$.request.body['k-y']",
+            "$.request.body.id.deeper",
+            "$.request.method",
+            "$.request.method.x",
+            "$.request.path",
+            "$.request.query.page",
+            "$.request.query.missing",
+            "$.request.query.page.x",
+            "$.request.query[0]",
+            "$.request.headers['x-tenant']",
+            "$.request.nothing",
+            "$.request[0]",
+        ] {
+            let p = JsonPathExpr::parse(expr).unwrap();
+            let from_view = p.select(&view).unwrap();
+            let got = p
+                .select_in_call(&input)
+                .unwrap_or_else(|| panic!("{expr} should be read from the call"));
+            let as_json = match got {
+                InCall::Json(v) => v.cloned(),
+                InCall::Text(t) => t.map(|t| Value::String(t.to_owned())),
+            };
+            assert_eq!(as_json.as_ref(), from_view.first().copied(), "{expr}");
+            assert!(from_view.len() <= 1, "{expr}");
+        }
+        // These need the JSON view.
+        for expr in [
+            "$.request",
+            "$.request.headers",
+            "$.request.caller.id",
+            "$.request.raw_body",
+            "$.request.body.items[*].sku",
+            "$.vars.x",
+        ] {
+            let p = JsonPathExpr::parse(expr).unwrap();
+            assert_eq!(p.select_in_call(&input), None, "{expr}");
+        }
+        let text = Input {
+            body: Body::Text("hi".into()),
+            ..input
+        };
+        let p = JsonPathExpr::parse("$.request.body").unwrap();
+        assert_eq!(p.select_in_call(&text), None);
     }
 }

@@ -86,6 +86,9 @@ pub(crate) struct CaughtError {
 pub(crate) struct RunState {
     pub flow: Arc<FlowInner>,
     pub request_json: Option<Value>,
+    /// The flow's JSONPath values read from the call itself, by index (then `request_json`
+    /// is not built).
+    pub path_values: Option<Vec<Dynamic>>,
     pub trace: Vec<StepTrace>,
     /// Steps entered and not yet left: (pre-order number, entered at).
     pub stack: Vec<(usize, Instant)>,
@@ -153,6 +156,7 @@ impl RunState {
             run_key: None,
             store_writes: 0,
             request_json,
+            path_values: None,
             flow,
         }
     }

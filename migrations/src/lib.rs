@@ -11,6 +11,7 @@ mod m20261203_000002_idempotency_claims;
 mod m20261203_000003_secret_hosts;
 mod m20261207_000001_callers;
 mod m20261207_000002_data_store;
+mod m20261207_000003_lean_execution_indexes;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_secret_hosts::Migration),
             Box::new(m20261207_000001_callers::Migration),
             Box::new(m20261207_000002_data_store::Migration),
+            Box::new(m20261207_000003_lean_execution_indexes::Migration),
         ]
     }
 }

@@ -14,9 +14,11 @@ use rhai::{Dynamic, Engine, ImmutableString, Map, Scope};
 use serde_json::Value;
 
 use crate::body::{Body, Input};
-use crate::codegen::CompiledFlow;
+use crate::codegen::{CompiledFlow, FlowInner};
 use crate::convert::to_dynamic;
+use crate::functions::select_result;
 use crate::io::HttpClient;
+use crate::jsonpath::InCall;
 use crate::limits::Limits;
 use crate::outcome::Outcome;
 use crate::run_state::{snapshot_of, Guard, RunState, Stop, GUARD, RUN};
@@ -53,8 +55,13 @@ pub(super) fn run_once(
         call.raw_body
             .map_or_else(|| input.body.to_bytes(), <[u8]>::to_vec)
     });
-    let request_json = (!inner.paths.is_empty()).then(|| request_json(input, raw.as_deref()));
+    // Map steps' paths: read from the call itself when every one can be (the common
+    // `$.request.body.field`), else from one JSON view of the request built for the run.
+    let in_call = in_call_values(inner, input);
+    let request_json =
+        (in_call.is_none() && !inner.paths.is_empty()).then(|| request_json(input, raw.as_deref()));
     let mut state = RunState::new(Arc::clone(inner), request_json, io.http.cloned());
+    state.path_values = in_call;
     state.store = io.store.cloned();
     state.sql = io.sql.cloned();
     state.run_key.clone_from(&input.execution_id);
@@ -151,6 +158,25 @@ fn caller_map(c: &crate::caller::Caller) -> Dynamic {
         m.insert(k.into(), Dynamic::from(ImmutableString::from(v)));
     }
     Dynamic::from_map(m)
+}
+
+/// The value of each of the flow's JSONPath expressions read from the call itself, by index;
+/// `None` if the flow has none or one of them needs the request's JSON view.
+fn in_call_values(inner: &FlowInner, input: &Input) -> Option<Vec<Dynamic>> {
+    if inner.paths.is_empty() {
+        return None;
+    }
+    inner
+        .paths
+        .iter()
+        .map(|p| {
+            p.select_in_call(input).map(|found| match found {
+                InCall::Json(v) => select_result(v.into_iter().collect()),
+                InCall::Text(Some(t)) => Dynamic::from(ImmutableString::from(t)),
+                InCall::Text(None) => Dynamic::UNIT,
+            })
+        })
+        .collect()
 }
 
 /// `{"request": ..}`, the root of map steps' JSONPath (`vars` is added when a path needs it).

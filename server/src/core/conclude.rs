@@ -14,39 +14,75 @@ use super::execution::{error_answer, Answer, AnswerBody, Finished, NewEvent};
 /// Headers never stored or shown: Flowgate's own credential.
 const DROPPED_HEADERS: &[&str] = &["x-api-key"];
 
-/// The snapshot stored for a call and the flow input built from it.
-pub fn snapshot(
-    method: &str,
-    path: &str,
-    query: BTreeMap<String, String>,
-    headers: BTreeMap<String, String>,
-    content_type: Option<String>,
-    body: &Body,
-    caller: Option<flows_runtime::Caller>,
-) -> RequestSnapshot {
-    let mut headers = headers;
-    for h in DROPPED_HEADERS {
-        headers.remove(*h);
+/// A call as it is stored (the JSON of [`RequestSnapshot`]), written straight from the
+/// parsed call: nothing is copied on the way (this runs for every call).
+pub struct CallRecord<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a BTreeMap<String, String>,
+    pub headers: &'a BTreeMap<String, String>,
+    pub content_type: Option<&'a str>,
+    pub body: &'a Body,
+    pub caller: Option<&'a flows_runtime::Caller>,
+}
+
+impl CallRecord<'_> {
+    /// The stored request: a [`RequestSnapshot`] in JSON, without Flowgate's own credential.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
     }
-    let (body_encoding, body) = match body {
-        Body::Empty => ("none", Value::Null),
-        Body::Json(v) => ("json", v.clone()),
-        Body::Form(m) => ("form", json!(m)),
-        Body::Text(t) => ("text", Value::String(t.clone())),
-        Body::Binary(b) => (
-            "base64",
-            Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-        ),
-    };
-    RequestSnapshot {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        query,
-        headers,
-        content_type,
-        body_encoding: body_encoding.to_owned(),
-        body,
-        caller,
+}
+
+impl serde::Serialize for CallRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        /// The headers minus [`DROPPED_HEADERS`].
+        struct Kept<'a>(&'a BTreeMap<String, String>);
+        impl serde::Serialize for Kept<'_> {
+            fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+                ser.collect_map(
+                    self.0
+                        .iter()
+                        .filter(|(k, _)| !DROPPED_HEADERS.contains(&k.as_str())),
+                )
+            }
+        }
+        let fields =
+            7 + usize::from(self.caller.is_some()) - usize::from(self.content_type.is_none());
+        let mut st = ser.serialize_struct("RequestSnapshot", fields)?;
+        st.serialize_field("method", self.method)?;
+        st.serialize_field("path", self.path)?;
+        st.serialize_field("query", self.query)?;
+        st.serialize_field("headers", &Kept(self.headers))?;
+        if let Some(ct) = self.content_type {
+            st.serialize_field("content_type", ct)?;
+        }
+        match self.body {
+            Body::Empty => {
+                st.serialize_field("body_encoding", "none")?;
+                st.serialize_field("body", &())?;
+            }
+            Body::Json(v) => {
+                st.serialize_field("body_encoding", "json")?;
+                st.serialize_field("body", v)?;
+            }
+            Body::Form(m) => {
+                st.serialize_field("body_encoding", "form")?;
+                st.serialize_field("body", m)?;
+            }
+            Body::Text(t) => {
+                st.serialize_field("body_encoding", "text")?;
+                st.serialize_field("body", t)?;
+            }
+            Body::Binary(b) => {
+                st.serialize_field("body_encoding", "base64")?;
+                st.serialize_field("body", &base64::engine::general_purpose::STANDARD.encode(b))?;
+            }
+        }
+        if let Some(caller) = self.caller {
+            st.serialize_field("caller", caller)?;
+        }
+        st.end()
     }
 }
 
@@ -255,14 +291,35 @@ mod tests {
             Body::Text("<x/>".to_owned()),
             Body::Binary(vec![0, 159, 146, 150]),
         ];
-        for body in bodies {
+        let callers = [
+            None,
+            Some(flows_runtime::Caller {
+                kind: flows_runtime::CallerKind::ApiKey,
+                id: "k1".into(),
+                label: "billing".into(),
+            }),
+        ];
+        for (body, caller) in bodies.into_iter().zip(callers.into_iter().cycle()) {
             let mut headers = BTreeMap::new();
             headers.insert("x-api-key".to_owned(), "secret".to_owned());
             headers.insert("authorization".to_owned(), "HMAC abc".to_owned());
-            let s = snapshot("POST", "/t/a", BTreeMap::new(), headers, None, &body, None);
-            assert!(!s.headers.contains_key("x-api-key"));
-            let text = serde_json::to_string(&s).unwrap();
+            let record = CallRecord {
+                method: "POST",
+                path: "/t/a",
+                query: &BTreeMap::from([("q".to_owned(), "1".to_owned())]),
+                headers: &headers,
+                content_type: Some("application/json"),
+                body: &body,
+                caller: caller.as_ref(),
+            };
+            let text = record.to_json().unwrap();
             let back: RequestSnapshot = serde_json::from_str(&text).unwrap();
+            assert!(!back.headers.contains_key("x-api-key"));
+            assert_eq!(back.method, "POST");
+            assert_eq!(back.path, "/t/a");
+            assert_eq!(back.query["q"], "1");
+            assert_eq!(back.content_type.as_deref(), Some("application/json"));
+            assert_eq!(back.caller, caller);
             let input = input_from_snapshot(&back).unwrap();
             assert_eq!(input.body, body);
             assert_eq!(input.headers["authorization"], "HMAC abc");

@@ -57,6 +57,8 @@ pub struct Route {
     pub signing: Option<Signing>,
     /// The trigger's own rate limit (shared by clones of the route).
     pub limiter: Option<Arc<Limiter>>,
+    /// Its call and run counters (shared by clones of the route).
+    pub metrics: Arc<crate::telemetry::metrics::TriggerMetrics>,
 }
 
 impl Route {
@@ -98,6 +100,7 @@ impl Route {
             .and_then(Limiter::new)
             .map(Arc::new);
         Route {
+            metrics: Arc::new(crate::telemetry::metrics::TriggerMetrics::new(&slug)),
             integration_id,
             slug,
             version,

@@ -385,6 +385,16 @@ pub async fn claim_unordered(
     Ok(claimed)
 }
 
+// The lane queries carry the lane index's own term, `status IN ('queued', 'dead')`
+// (`idx_executions_waiting` is partial): SQLite uses a partial index only when the query
+// repeats its terms.
+const LANE_BATCH_SQL: &str = "SELECT id, mode, status, integration_id, integration_slug, \
+     version, sequence, attempts, request, next_attempt_at FROM executions \
+     WHERE status IN ('queued', 'dead') AND integration_id = ? AND lane_key = ? \
+     AND sequence > ? ORDER BY sequence LIMIT ?";
+const LANE_HAS_QUEUED_SQL: &str = "SELECT id FROM executions WHERE status IN ('queued', 'dead') \
+     AND status = 'queued' AND integration_id = ? AND lane_key = ? LIMIT 1";
+
 /// The next queued (or dead) executions of one ordered lane after `after_sequence`, in order.
 pub async fn lane_batch(
     db: &DatabaseConnection,
@@ -397,9 +407,7 @@ pub async fn lane_batch(
     let rows = db
         .query_all_raw(stmt(
             backend,
-            "SELECT id, mode, status, integration_id, integration_slug, version, sequence, attempts, \
-             request, next_attempt_at FROM executions WHERE status IN ('queued', 'dead') \
-             AND integration_id = ? AND lane_key = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+            LANE_BATCH_SQL,
             vec![
                 integration_id.into(),
                 lane_key.into(),
@@ -421,8 +429,7 @@ pub async fn lane_has_queued(
     let row = db
         .query_one_raw(stmt(
             backend,
-            "SELECT id FROM executions WHERE status = 'queued' AND integration_id = ? \
-             AND lane_key = ? LIMIT 1",
+            LANE_HAS_QUEUED_SQL,
             vec![integration_id.into(), lane_key.into()],
         ))
         .await?;
@@ -776,6 +783,37 @@ pub async fn integrations_with_executions(db: &DatabaseConnection) -> Result<Vec
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::ConnectionTrait;
+
+    /// SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`), one line per step.
+    async fn plan(db: &sea_orm::DatabaseConnection, sql: &str) -> String {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {sql}"),
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The lane queries stay on the partial lane index: a query that stops repeating the
+    /// index's terms would scan the table on every lane step.
+    #[tokio::test]
+    async fn lane_queries_use_the_partial_lane_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = crate::db::connect_url(&url, 2, "normal").await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        for sql in [super::LANE_BATCH_SQL, super::LANE_HAS_QUEUED_SQL] {
+            let p = plan(&db, sql).await;
+            assert!(p.contains("idx_executions_waiting"), "{sql}\n{p}");
+        }
+    }
+
     #[test]
     fn pieces_cover_the_batch_in_few_shapes() {
         for n in [0usize, 1, 2, 3, 7, 8, 9, 127, 128, 129, 300, 513] {

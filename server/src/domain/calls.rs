@@ -509,7 +509,7 @@ async fn run_sync(
             1,
             route.doc.trigger.error_response.as_ref(),
         );
-        ran(&route.slug, &finished, started);
+        ran(route, &finished, started);
         record(state, exec, finished).await;
         return Ok(answered(id, answer));
     }
@@ -544,7 +544,7 @@ async fn run_sync(
                 (f, a)
             }
         };
-        ran(&held.slug, &finished, started);
+        ran(&held, &finished, started);
         // The caller gave up (timeout): its handler wrote a "running" row; finish it.
         if let Err((_, finished)) = tx.send((answer, finished)) {
             if st
@@ -583,9 +583,9 @@ async fn run_sync(
 }
 
 /// Counts a run that ended (for `/metrics`).
-fn ran(slug: &str, finished: &Finished, started_us: i64) {
+fn ran(route: &Route, finished: &Finished, started_us: i64) {
     let took = Duration::from_micros(u64::try_from(now_us() - started_us).unwrap_or(0));
-    crate::telemetry::metrics::run_ended(slug, finished.status, took);
+    route.metrics.run_ended(finished.status, took);
 }
 
 /// Queues the record of a request-response execution that ran. Back-pressure: if the

@@ -33,12 +33,11 @@ pub async fn call(
         Ok(resp) => resp,
         Err(e) => actix_web::ResponseError::error_response(&e),
     };
-    crate::telemetry::metrics::call_answered(
-        matched
-            .as_ref()
-            .map(|r: &std::sync::Arc<Route>| r.slug.as_str()),
-        resp.status().as_u16(),
-    );
+    let status = resp.status().as_u16();
+    match &matched {
+        Some(route) => route.metrics.call_answered(status),
+        None => crate::telemetry::metrics::call_answered(None, status),
+    }
     resp
 }
 
@@ -111,17 +110,17 @@ async fn answer(
             })
             .or_insert(v);
     }
-    let snapshot = conclude::snapshot(
+    let request = conclude::CallRecord {
         method,
-        req.path(),
-        query.clone(),
-        headers.clone(),
-        content_type,
-        &body,
-        caller.clone(),
-    );
-    let request = serde_json::to_string(&snapshot).map_err(anyhow::Error::from)?;
-    drop(snapshot);
+        path: req.path(),
+        query: &query,
+        headers: &headers,
+        content_type: content_type.as_deref(),
+        body: &body,
+        caller: caller.as_ref(),
+    }
+    .to_json()
+    .map_err(anyhow::Error::from)?;
     // The credential stays out of the flow's sight.
     headers.remove("x-api-key");
     if caller.is_some() && bearer.is_some() {

@@ -134,6 +134,59 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// One trigger's call and run metrics, each looked up once, on first use (a look-up by name
+/// and labels allocates the labels and hashes them; these are counted on every call).
+#[derive(Default)]
+pub struct TriggerMetrics {
+    slug: String,
+    /// `flowgate_calls_total` by status class (1xx..5xx).
+    calls: [OnceLock<metrics::Counter>; 5],
+    /// `flowgate_runs_total` by execution status.
+    runs: [OnceLock<metrics::Counter>; 7],
+    duration: OnceLock<metrics::Histogram>,
+}
+
+impl TriggerMetrics {
+    pub fn new(slug: &str) -> TriggerMetrics {
+        TriggerMetrics {
+            slug: slug.to_owned(),
+            ..TriggerMetrics::default()
+        }
+    }
+
+    /// A call to this trigger was answered.
+    pub fn call_answered(&self, status: u16) {
+        let class = status_class(status);
+        let i = usize::from(class.as_bytes()[0] - b'1').min(4);
+        self.calls[i]
+            .get_or_init(|| {
+                metrics::counter!("flowgate_calls_total", "integration" => self.slug.clone(), "status" => class)
+            })
+            .increment(1);
+    }
+
+    /// A run of this trigger's flow ended.
+    pub fn run_ended(&self, status: ExecutionStatus, took: Duration) {
+        let i = status as usize;
+        match self.runs.get(i) {
+            Some(cell) => cell
+                .get_or_init(|| {
+                    metrics::counter!("flowgate_runs_total", "integration" => self.slug.clone(), "status" => status.as_str())
+                })
+                .increment(1),
+            None => {
+                metrics::counter!("flowgate_runs_total", "integration" => self.slug.clone(), "status" => status.as_str())
+                    .increment(1);
+            }
+        }
+        self.duration
+            .get_or_init(|| {
+                metrics::histogram!("flowgate_run_duration_seconds", "integration" => self.slug.clone())
+            })
+            .record(took.as_secs_f64());
+    }
+}
+
 /// A consumer call was answered. `integration` is `_unmatched` when no trigger matched (so a
 /// scan of random paths cannot grow the label set).
 pub fn call_answered(integration: Option<&str>, status: u16) {
