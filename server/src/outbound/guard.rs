@@ -43,6 +43,13 @@ impl AllowList {
                     ),
                     None => (e, None),
                 };
+                // `127.0.0.1:8090` would read as a host name that no URL ever has: it
+                // would allow nothing, silently.
+                if host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+                    return Err(format!(
+                        "`{e}`: an address is allowed on every port; list `{host}` alone"
+                    ));
+                }
                 let ok = !host.is_empty()
                     && host
                         .chars()
@@ -375,6 +382,10 @@ mod tests {
         assert!(g.check_url(&url("http://169.254.169.254/latest")).is_err());
         assert!(g.check_url(&url("http://[::ffff:10.0.0.1]/")).is_err());
         assert!(g.check_url(&url("ftp://example.com/")).is_err());
+        for with_port in ["127.0.0.1:8090", "[::1]:8090"] {
+            let err = AllowList::parse(&[with_port.into()]).unwrap_err();
+            assert!(err.contains("list `"), "{with_port}: {err}");
+        }
         // A listed host passes whatever it resolves to; others only with public addresses.
         let private = vec![SocketAddr::new(ip("10.0.0.7"), 0)];
         assert!(g.filter("ledger.local", private.clone()).is_ok());
