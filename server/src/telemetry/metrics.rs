@@ -142,7 +142,7 @@ pub struct TriggerMetrics {
     /// `flowgate_calls_total` by status class (1xx..5xx).
     calls: [OnceLock<metrics::Counter>; 5],
     /// `flowgate_runs_total` by execution status.
-    runs: [OnceLock<metrics::Counter>; 7],
+    runs: [OnceLock<metrics::Counter>; ExecutionStatus::ALL.len()],
     duration: OnceLock<metrics::Histogram>,
 }
 
@@ -167,17 +167,12 @@ impl TriggerMetrics {
 
     /// A run of this trigger's flow ended.
     pub fn run_ended(&self, status: ExecutionStatus, took: Duration) {
-        let i = status as usize;
-        match self.runs.get(i) {
-            Some(cell) => cell
-                .get_or_init(|| {
-                    metrics::counter!("flowgate_runs_total", "integration" => self.slug.clone(), "status" => status.as_str())
-                })
-                .increment(1),
-            None => {
+        // One cell per status (`runs` is as long as `ExecutionStatus::ALL`).
+        if let Some(cell) = self.runs.get(status as usize) {
+            cell.get_or_init(|| {
                 metrics::counter!("flowgate_runs_total", "integration" => self.slug.clone(), "status" => status.as_str())
-                    .increment(1);
-            }
+            })
+            .increment(1);
         }
         self.duration
             .get_or_init(|| {
