@@ -36,7 +36,7 @@ pub async fn call(
     let status = resp.status().as_u16();
     match &matched {
         Some(route) => route.metrics.call_answered(status),
-        None => crate::telemetry::metrics::call_answered(None, status),
+        None => crate::telemetry::metrics::unmatched_call_answered(status),
     }
     resp
 }
