@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::executions as q;
 use super::{cluster, subscriptions};
-use crate::core::execution::{Finished, NewExecution};
+use crate::core::execution::{Claimed, Finished, NewExecution};
 use crate::core::notice::Notice;
 use crate::core::signals::Committed;
 use crate::core::subscription_set::Set as Subscriptions;
@@ -182,19 +182,16 @@ async fn commit_with_retry<N: Committed>(
                     subs.wake();
                 }
                 let mut unordered = false;
-                let mut lanes: Vec<String> = Vec::new();
+                let mut handed: Vec<(String, Claimed)> = Vec::new();
                 for (w, seq) in batch.drain(..).zip(sequences) {
                     match w {
                         Write::Accept { exec, reply } => {
+                            let _ = reply.send(Ok(seq));
                             if exec.ordered {
-                                let lane = exec.lane();
-                                if !lanes.contains(&lane) {
-                                    lanes.push(lane);
-                                }
+                                handed.push((exec.lane(), queued_claim(exec, seq)));
                             } else {
                                 unordered = true;
                             }
-                            let _ = reply.send(Ok(seq));
                         }
                         Write::Finish(_, Some(done)) | Write::Barrier(done) => {
                             let _ = done.send(());
@@ -205,8 +202,8 @@ async fn commit_with_retry<N: Committed>(
                 if unordered {
                     notify.unordered_accepted();
                 }
-                if !lanes.is_empty() {
-                    notify.ordered_accepted(lanes);
+                if !handed.is_empty() {
+                    notify.ordered_committed(handed);
                 }
                 return;
             }
@@ -239,6 +236,22 @@ async fn commit_with_retry<N: Committed>(
                 tracing::error!(execution_id = %f.id, "execution end not recorded: database unavailable");
             }
         }
+    }
+}
+
+/// A committed ordered call as its lane would read it back from the queue.
+fn queued_claim(exec: NewExecution, sequence: Option<i64>) -> Claimed {
+    Claimed {
+        id: exec.id,
+        mode: exec.mode,
+        status: flowgate_api::ExecutionStatus::Queued.as_str().to_owned(),
+        integration_id: exec.integration_id,
+        slug: exec.slug,
+        version: exec.version,
+        sequence,
+        attempts: 0,
+        request: exec.request,
+        next_attempt_at: None,
     }
 }
 

@@ -12,6 +12,7 @@ use tracing::Instrument;
 use crate::core::conclude::{broken, conclude, input_from_snapshot};
 use crate::core::execution::{split_lane_id, Claimed, Finished, Mode};
 use crate::core::retry::apply_retry_policy;
+use crate::core::signals::{Handed, LaneSignal, LANE_INBOX};
 use crate::db::cluster;
 use crate::db::executions as q;
 use crate::db::journal::Write;
@@ -56,7 +57,7 @@ pub async fn run(
                     if guard.contains_key(&id) {
                         None
                     } else {
-                        let n = Arc::new(Notify::new());
+                        let n = Arc::new(LaneSignal::default());
                         guard.insert(id.clone(), Arc::clone(&n));
                         Some(n)
                     }
@@ -181,7 +182,12 @@ async fn retire_keyed_lane(state: &AppState, lane_id: &str) -> bool {
 /// How long a keyed lane (of a trigger's `lane_key`) waits without work before it goes away.
 const KEYED_LANE_IDLE: Duration = Duration::from_secs(5);
 
-async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: CancellationToken) {
+async fn lane(
+    state: AppState,
+    lane_id: String,
+    signal: Arc<LaneSignal>,
+    shutdown: CancellationToken,
+) {
     let (integration_id, lane_key) = split_lane_id(&lane_id);
     let (integration_id, lane_key) = (integration_id.to_owned(), lane_key.to_owned());
     let keyed = !lane_key.is_empty();
@@ -191,6 +197,9 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
     let recheck = Duration::from_millis(state.cfg.cluster.heartbeat_ms);
     // Sequence of the last execution this lane is done with (ended, parked or skipped).
     let mut last_sequence = 0i64;
+    // Whether this lane has seen its whole queue up to `last_sequence`: then what the
+    // journal hands over is everything that came since, and the lane need not read it back.
+    let mut synced = false;
     while !shutdown.is_cancelled() {
         if state.signals.take_rewind(&lane_id) {
             // What this lane ran must be on disk before it reads from the start again.
@@ -198,6 +207,7 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
                 return;
             }
             last_sequence = 0;
+            synced = false;
         }
         // One instance runs a lane; the others stand by in case it dies. A lane stays ours
         // while our heartbeat is fresh (only a dead owner's lanes are released), so it is
@@ -224,38 +234,62 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
                 }
             });
         if !ours {
-            idle(&notify, poll, &shutdown).await;
+            synced = false;
+            lane_idle(&signal, poll, &shutdown).await;
             continue;
         }
-        let batch =
-            match q::lane_batch(&state.db, &integration_id, &lane_key, last_sequence, 256).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the lane failed");
-                    idle(&notify, poll, &shutdown).await;
-                    continue;
+        let batch = match signal.take() {
+            Handed::Complete(handed) if synced => handed,
+            // Read the queue (anything handed over until now is in what the read sees).
+            _ => {
+                let limit = u32::try_from(LANE_INBOX).unwrap_or(256);
+                match q::lane_batch(&state.db, &integration_id, &lane_key, last_sequence, limit)
+                    .await
+                {
+                    Ok(b) => {
+                        synced = b.len() < LANE_INBOX;
+                        b
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the lane failed");
+                        synced = false;
+                        lane_idle(&signal, poll, &shutdown).await;
+                        continue;
+                    }
                 }
-            };
+            }
+        };
+        // Handed-over executions the last read already returned are done with.
+        let batch: Vec<Claimed> = batch
+            .into_iter()
+            .filter(|c| c.sequence.is_none_or(|s| s > last_sequence))
+            .collect();
         if batch.is_empty() {
             if keyed && idle_since.elapsed() >= KEYED_LANE_IDLE {
                 if retire_keyed_lane(&state, &lane_id).await {
                     return;
                 }
                 idle_since = tokio::time::Instant::now();
+                synced = false;
                 continue;
             }
-            idle(&notify, poll.min(KEYED_LANE_IDLE), &shutdown).await;
+            if !lane_idle(&signal, poll.min(KEYED_LANE_IDLE), &shutdown).await {
+                // Nobody said so, but look anyway now and then.
+                synced = false;
+            }
             continue;
         }
         idle_since = tokio::time::Instant::now();
         let on_dead = retry_policy(&state, &integration_id).on_dead;
         let mut blocked = false;
+        let mut whole = true;
         for c in batch {
             // Finish the current execution even when asked to stop, then stop.
             if shutdown.is_cancelled() {
                 return;
             }
             if !state.may_start_work() {
+                whole = false;
                 break;
             }
             let seq = c.sequence.unwrap_or(last_sequence);
@@ -278,11 +312,23 @@ async fn lane(state: AppState, lane_id: String, notify: Arc<Notify>, shutdown: C
                 LaneStep::Stopped => return,
             }
         }
+        if blocked || !whole {
+            synced = false;
+        }
         if blocked {
             // A dead letter holds the lane until it is replayed or skipped (both wake us).
             tracing::warn!(integration_id = %integration_id, "ordered lane blocked by a dead execution");
-            idle(&notify, poll, &shutdown).await;
+            lane_idle(&signal, poll, &shutdown).await;
         }
+    }
+}
+
+/// Waits for a lane's wake-up, at most `poll`. True if it was woken.
+async fn lane_idle(signal: &LaneSignal, poll: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = signal.notified() => true,
+        _ = tokio::time::sleep(poll) => false,
+        _ = shutdown.cancelled() => false,
     }
 }
 
