@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Flowgate delivery benchmark ("delivery you can trust"): ordered throughput with one lane vs.
-# many lanes on SQLite, and one vs. two instances sharing a PostgreSQL database. Starts
+# many lanes on SQLite (many ordered integrations, and many keyed lanes of one trigger), and
+# one vs. two instances sharing a PostgreSQL database. Starts
 # `target/release/flowgate serve` on 127.0.0.1 with fresh data (a scratch data dir, fresh
 # PostgreSQL schemas), sets up an API key and the integrations through the admin API, loads
 # them with wrk (bench/multi.lua), waits for the queues to drain, reads every execution back
@@ -26,7 +27,7 @@ WARMUP=${BENCH_WARMUP:-3s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 LANES=${BENCH_LANES:-100}
-ONLY=${BENCH_ONLY:-sqlite,postgres}
+ONLY=${BENCH_ONLY:-sqlite,keyed,postgres}
 PORT=${BENCH_PORT:-18180}
 PG_HOST=${BENCH_PG_HOST:-127.0.0.1}
 PG_PORT=${BENCH_PG_PORT:-5432}
@@ -45,15 +46,22 @@ usage() {
   cat <<EOF
 usage: bench/delivery.sh [options]
 
-Measures ordered delivery with 1 lane vs. --lanes lanes on SQLite, and one vs. two instances
-on one PostgreSQL database (asynchronous and ordered), checking order and exactly-once runs.
+Measures ordered delivery with 1 lane vs. --lanes lanes on SQLite (--lanes ordered
+integrations; --lanes keyed lanes of one ordered trigger), and one vs. two instances on one
+PostgreSQL database (asynchronous and ordered), checking order and exactly-once runs.
 
   --duration D      measured wrk run per workload, e.g. 15s, 1m  (BENCH_DURATION, default 15s)
   --warmup D        warm-up run before each measured run; 0 skips (BENCH_WARMUP, default 3s)
   --connections N   open connections in all (two instances: half each) (BENCH_CONNECTIONS, default 64)
   --threads N       wrk threads in all (two instances: half each)  (BENCH_THREADS, default 2)
-  --lanes N         ordered integrations of the many-lanes run       (BENCH_LANES, default 100)
-  --only LIST       comma list of sqlite,postgres                    (BENCH_ONLY, default both)
+  --lanes N         ordered integrations of the many-lanes run, and lane keys of the keyed
+                    run, 1 to 999                                    (BENCH_LANES, default 100)
+  --only LIST       comma list of scenarios (BENCH_ONLY, default sqlite,keyed,postgres):
+                      sqlite    1 ordered integration, then --lanes of them (SQLite)
+                      keyed     one ordered integration with trigger.lane_key =
+                                "\$.request.query.lane", calls spread over --lanes keys
+                                (?lane=001 ...), strict order checked per key (SQLite)
+                      postgres  1 and 2 instances on one PostgreSQL database
   --port N          first instance's port on 127.0.0.1; the second uses N+1 (BENCH_PORT, default 18180)
   --pg-db NAME      PostgreSQL database (BENCH_PG_DB, default test); also BENCH_PG_HOST
                     (127.0.0.1, loopback only), BENCH_PG_PORT (5432), BENCH_PG_USER (postgres);
@@ -146,9 +154,9 @@ declare -A WANT=()
 IFS=',' read -r -a _only <<<"$ONLY"
 for w in "${_only[@]}"; do
   case "$w" in
-    sqlite | postgres) WANT[$w]=1 ;;
+    sqlite | keyed | postgres) WANT[$w]=1 ;;
     "") ;;
-    *) die_usage "unknown scenario '$w' (sqlite, postgres)" ;;
+    *) die_usage "unknown scenario '$w' (sqlite, keyed, postgres)" ;;
   esac
 done
 (( ${#WANT[@]} > 0 )) || die_usage "--only selects no scenario"
@@ -499,25 +507,28 @@ admin_setup() {
     || die "key answer has no secret: $HTTP_BODY"
 }
 
-# save_integration SLUG NAME PATH ORDERED: asynchronous (request_response false), flow from
-# bench/integration.json
+# save_integration SLUG NAME PATH ORDERED [LANE_KEY]: asynchronous (request_response false),
+# flow from bench/integration.json; LANE_KEY (a JSONPath, e.g. $.request.query.lane) sets
+# trigger.lane_key (one ordered lane per key)
 save_integration() {
   local slug=$1 doc
   doc=$(jq -c --arg name "$2" --arg path "$3" --argjson ordered "$4" --arg key "$KEY_ID" \
+    --arg lane_key "${5-}" \
     '.name = $name | .trigger.path = $path | .trigger.ordered = $ordered
-     | .trigger.request_response = false | .trigger.auth.keys = [$key]' "$BENCH_DIR/integration.json")
+     | .trigger.request_response = false | .trigger.auth.keys = [$key]
+     | if $lane_key != "" then .trigger.lane_key = $lane_key else . end' "$BENCH_DIR/integration.json")
   api PUT "/api/v1/integrations/$slug" "$doc"
   [[ $HTTP_CODE == 200 || $HTTP_CODE == 201 ]] || die "saving integration $slug answered $HTTP_CODE: $HTTP_BODY"
 }
 
 # check_consumer BASE PATH: one call with curl before loading (retried briefly while the new
-# integration and key reach the instance)
+# integration and key reach the instance); PATH may carry a query string (bench/keyed?lane=001)
 check_consumer() {
   local base=$1 path=$2 code body
   for _ in $(seq 1 30); do
     code=$(curl -sS -o "$RUN_DIR/consumer-check" -w '%{http_code}' --max-time 15 -X POST \
       -H 'Content-Type: application/json' -H "X-API-Key: $API_SECRET" --data-binary "$BODY" \
-      "$base/t/$path") || code=000
+      --globoff "$base/t/$path") || code=000
     body=$(cat "$RUN_DIR/consumer-check" 2>/dev/null || true)
     [[ $code == 202 ]] && jq -e '.execution_id | type == "string" and length > 0' <<<"$body" >/dev/null 2>&1 \
       && return 0
@@ -650,14 +661,24 @@ drain() {
   DRAIN_S=${DRAIN_S:-0}
 }
 
-# queue_workload LABEL TITLE ORDERED(true/false) SLUGS_CSV: warm-up, drain, measured run, drain,
-# read back and check every execution of the integrations. Load goes to TARGETS / PATHS_CSV.
+# queue_workload LABEL TITLE ORDERED(true/false) SLUGS_CSV [KEYS]: warm-up, drain, measured
+# run, drain, read back and check every execution of the integrations. Load goes to TARGETS /
+# PATHS_CSV. KEYS > 0: the integration is ordered with a lane key and the load spreads over
+# KEYS key values; a lane is then one key (executions.py verify-many --by-lane), not one
+# integration.
 queue_workload() {
-  local label=$1 title=$2 ordered=$3 slugs=$4
+  local label=$1 title=$2 ordered=$3 slugs=$4 keys=${5:-0} what
   LABELS+=("$label")
   RES[$label.title]=$title
   RES[$label.ordered]=$ordered
-  RES[$label.lanes]=$(tr ',' '\n' <<<"$slugs" | grep -c .)
+  RES[$label.keys]=$keys
+  if (( keys > 0 )); then
+    RES[$label.lanes]=$keys
+    what="$(tr ',' '\n' <<<"$slugs" | grep -c .) integration(s), $keys lane key(s)"
+  else
+    RES[$label.lanes]=$(tr ',' '\n' <<<"$slugs" | grep -c .)
+    what="${RES[$label.lanes]} integration(s)"
+  fi
 
   if (( WARMUP_S > 0 )); then
     wait_quiet "$label warm-up"
@@ -669,7 +690,7 @@ queue_workload() {
   fi
 
   wait_quiet "$label"
-  log "$label: measuring $DURATION, $CONNECTIONS connections over ${#TARGETS[@]} instance(s), ${RES[$label.lanes]} integration(s)"
+  log "$label: measuring $DURATION, $CONNECTIONS connections over ${#TARGETS[@]} instance(s), $what"
   RES[$label.since]=$(now)
   run_load "$label" measured "$DURATION"
   RES[$label.ended]=$(now)
@@ -688,6 +709,7 @@ queue_workload() {
   local out kv args=(verify-many --base "$API_BASE" --slugs "$slugs" --since "${RES[$label.since]}"
     --ended "${RES[$label.ended]}")
   [[ $ordered == true ]] && args+=(--ordered)
+  (( keys > 0 )) && args+=(--by-lane)
   if ! run_bounded 900 python3 "$BENCH_DIR/executions.py" "${args[@]}" \
     >"$RUN_DIR/verify-$label.txt" 2>"$RUN_DIR/verify-$label.err"; then
     cat "$RUN_DIR/verify-$label.err" >&2
@@ -720,6 +742,14 @@ queue_workload() {
     || fail_check "$label: execution list paging returned ${RES[$label.v_page_duplicates]} duplicates"
   (( ${RES[$label.v_lanes_without_executions]:-0} == 0 )) \
     || fail_check "$label: ${RES[$label.v_lanes_without_executions]} integration(s) have no executions"
+  if (( keys > 0 )); then
+    # Every call named its key: each key must have become a lane of its own, and no
+    # execution may have landed in the unkeyed lane.
+    (( ${RES[$label.v_lanes]:-0} == keys )) \
+      || fail_check "$label: executions in ${RES[$label.v_lanes]-?} lane(s) (distinct lane_key values); the load used $keys keys"
+    (( ${RES[$label.v_unkeyed]:-1} == 0 )) \
+      || fail_check "$label: ${RES[$label.v_unkeyed]-?} executions have no lane_key (every call had ?lane=...)"
+  fi
   if [[ ${RES[$label.drain_ok]} == 1 && ${RES[$label.v_not_succeeded]:-0} != 0 ]]; then
     fail_check "$label: ${RES[$label.v_not_succeeded]} executions did not succeed (${RES[$label.v_statuses]})"
   fi
@@ -773,6 +803,27 @@ scenario_sqlite_lanes() {
   TARGETS=("$base")
   PATHS_CSV=$(IFS=,; echo "${paths[*]}")
   queue_workload "$label" "SQLite, $n ordered lane(s)" true "$(IFS=,; echo "${slugs[*]}")"
+  log_notes "$name"
+  stop_instance "$name"
+  if (( ${#FAILED[@]} == 0 )) && [[ $KEEP != 1 ]]; then rm -rf -- "${RUN_DIR:?}/$name/data"; fi
+}
+
+# SQLite, one ordered integration whose trigger has a lane key ($.request.query.lane), the
+# load spread over N keys (/t/bench/keyed?lane=001 ... ?lane=N): N keyed lanes of one trigger
+scenario_sqlite_keyed() {
+  local n=$1 label name=sqlite-keyed-$1 base=http://127.0.0.1:$PORT i path paths=()
+  if (( n == 1 )); then label=sqlite-1-keyed; else label=sqlite-$n-keyed; fi
+  start_instance "$name" "$PORT" "$RUN_DIR/$name/data" "" 1
+  admin_setup "$base"
+  save_integration bench-keyed "Bench keyed lanes" bench/keyed true '$.request.query.lane'
+  for i in $(seq 1 "$n"); do
+    paths+=("$(printf '/t/bench/keyed?lane=%03d' "$i")")
+  done
+  log "$label: 1 ordered integration with lane key \$.request.query.lane saved, $n key(s)"
+  for path in "${paths[@]}"; do check_consumer "$base" "${path#/t/}"; done
+  TARGETS=("$base")
+  PATHS_CSV=$(IFS=,; echo "${paths[*]}")
+  queue_workload "$label" "SQLite, $n keyed lane(s) of one trigger" true bench-keyed "$n"
   log_notes "$name"
   stop_instance "$name"
   if (( ${#FAILED[@]} == 0 )) && [[ $KEEP != 1 ]]; then rm -rf -- "${RUN_DIR:?}/$name/data"; fi
@@ -848,6 +899,9 @@ fi
 if wants sqlite; then
   scenario_sqlite_lanes 1
   (( LANES > 1 )) && scenario_sqlite_lanes "$LANES"
+fi
+if wants keyed; then
+  scenario_sqlite_keyed "$LANES"
 fi
 if wants postgres; then
   scenario_pg 1
@@ -944,7 +998,8 @@ until nothing was queued or running. "processed/s" is executions of the measured
 per second between the first start and the last finish among them (across all lanes);
 when the workers keep up it is the arrival rate. "backlog worked off/s" is the rate at which
 executions still waiting when the load ended were finished (shown when at least 100 were).
-Order: per lane (integration), every execution (warm-up included) sorted by sequence has
+Order: per lane (an integration; for keyed lanes one \`lane_key\` of the integration, whose
+sequences therefore have gaps), every execution (warm-up included) sorted by sequence has
 unique sequences, started_at and finished_at never go backwards, none starts before the
 previous one finished, all succeeded. "Exactly once": every execution succeeded with
 \`attempts == 1\` in \`GET /api/v1/executions\`.
@@ -957,7 +1012,11 @@ EOF
   for l in "${LABELS[@]}"; do
     if (( $(r "$l.lanes") > 1 )); then
       echo
-      echo "$(r "$l.title"): executions per lane in the measured run between $(r "$l.v_lane_measured_min") and $(r "$l.v_lane_measured_max")."
+      if (( $(r "$l.keys") > 0 )); then
+        echo "$(r "$l.title"): executions per lane (lane key) in the measured run between $(r "$l.v_lane_measured_min") and $(r "$l.v_lane_measured_max")."
+      else
+        echo "$(r "$l.title"): executions per lane in the measured run between $(r "$l.v_lane_measured_min") and $(r "$l.v_lane_measured_max")."
+      fi
     fi
   done
   cat <<EOF

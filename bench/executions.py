@@ -29,6 +29,17 @@
       checked per integration and the counters summed (`lanes`, `lanes_order_ok`). Also
       `lane_measured_min` / `lane_measured_max`: the fewest and most executions one
       integration got in the measured run.
+
+  executions.py verify-many ... --by-lane
+      The same, but a lane is one lane key of an integration (`lane_key` of each execution in
+      the list; absent or null: the integration's unkeyed lane, the empty key), for an ordered
+      trigger with `trigger.lane_key`: executions are grouped by (integration, lane_key) and
+      with --ordered strict order is checked per key. The sequence counts per integration, so
+      one key's sequences have gaps; gaps are counted (`sequence_gaps`) but, as always, no
+      violation, while duplicates, overlaps and started_at / finished_at going backwards are.
+      `lanes` is the number of distinct lanes (keys) seen, `lanes_order_ok` how many of them
+      are in order, `lane_measured_min` / `lane_measured_max` the fewest and most executions
+      one key got in the measured run, `unkeyed` the executions without a lane key.
 """
 
 import argparse
@@ -223,19 +234,27 @@ def cmd_verify_many(args):
             groups[it["integration"]].append(it)
     mine = [it for s in slugs for it in groups[s]]
     out, main = summarize(mine, duplicates, args)
-    out["lanes"] = len(slugs)
+    # The lanes: one per integration, or with --by-lane one per (integration, lane key).
+    if args.by_lane:
+        lanes = {}
+        for it in mine:
+            lanes.setdefault(lane_of(it), []).append(it)
+        out["unkeyed"] = sum(1 for it in mine if lane_of(it)[1] == "")
+    else:
+        lanes = {(s, ""): groups[s] for s in slugs}
+    out["lanes"] = len(lanes)
     out["lanes_without_executions"] = sum(1 for s in slugs if not groups[s])
-    per_lane = {s: 0 for s in slugs}
+    per_lane = {lane: 0 for lane in lanes}
     for it in main:
-        per_lane[it["integration"]] += 1
-    out["lane_measured_min"] = min(per_lane.values())
-    out["lane_measured_max"] = max(per_lane.values())
+        per_lane[lane_of(it) if args.by_lane else (it["integration"], "")] += 1
+    out["lane_measured_min"] = min(per_lane.values(), default=0)
+    out["lane_measured_max"] = max(per_lane.values(), default=0)
 
     ok = duplicates == 0 and out["lanes_without_executions"] == 0
     if args.ordered:
         sums, lanes_ok, worst_recv = {}, 0, 0.0
-        for s in slugs:
-            order = check_order(groups[s], label=s)
+        for (s, key), lane in sorted(lanes.items()):
+            order = check_order(lane, label=f"{s} lane key {key!r}" if args.by_lane else s)
             lanes_ok += order["order_ok"]
             worst_recv = max(worst_recv, float(order.pop("received_backwards_max_ms")))
             for k, v in order.items():
@@ -244,12 +263,18 @@ def cmd_verify_many(args):
         out.update(sums)
         out["received_backwards_max_ms"] = f"{worst_recv:.3f}"
         out["lanes_order_ok"] = lanes_ok
-        out["order_ok"] = 1 if lanes_ok == len(slugs) else 0
+        out["order_ok"] = 1 if lanes and lanes_ok == len(lanes) else 0
         ok = ok and out["order_ok"] == 1
     out["ok"] = 1 if ok else 0
 
     print("VERIFY " + " ".join(f"{k}={v}" for k, v in out.items()))
     return 0
+
+
+def lane_of(it):
+    """(integration, lane key) of an execution; the unkeyed lane is the empty key."""
+    key = it.get("lane_key")
+    return it.get("integration"), key if isinstance(key, str) else ""
 
 
 def check_order(execs, label=None):
@@ -341,6 +366,9 @@ def main():
             s.add_argument("--since", type=float, default=None)
             s.add_argument("--ended", type=float, default=None)
             s.add_argument("--ordered", action="store_true")
+            if name == "verify-many":
+                s.add_argument("--by-lane", action="store_true",
+                               help="one lane per lane key (trigger.lane_key), not per integration")
     args = p.parse_args()
     args.token = os.environ.get("BENCH_ADMIN_TOKEN", "")
     if not args.token:
