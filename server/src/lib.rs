@@ -140,7 +140,11 @@ pub async fn start_with(
     subscriptions.replace(db::subscriptions::enabled_entries(&db).await?);
     let (journal, journal_task) = Journal::start(
         db.clone(),
-        (instance_id.clone(), notify_channel.clone()),
+        db::journal::Owner {
+            instance: instance_id.clone(),
+            channel: notify_channel.clone(),
+            lease: state::lease_for(cfg.runtime_limits().max_duration),
+        },
         cfg.journal.queue_capacity,
         cfg.journal.max_batch,
         Arc::clone(&signals),

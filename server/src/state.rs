@@ -70,7 +70,7 @@ impl Deref for AppState {
 impl AppState {
     /// How long a claim on an execution lasts unless renewed.
     pub fn lease(&self) -> std::time::Duration {
-        self.runtime.limits().max_duration + std::time::Duration::from_secs(60)
+        lease_for(self.runtime.limits().max_duration)
     }
 
     /// Marks an execution as running here until the guard is dropped.
@@ -189,4 +189,9 @@ impl Drop for WorkersUp {
             .workers_up
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// How long a run's lease lasts: the longest a flow may run, and a minute more.
+pub fn lease_for(max_duration: std::time::Duration) -> std::time::Duration {
+    max_duration + std::time::Duration::from_secs(60)
 }

@@ -2,16 +2,25 @@
 //! workers wait on.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::execution::Claimed;
+
+/// A free place in this instance's unordered pool.
+pub type Slot = OwnedSemaphorePermit;
 
 /// What the journal tells the workers after a commit.
 pub trait Committed: Send + Sync + 'static {
     /// New asynchronous unordered work is on disk.
     fn unordered_accepted(&self);
+    /// A free place in the unordered pool for a call the journal is about to write: with
+    /// one, the call is written as already running here, and handed over once committed.
+    fn unordered_slot(&self) -> Option<Slot>;
+    /// These calls are on disk as running here, each with its place in the pool: run them.
+    fn unordered_started(&self, started: Vec<(Claimed, Slot)>);
     /// New work for these ordered lanes (lane ids) may be on disk: they read their queue.
     fn ordered_accepted(&self, lanes: Vec<String>);
     /// These ordered executions (lane id, execution, in commit order) are on disk: their
@@ -102,9 +111,21 @@ impl LaneSignal {
     }
 }
 
+/// Calls the journal wrote as running here, on their way to the unordered pool.
+pub type Started = mpsc::UnboundedReceiver<(Claimed, Slot)>;
+
+/// The unordered pool's inlet for calls the journal starts: the pool's places, and whether it
+/// takes calls this way (not once it stops).
+struct PoolInlet {
+    slots: Arc<Semaphore>,
+    open: AtomicBool,
+    tx: mpsc::UnboundedSender<(Claimed, Slot)>,
+}
+
 /// Wake-ups from the journal to the workers.
 pub struct Signals {
     pub(crate) unordered: Notify,
+    pool: OnceLock<PoolInlet>,
     pub(crate) lanes: Mutex<HashMap<String, Arc<LaneSignal>>>,
     /// Lanes that must read again from their start (a parked execution was requeued).
     rewinds: Mutex<HashSet<String>>,
@@ -116,6 +137,7 @@ impl Signals {
         let (tx, rx) = mpsc::unbounded_channel();
         let s = Signals {
             unordered: Notify::new(),
+            pool: OnceLock::new(),
             lanes: Mutex::new(HashMap::new()),
             rewinds: Mutex::new(HashSet::new()),
             new_lanes: tx,
@@ -151,6 +173,25 @@ impl Signals {
         guard.remove(integration_id)
     }
 
+    /// The unordered pool (its places, `slots`) takes calls straight from the journal from
+    /// now on, through the receiver returned. `None` if a pool was opened before.
+    pub fn open_pool(&self, slots: Arc<Semaphore>) -> Option<Started> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inlet = PoolInlet {
+            slots,
+            open: AtomicBool::new(true),
+            tx,
+        };
+        self.pool.set(inlet).ok().map(|()| rx)
+    }
+
+    /// The journal writes calls as queued again, for the pool to claim (it is stopping).
+    pub fn close_pool(&self) {
+        if let Some(p) = self.pool.get() {
+            p.open.store(false, Ordering::SeqCst);
+        }
+    }
+
     /// Makes sure a lane runs for this trigger, and that it reads its queue.
     pub fn wake_lane(&self, integration_id: &str) {
         match self.lane(integration_id) {
@@ -168,6 +209,26 @@ impl Signals {
 impl Committed for Arc<Signals> {
     fn unordered_accepted(&self) {
         self.unordered.notify_one();
+    }
+
+    fn unordered_slot(&self) -> Option<Slot> {
+        let p = self.pool.get()?;
+        if !p.open.load(Ordering::SeqCst) {
+            return None;
+        }
+        Arc::clone(&p.slots).try_acquire_owned().ok()
+    }
+
+    fn unordered_started(&self, started: Vec<(Claimed, Slot)>) {
+        let Some(p) = self.pool.get() else {
+            return;
+        };
+        for s in started {
+            if let Err(mpsc::error::SendError((c, _))) = p.tx.send(s) {
+                // Nobody runs it here now: it is taken back once its lease runs out.
+                tracing::warn!(execution_id = %c.id, "the worker pool has stopped; the execution waits for its lease to run out");
+            }
+        }
     }
 
     fn ordered_accepted(&self, integration_ids: Vec<String>) {

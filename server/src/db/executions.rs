@@ -130,6 +130,7 @@ struct RowState<'a> {
     status: &'static str,
     started_at: Option<i64>,
     lease_owner: Option<&'a str>,
+    lease_until: Option<i64>,
     attempts: i32,
     end: Option<&'a Finished>,
 }
@@ -151,7 +152,7 @@ fn row_values(out: &mut Vec<Value>, e: &NewExecution, st: RowState<'_>) {
         end.map(|f| f.finished_at).into(),
         end.map_or(st.attempts, |f| f.attempts).into(),
         st.lease_owner.map(str::to_owned).into(),
-        Option::<i64>::None.into(),
+        st.lease_until.into(),
         Option::<i64>::None.into(),
         without_nul(&e.lane_key).into_owned().into(),
         e.replay_of.clone().into(),
@@ -234,7 +235,33 @@ pub async fn insert_queued<C: ConnectionTrait>(
                 status: "queued",
                 started_at: None,
                 lease_owner: None,
+                lease_until: None,
                 attempts: 0,
+                end: None,
+            },
+        )
+    })
+    .await
+}
+
+/// Inserts accepted calls that start at once in this instance's unordered pool: running
+/// here with a lease, as a claim would leave them (`started` is the start and the lease's end).
+pub async fn insert_started<C: ConnectionTrait>(
+    db: &C,
+    rows: &[&NewExecution],
+    owner: &str,
+    (now, lease_until): (i64, i64),
+) -> Result<(), DbErr> {
+    insert_rows(db, rows, OnConflict::Fail, |e| {
+        (
+            *e,
+            RowState {
+                sequence: None,
+                status: "running",
+                started_at: Some(now),
+                lease_owner: Some(owner),
+                lease_until: Some(lease_until),
+                attempts: 1,
                 end: None,
             },
         )
@@ -255,6 +282,7 @@ pub async fn upsert_finished<C: ConnectionTrait>(
                 status: f.status.as_str(),
                 started_at: None,
                 lease_owner: None,
+                lease_until: None,
                 attempts: 0,
                 end: Some(*f),
             },
@@ -278,6 +306,7 @@ pub async fn insert_running_placeholders<C: ConnectionTrait>(
                 status: "running",
                 started_at: Some(*started),
                 lease_owner: Some(owner),
+                lease_until: None,
                 attempts: 1,
                 end: None,
             },

@@ -17,7 +17,7 @@ use super::executions as q;
 use super::{cluster, subscriptions};
 use crate::core::execution::{Claimed, Finished, NewExecution};
 use crate::core::notice::Notice;
-use crate::core::signals::Committed;
+use crate::core::signals::{Committed, Slot};
 use crate::core::subscription_set::Set as Subscriptions;
 use crate::core::webhooks::deliveries_of_run;
 
@@ -41,6 +41,16 @@ pub enum Write {
     Barrier(oneshot::Sender<()>),
 }
 
+/// Who the journal writes for.
+pub struct Owner {
+    /// This instance: stamped on the rows of executions it keeps running.
+    pub instance: String,
+    /// The PostgreSQL notification channel.
+    pub channel: String,
+    /// The lease of a call the journal writes as running here.
+    pub lease: Duration,
+}
+
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::Sender<Write>,
@@ -59,18 +69,17 @@ pub enum JournalError {
 }
 
 impl Journal {
-    /// `owner` (this instance) is stamped on the rows of executions it keeps running.
     /// Events of ended runs become deliveries to the matching `subs`, in the same transaction.
     pub fn start<N: Committed>(
         db: DatabaseConnection,
-        (owner, channel): (String, String),
+        owner: Owner,
         capacity: usize,
         max_batch: usize,
         notify: N,
         subs: Arc<Subscriptions>,
     ) -> (Journal, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let handle = tokio::spawn(run(db, (owner, channel), rx, max_batch, notify, subs));
+        let handle = tokio::spawn(run(db, owner, rx, max_batch, notify, subs));
         (Journal { tx }, handle)
     }
 
@@ -125,7 +134,7 @@ impl Journal {
 
 async fn run<N: Committed>(
     db: DatabaseConnection,
-    (owner, channel): (String, String),
+    owner: Owner,
     mut rx: mpsc::Receiver<Write>,
     max_batch: usize,
     notify: N,
@@ -140,14 +149,14 @@ async fn run<N: Committed>(
         }
         let size = batch.len();
         let started = std::time::Instant::now();
-        commit_with_retry(&db, (&owner, &channel), &mut batch, &notify, &subs).await;
+        commit_with_retry(&db, &owner, &mut batch, &notify, &subs).await;
         crate::telemetry::metrics::journal_commit(size, started.elapsed());
     }
 }
 
 async fn commit_with_retry<N: Committed>(
     db: &DatabaseConnection,
-    (owner, channel): (&str, &str),
+    owner: &Owner,
     batch: &mut Vec<Write>,
     notify: &N,
     subs: &Subscriptions,
@@ -165,45 +174,51 @@ async fn commit_with_retry<N: Committed>(
             let items: Vec<Write> = std::mem::take(batch);
             for w in items {
                 let mut single = vec![w];
-                Box::pin(commit_with_retry(
-                    db,
-                    (owner, channel),
-                    &mut single,
-                    notify,
-                    subs,
-                ))
-                .await;
+                Box::pin(commit_with_retry(db, owner, &mut single, notify, subs)).await;
             }
             return;
         }
-        match commit(db, owner, channel, batch, subs).await {
-            Ok((sequences, delivered)) => {
+        match commit(db, owner, batch, notify, subs).await {
+            Ok(Wrote {
+                sequences,
+                mut slots,
+                delivered,
+            }) => {
                 if delivered {
                     subs.wake();
                 }
                 let mut unordered = false;
                 let mut handed: Vec<(String, Claimed)> = Vec::new();
-                for (w, seq) in batch.drain(..).zip(sequences) {
+                let mut started: Vec<(Claimed, Slot)> = Vec::new();
+                let mut done: Vec<oneshot::Sender<()>> = Vec::new();
+                for ((w, seq), slot) in batch.drain(..).zip(sequences).zip(slots.drain(..)) {
                     match w {
                         Write::Accept { exec, reply } => {
                             let _ = reply.send(Ok(seq));
                             if exec.ordered {
                                 handed.push((exec.lane(), queued_claim(exec, seq)));
+                            } else if let Some(slot) = slot {
+                                started.push((started_claim(exec), slot));
                             } else {
                                 unordered = true;
                             }
                         }
-                        Write::Finish(_, Some(done)) | Write::Barrier(done) => {
-                            let _ = done.send(());
-                        }
+                        Write::Finish(_, Some(tx)) | Write::Barrier(tx) => done.push(tx),
                         _ => {}
                     }
+                }
+                // Hand-overs before barriers: what a barrier waited for is with the workers.
+                if !started.is_empty() {
+                    notify.unordered_started(started);
                 }
                 if unordered {
                     notify.unordered_accepted();
                 }
                 if !handed.is_empty() {
                     notify.ordered_committed(handed);
+                }
+                for tx in done {
+                    let _ = tx.send(());
                 }
                 return;
             }
@@ -255,15 +270,39 @@ fn queued_claim(exec: NewExecution, sequence: Option<i64>) -> Claimed {
     }
 }
 
+/// A call written as running here, as the unordered pool would have claimed it.
+fn started_claim(exec: NewExecution) -> Claimed {
+    Claimed {
+        id: exec.id,
+        mode: exec.mode,
+        status: flowgate_api::ExecutionStatus::Running.as_str().to_owned(),
+        integration_id: exec.integration_id,
+        slug: exec.slug,
+        version: exec.version,
+        sequence: None,
+        attempts: 1,
+        request: exec.request,
+        next_attempt_at: None,
+    }
+}
+
+/// What a commit did, per write of the batch: the sequence of an ordered call, the pool's
+/// place for a call written as running; and whether deliveries of emitted events were written.
+struct Wrote {
+    sequences: Vec<Option<i64>>,
+    slots: Vec<Option<Slot>>,
+    delivered: bool,
+}
+
 /// One transaction for the whole batch. Returns, per write, the sequence assigned (if any),
 /// and whether deliveries of emitted events were written.
-async fn commit(
+async fn commit<N: Committed>(
     db: &DatabaseConnection,
-    owner: &str,
-    channel: &str,
+    owner: &Owner,
     batch: &[Write],
+    notify: &N,
     subs: &Subscriptions,
-) -> Result<(Vec<Option<i64>>, bool), DbErr> {
+) -> Result<Wrote, DbErr> {
     // Sequences first: count the ordered accepts per trigger, in arrival order.
     let mut per_lane: HashMap<&str, i64> = HashMap::new();
     for w in batch {
@@ -280,12 +319,17 @@ async fn commit(
         next.insert(lane, first);
     }
     let mut sequences = Vec::with_capacity(batch.len());
+    let mut slots = Vec::with_capacity(batch.len());
     let mut queued = Vec::new();
+    let mut started = Vec::new();
     let mut records = Vec::new();
     let mut running = Vec::new();
     let mut finished = Vec::new();
+    let now = crate::support::time::now_us();
+    let lease_until = now + i64::try_from(owner.lease.as_micros()).unwrap_or(i64::MAX / 2);
     for w in batch {
         let mut seq = None;
+        let mut slot = None;
         match w {
             Write::Accept { exec, .. } => {
                 if exec.ordered {
@@ -293,8 +337,16 @@ async fn commit(
                         seq = Some(*n);
                         *n += 1;
                     }
+                    queued.push((exec, seq));
+                } else {
+                    // A free place in the pool: the call starts at once, without a claim.
+                    slot = notify.unordered_slot();
+                    if slot.is_some() {
+                        started.push(exec);
+                    } else {
+                        queued.push((exec, seq));
+                    }
                 }
-                queued.push((exec, seq));
             }
             Write::Record { exec, done } => records.push((exec, done)),
             Write::Running { exec, started_at } => running.push((exec, *started_at)),
@@ -302,12 +354,16 @@ async fn commit(
             Write::Barrier(_) => {}
         }
         sequences.push(seq);
+        slots.push(slot);
     }
     if !queued.is_empty() {
         q::insert_queued(&txn, &queued).await?;
     }
+    if !started.is_empty() {
+        q::insert_started(&txn, &started, &owner.instance, (now, lease_until)).await?;
+    }
     if !running.is_empty() {
-        q::insert_running_placeholders(&txn, &running, owner).await?;
+        q::insert_running_placeholders(&txn, &running, &owner.instance).await?;
     }
     if !records.is_empty() {
         q::upsert_finished(&txn, &records).await?;
@@ -357,9 +413,13 @@ async fn commit(
             payloads.push(Notice::Deliveries.payload());
         }
         if !payloads.is_empty() {
-            cluster::notify(&txn, channel, &payloads).await?;
+            cluster::notify(&txn, &owner.channel, &payloads).await?;
         }
     }
     txn.commit().await?;
-    Ok((sequences, !deliveries.is_empty()))
+    Ok(Wrote {
+        sequences,
+        slots,
+        delivered: !deliveries.is_empty(),
+    })
 }

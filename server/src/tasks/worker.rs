@@ -12,7 +12,7 @@ use tracing::Instrument;
 use crate::core::conclude::{broken, conclude, input_from_snapshot};
 use crate::core::execution::{split_lane_id, Claimed, Finished, Mode};
 use crate::core::retry::apply_retry_policy;
-use crate::core::signals::{Handed, LaneSignal, LANE_INBOX};
+use crate::core::signals::{Handed, LaneSignal, Started, LANE_INBOX};
 use crate::db::cluster;
 use crate::db::executions as q;
 use crate::db::journal::Write;
@@ -87,6 +87,11 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
     let poll = Duration::from_millis(cfg.poll_interval_ms);
     let owner = state.instance_id.clone();
     let lease = state.lease();
+    // Calls the journal writes as running here, while the pool has room: no claim needed.
+    let inlet = state
+        .signals
+        .open_pool(Arc::clone(&permits))
+        .map(|rx| tokio::spawn(started_runs(state.clone(), rx, shutdown.clone())));
     let mut running = tokio::task::JoinSet::new();
     while !shutdown.is_cancelled() {
         while running.try_join_next().is_some() {}
@@ -134,18 +139,63 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
                     Err(_) => break,
                 },
             };
-            let st = state.clone();
-            let span = tracing::info_span!("execution", execution_id = %c.id, integration = %c.slug, attempt = c.attempts);
-            running.spawn(
-                async move {
-                    let _permit = permit;
-                    run_claimed(&st, &c).await;
-                }
-                .instrument(span),
-            );
+            spawn_run(&state, &mut running, c, permit);
         }
     }
     // Graceful stop: what was claimed runs to its end.
+    while running.join_next().await.is_some() {}
+    if let Some(h) = inlet {
+        let _ = h.await;
+    }
+}
+
+/// Runs an unordered execution in its place of the pool.
+fn spawn_run(
+    state: &AppState,
+    running: &mut tokio::task::JoinSet<()>,
+    c: Claimed,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let st = state.clone();
+    let span = tracing::info_span!("execution", execution_id = %c.id, integration = %c.slug, attempt = c.attempts);
+    running.spawn(
+        async move {
+            let _permit = permit;
+            run_claimed(&st, &c).await;
+        }
+        .instrument(span),
+    );
+}
+
+/// Runs the calls the journal wrote as running here, each in the place of the pool it took.
+async fn started_runs(state: AppState, mut started: Started, shutdown: CancellationToken) {
+    let mut running = tokio::task::JoinSet::new();
+    let start = |running: &mut tokio::task::JoinSet<()>, c: Claimed, slot| {
+        if state.may_start_work() {
+            spawn_run(&state, running, c, slot);
+        } else {
+            // As for a claim: an instance that may be taken for dead starts nothing. The
+            // call goes back to the queue when its lease runs out.
+            tracing::warn!(execution_id = %c.id, "not starting an execution: this instance's heartbeat is late");
+        }
+    };
+    loop {
+        tokio::select! {
+            got = started.recv() => match got {
+                Some((c, slot)) => start(&mut running, c, slot),
+                None => break,
+            },
+            _ = shutdown.cancelled() => break,
+        }
+        while running.try_join_next().is_some() {}
+    }
+    // Stopping: from now on the journal writes calls as queued; those it wrote as running
+    // before are all handed over once it has committed what was queued before this point.
+    state.signals.close_pool();
+    let _ = state.journal.barrier().await;
+    while let Ok((c, slot)) = started.try_recv() {
+        start(&mut running, c, slot);
+    }
     while running.join_next().await.is_some() {}
 }
 
