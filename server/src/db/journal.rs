@@ -423,3 +423,161 @@ async fn commit<N: Committed>(
         delivered: !deliveries.is_empty(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::core::execution::Mode;
+
+    /// What the journal told the workers.
+    #[derive(Default)]
+    struct Told {
+        slots: Option<Arc<Semaphore>>,
+        started: Mutex<Vec<(String, Slot)>>,
+        unordered: AtomicUsize,
+        handed: Mutex<Vec<(String, Option<i64>)>>,
+    }
+
+    impl Committed for Arc<Told> {
+        fn unordered_accepted(&self) {
+            self.unordered.fetch_add(1, Ordering::SeqCst);
+        }
+        fn unordered_slot(&self) -> Option<Slot> {
+            Arc::clone(self.slots.as_ref()?).try_acquire_owned().ok()
+        }
+        fn unordered_started(&self, started: Vec<(Claimed, Slot)>) {
+            let mut g = self.started.lock().unwrap();
+            g.extend(started.into_iter().map(|(c, s)| (c.id, s)));
+        }
+        fn ordered_accepted(&self, _lanes: Vec<String>) {}
+        fn ordered_committed(&self, handed: Vec<(String, Claimed)>) {
+            let mut g = self.handed.lock().unwrap();
+            g.extend(handed.into_iter().map(|(lane, c)| (lane, c.sequence)));
+        }
+    }
+
+    fn call(id: &str, ordered: bool) -> NewExecution {
+        NewExecution {
+            id: id.to_owned(),
+            integration_id: "int-1".to_owned(),
+            slug: "one".to_owned(),
+            version: 1,
+            mode: Mode::Async,
+            ordered,
+            received_at: 1,
+            request: "{}".to_owned(),
+            replay_of: None,
+            idempotency_key: None,
+            lane_key: String::new(),
+            caller: None,
+        }
+    }
+
+    /// (status, lease owner, lease until, started at, attempts) of one stored execution.
+    async fn row(
+        db: &DatabaseConnection,
+        id: &str,
+    ) -> (String, Option<String>, Option<i64>, Option<i64>, i32) {
+        let m = q::get(db, id)
+            .await
+            .unwrap()
+            .expect("the execution is stored");
+        (
+            m.status,
+            m.lease_owner,
+            m.lease_until,
+            m.started_at,
+            m.attempts,
+        )
+    }
+
+    #[tokio::test]
+    async fn calls_start_at_accept_while_the_pool_has_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = crate::db::connect_url(&url, 2, "normal").await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let told = Arc::new(Told {
+            slots: Some(Arc::new(Semaphore::new(1))),
+            ..Told::default()
+        });
+        let owner = Owner {
+            instance: "me".to_owned(),
+            channel: "c".to_owned(),
+            lease: Duration::from_secs(90),
+        };
+        let (journal, _task) = Journal::start(
+            db.clone(),
+            owner,
+            16,
+            8,
+            Arc::clone(&told),
+            Arc::new(Subscriptions::default()),
+        );
+        let wait = Duration::from_secs(5);
+        let before = crate::support::time::now_us();
+
+        // The pool's one place is free: the call is on disk as running here, with a lease,
+        // and the pool gets it.
+        journal
+            .accept(call("e1", false), wait)
+            .await
+            .unwrap()
+            .unwrap();
+        let (status, owner, until, started, attempts) = row(&db, "e1").await;
+        assert_eq!(status, "running");
+        assert_eq!(owner.as_deref(), Some("me"));
+        assert!(until.unwrap() >= before + 90_000_000, "{until:?}");
+        assert!(started.unwrap() >= before);
+        assert_eq!(attempts, 1);
+        let started_ids: Vec<String> = told
+            .started
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert_eq!(started_ids, ["e1"]);
+        assert_eq!(told.unordered.load(Ordering::SeqCst), 0);
+
+        // The place is taken: the next call waits in the queue for a claim.
+        journal
+            .accept(call("e2", false), wait)
+            .await
+            .unwrap()
+            .unwrap();
+        let (status, owner, until, started, attempts) = row(&db, "e2").await;
+        assert_eq!(
+            (status.as_str(), owner, until, started, attempts),
+            ("queued", None, None, None, 0)
+        );
+        assert_eq!(told.unordered.load(Ordering::SeqCst), 1);
+
+        // Its place given back, the pool takes calls straight away again.
+        told.started.lock().unwrap().clear();
+        journal
+            .accept(call("e3", false), wait)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row(&db, "e3").await.0, "running");
+
+        // Ordered calls go to their lane with their sequence, never to the pool.
+        let seq = journal
+            .accept(call("o1", true), wait)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(seq, Some(1));
+        assert_eq!(row(&db, "o1").await.0, "queued");
+        assert_eq!(
+            *told.handed.lock().unwrap(),
+            [("int-1".to_owned(), Some(1))]
+        );
+    }
+}
