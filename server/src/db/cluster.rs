@@ -139,7 +139,22 @@ pub async fn own_lane(
     alive_since: i64,
 ) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
-    if lane.contains('/') {
+    // Already ours: nothing to write. A read takes no write lock, and every lane looks again
+    // at each heartbeat (a hundred keyed lanes writing each time held up the journal).
+    let row = db
+        .query_one_raw(stmt(
+            backend,
+            "SELECT owner FROM lanes WHERE integration_id = ?",
+            vec![lane.into()],
+        ))
+        .await?;
+    if let Some(row) = &row {
+        let owner: Option<String> = row.try_get("", "owner")?;
+        if owner.as_deref() == Some(me) {
+            return Ok(true);
+        }
+    }
+    if row.is_none() && lane.contains('/') {
         // A keyed lane has its row only while it runs somewhere.
         db.execute_raw(stmt(
             backend,
