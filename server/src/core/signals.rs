@@ -119,6 +119,8 @@ pub type Started = mpsc::UnboundedReceiver<(Claimed, Slot)>;
 struct PoolInlet {
     slots: Arc<Semaphore>,
     open: AtomicBool,
+    /// Whether this instance may start work now (its heartbeat is fresh).
+    may_start: Box<dyn Fn() -> bool + Send + Sync>,
     tx: mpsc::UnboundedSender<(Claimed, Slot)>,
 }
 
@@ -174,12 +176,18 @@ impl Signals {
     }
 
     /// The unordered pool (its places, `slots`) takes calls straight from the journal from
-    /// now on, through the receiver returned. `None` if a pool was opened before.
-    pub fn open_pool(&self, slots: Arc<Semaphore>) -> Option<Started> {
+    /// now on, through the receiver returned, while `may_start` says this instance may start
+    /// work (as for a claim). `None` if a pool was opened before.
+    pub fn open_pool(
+        &self,
+        slots: Arc<Semaphore>,
+        may_start: Box<dyn Fn() -> bool + Send + Sync>,
+    ) -> Option<Started> {
         let (tx, rx) = mpsc::unbounded_channel();
         let inlet = PoolInlet {
             slots,
             open: AtomicBool::new(true),
+            may_start,
             tx,
         };
         self.pool.set(inlet).ok().map(|()| rx)
@@ -213,7 +221,9 @@ impl Committed for Arc<Signals> {
 
     fn unordered_slot(&self) -> Option<Slot> {
         let p = self.pool.get()?;
-        if !p.open.load(Ordering::SeqCst) {
+        // An instance that may be taken for dead starts nothing: the call is queued, and
+        // claimed once the heartbeat is fresh again (here or by another instance).
+        if !p.open.load(Ordering::SeqCst) || !(p.may_start)() {
             return None;
         }
         Arc::clone(&p.slots).try_acquire_owned().ok()
@@ -341,6 +351,33 @@ mod tests {
             .collect();
         s.ordered_committed(too_many);
         assert!(sequences(lane.take()).is_none());
+    }
+
+    #[test]
+    fn the_pool_takes_calls_only_while_the_instance_may_start_work() {
+        let (s, _rx) = Signals::new();
+        let may = Arc::new(AtomicBool::new(false));
+        let m = Arc::clone(&may);
+        let _started = s
+            .open_pool(
+                Arc::new(Semaphore::new(2)),
+                Box::new(move || m.load(Ordering::SeqCst)),
+            )
+            .unwrap();
+        // A late heartbeat: the call is queued for a claim, not started here.
+        assert!(s.unordered_slot().is_none());
+        may.store(true, Ordering::SeqCst);
+        let first = s.unordered_slot();
+        assert!(first.is_some());
+        let second = s.unordered_slot();
+        assert!(second.is_some());
+        // Both places taken.
+        assert!(s.unordered_slot().is_none());
+        drop(first);
+        assert!(s.unordered_slot().is_some());
+        // Stopping: nothing more is started this way.
+        s.close_pool();
+        assert!(s.unordered_slot().is_none());
     }
 
     #[test]

@@ -88,9 +88,10 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
     let owner = state.instance_id.clone();
     let lease = state.lease();
     // Calls the journal writes as running here, while the pool has room: no claim needed.
+    let st = state.clone();
     let inlet = state
         .signals
-        .open_pool(Arc::clone(&permits))
+        .open_pool(Arc::clone(&permits), Box::new(move || st.may_start_work()))
         .map(|rx| tokio::spawn(started_runs(state.clone(), rx, shutdown.clone())));
     let mut running = tokio::task::JoinSet::new();
     while !shutdown.is_cancelled() {
@@ -167,17 +168,12 @@ fn spawn_run(
     );
 }
 
-/// Runs the calls the journal wrote as running here, each in the place of the pool it took.
+/// Runs the calls the journal wrote as running here, each in the place of the pool it took
+/// (the journal took it only while this instance could start work, as a claim would).
 async fn started_runs(state: AppState, mut started: Started, shutdown: CancellationToken) {
     let mut running = tokio::task::JoinSet::new();
     let start = |running: &mut tokio::task::JoinSet<()>, c: Claimed, slot| {
-        if state.may_start_work() {
-            spawn_run(&state, running, c, slot);
-        } else {
-            // As for a claim: an instance that may be taken for dead starts nothing. The
-            // call goes back to the queue when its lease runs out.
-            tracing::warn!(execution_id = %c.id, "not starting an execution: this instance's heartbeat is late");
-        }
+        spawn_run(&state, running, c, slot);
     };
     loop {
         tokio::select! {
