@@ -88,10 +88,17 @@ async fn unordered_pool(state: AppState, shutdown: CancellationToken) {
     let owner = state.instance_id.clone();
     let lease = state.lease();
     // Calls the journal writes as running here, while the pool has room: no claim needed.
-    let st = state.clone();
+    // Weak: the journal holds the signals, and must not keep the state (and with it its
+    // own queue's sender) alive, or it would never see the end of its queue on a stop.
+    let weak = Arc::downgrade(&state.0);
+    let may_start = move || {
+        weak.upgrade()
+            .map(AppState)
+            .is_some_and(|s| s.may_start_work())
+    };
     let inlet = state
         .signals
-        .open_pool(Arc::clone(&permits), Box::new(move || st.may_start_work()))
+        .open_pool(Arc::clone(&permits), Box::new(may_start))
         .map(|rx| tokio::spawn(started_runs(state.clone(), rx, shutdown.clone())));
     let mut running = tokio::task::JoinSet::new();
     while !shutdown.is_cancelled() {
